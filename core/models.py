@@ -1,0 +1,74 @@
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class BaseModel(models.Model):
+    """Timestamps and an optimistic-lock version for every editable record.
+
+    ``version`` is incremented by ``core.services.save_versioned``; a form posts the version it
+    was rendered with, and a stale one is refused instead of silently overwriting (SPEC §4).
+    """
+
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
+
+    class Meta:
+        abstract = True
+
+
+class AuditEntry(models.Model):
+    """One line of the audit log. Rows are only ever inserted (see core.audit)."""
+
+    class Action(models.TextChoices):
+        LOGIN = "login", _("Login")
+        LOGIN_FAILED = "login_failed", _("Failed login")
+        LOGOUT = "logout", _("Logout")
+        VIEW = "view", _("View")
+        SEARCH = "search", _("Search")
+        CREATE = "create", _("Create")
+        UPDATE = "update", _("Update")
+        DELETE = "delete", _("Delete")
+        IMPORT = "import", _("Import")
+        EXPORT = "export", _("Export")
+        PERMISSION = "permission", _("Role or permission change")
+        SYSTEM = "system", _("System job")
+
+    at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), null=True, blank=True, on_delete=models.PROTECT
+    )
+    # Snapshots, so the entry stays true when the user or tree later changes.
+    actor_username = models.CharField(_("username"), max_length=150, blank=True)
+    actor_jurisdiction = models.CharField(_("user's jurisdiction"), max_length=20, blank=True)
+    action = models.CharField(_("action"), max_length=20, choices=Action.choices, db_index=True)
+    object_type = models.CharField(_("object type"), max_length=100, blank=True)
+    object_id = models.CharField(_("object id"), max_length=64, blank=True)
+    object_repr = models.CharField(_("object"), max_length=200, blank=True)
+    changes = models.JSONField(_("changes"), default=dict, blank=True)
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    request_id = models.CharField(_("request id"), max_length=32, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit entries")
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_username} {self.action} {self.object_repr}"
+
+
+class ScheduledRun(models.Model):
+    """One row per scheduled job and day, so a daily job is enqueued once even if two
+    ``jindu serve`` processes run (the unique constraint is the lock)."""
+
+    job = models.CharField(max_length=50)
+    run_date = models.DateField()
+    enqueued_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["job", "run_date"], name="unique_scheduled_run")]
+
+    def __str__(self):
+        return f"{self.job} {self.run_date}"

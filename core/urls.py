@@ -1,0 +1,8 @@
+from django.urls import path
+
+from core import views
+
+app_name = "core"
+urlpatterns = [
+    path("work/<slug:code>/", views.WorkLineView.as_view(), name="work_line"),
+]

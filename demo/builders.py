@@ -1,0 +1,130 @@
+"""The demo county 示范县 (990101): a fictional place (province code 99) shaped like seed 001's
+county. Everything is created through the same services users go through, as the
+command-line operator, so the demo exercises the real paths and leaves a real audit trail.
+"""
+
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+
+from accounts import services as account_services
+from accounts.choices import UnitKind
+from accounts.models import MemberUnit, User
+from core.roles import Role
+from jurisdictions import services as jurisdiction_services
+from jurisdictions.importers import JurisdictionRow
+from jurisdictions.models import Jurisdiction
+
+COUNTY_CODE = "990101"
+
+# (name, is a street office). The first two and their first villages match
+# shared/samples/sample_jurisdictions.csv.
+TOWNSHIPS = [
+    ("城关镇", False), ("青山镇", False), ("河口镇", False), ("新华街道", True), ("龙泉镇", False),
+    ("马场乡", False), ("白沙乡", False), ("松林镇", False), ("柳溪乡", False), ("金桥街道", True),
+    ("双河镇", False), ("凤凰乡", False), ("清水镇", False), ("石门乡", False), ("桃源镇", False),
+]
+SAMPLE_VILLAGES = {
+    "城关镇": ["东门社区", "西门社区", "南街社区", "北岭村", "河坝村"],
+    "青山镇": ["青山社区", "石桥村", "茶园村"],
+}
+VILLAGE_STEMS = ["东风", "红星", "向阳", "团结", "和平", "新民", "光明", "丰收", "长岭", "杨柳", "大坪", "龙井",
+                 "梨花", "太平", "永安", "富民", "双龙", "高桥", "黄泥", "沙坝"]
+GRIDS_PER_VILLAGE = 2
+VILLAGES_PER_TOWNSHIP = 10
+
+MEMBER_UNITS = [
+    ("示范县公安局", UnitKind.PUBLIC_SECURITY),
+    ("示范县教育局", UnitKind.EDUCATION),
+    ("示范县人力资源和社会保障局", UnitKind.HUMAN_RESOURCES),
+    ("示范县民政局", UnitKind.CIVIL_AFFAIRS),
+    ("示范县卫生健康局", UnitKind.HEALTH),
+    ("示范县司法局", UnitKind.JUSTICE),
+]
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    username: str
+    full_name: str
+    jurisdiction_code: str
+    roles: tuple[str, ...]
+    member_unit: str | None = None
+
+
+ACCOUNTS = [
+    DemoAccount("office", "王禁毒", COUNTY_CODE, (Role.OFFICE,)),
+    DemoAccount("township", "李专干", "990101001", (Role.TOWNSHIP,)),
+    DemoAccount("township2", "赵专干", "990101002", (Role.TOWNSHIP,)),
+    DemoAccount("worker", "陈社工", "990101001", (Role.SOCIAL_WORKER,)),
+    DemoAccount("police", "刘民警", COUNTY_CODE, (Role.POLICE,), "示范县公安局"),
+    DemoAccount("leader", "周领导", COUNTY_CODE, (Role.LEADERSHIP,)),
+    DemoAccount("unit_edu", "吴老师", COUNTY_CODE, (Role.MEMBER_UNIT,), "示范县教育局"),
+    DemoAccount("sysadmin", "系统管理员", COUNTY_CODE, (Role.SYSTEM_ADMIN,)),
+    DemoAccount("secadmin", "安全管理员", COUNTY_CODE, (Role.SECURITY_ADMIN,)),
+    DemoAccount("auditor", "审计管理员", COUNTY_CODE, (Role.AUDIT_ADMIN,)),
+]
+
+
+def jurisdiction_rows() -> list[JurisdictionRow]:
+    rows = [
+        JurisdictionRow(0, "990000", "演示省", "province", ""),
+        JurisdictionRow(0, "990100", "演示市", "city", "990000"),
+        JurisdictionRow(0, COUNTY_CODE, "示范县", "county", "990100"),
+    ]
+    stems = iter(VILLAGE_STEMS * 20)
+    for t_index, (township, street) in enumerate(TOWNSHIPS, start=1):
+        t_code = f"{COUNTY_CODE}{t_index:03d}"
+        rows.append(JurisdictionRow(0, t_code, township, "township", COUNTY_CODE))
+        names = list(SAMPLE_VILLAGES.get(township, []))
+        while len(names) < VILLAGES_PER_TOWNSHIP:
+            stem = next(stems)
+            suffix = "社区" if street or len(names) == 0 else "村"
+            name = f"{stem}{suffix}"
+            if name not in names:
+                names.append(name)
+        for v_index, village in enumerate(names, start=1):
+            v_code = f"{t_code}{v_index:03d}"
+            rows.append(JurisdictionRow(0, v_code, village, "village", t_code))
+            for g_index in range(1, GRIDS_PER_VILLAGE + 1):
+                rows.append(JurisdictionRow(0, f"{v_code}{g_index:03d}", f"{village}第{g_index}网格", "grid", v_code))
+    return rows
+
+
+def demo_password() -> str:
+    """JINDU_DEMO_PASSWORD, or one generated once into data/ (so a re-run prints the same)."""
+    import os
+
+    if password := os.environ.get("JINDU_DEMO_PASSWORD"):
+        return password
+    path = Path(settings.DATA_DIR) / "demo_password"
+    if path.exists():
+        return path.read_text().strip()
+    password = f"Jindu-{secrets.token_hex(3)}-{secrets.randbelow(90) + 10}"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(password)
+    path.chmod(0o600)
+    return password
+
+
+def is_loaded() -> bool:
+    return Jurisdiction.objects.filter(code=COUNTY_CODE).exists() and User.objects.filter(username="office").exists()
+
+
+def build(password: str) -> None:
+    jurisdiction_services.do_import_jurisdictions(jurisdiction_rows(), acting_user=None, source="demo")
+    county = Jurisdiction.objects.get(code=COUNTY_CODE)
+    units = {}
+    for name, kind in MEMBER_UNITS:
+        units[name] = MemberUnit.objects.filter(name=name).first() or account_services.do_create_member_unit(
+            name=name, kind=kind, jurisdiction=county, acting_user=None)
+    for account in ACCOUNTS:
+        if User.objects.filter(username=account.username).exists():
+            continue
+        account_services.do_create_user(
+            username=account.username, full_name=account.full_name,
+            jurisdiction=Jurisdiction.objects.get(code=account.jurisdiction_code), roles=account.roles,
+            member_unit=units.get(account.member_unit), password=password, acting_user=None,
+        )

@@ -1,0 +1,3 @@
+from jindu.cli import main
+
+main()

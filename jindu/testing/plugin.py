@@ -1,0 +1,51 @@
+"""pytest plugin (loaded with ``-p jindu.testing.plugin``).
+
+``JINDU_TEST_DB=postgres`` starts a throwaway PostgreSQL server before Django's settings are
+read and points DATABASE_URL at it; the default is SQLite. Browser tests (marker
+``browser``) are skipped unless ``JINDU_BROWSER_TESTS=1``, which `make test` sets for its
+browser run.
+"""
+
+import os
+import tempfile
+
+import pytest
+
+_server = None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config, parser, args):
+    global _server
+    os.environ["JINDU_TESTING"] = "1"
+    os.environ.setdefault("JINDU_DATA_DIR", tempfile.mkdtemp(prefix="jindu-test-data-"))
+    os.environ.setdefault("JINDU_TASK_BACKEND", "django_tasks.backends.immediate.ImmediateBackend")
+    if os.environ.get("JINDU_TEST_DB") == "postgres":
+        from jindu.testing.postgres import TemporaryPostgres
+
+        _server = TemporaryPostgres().start()
+        os.environ["DATABASE_URL"] = _server.url
+    else:
+        os.environ.pop("DATABASE_URL", None)
+
+
+def pytest_unconfigure(config):
+    global _server
+    if _server is not None:
+        _server.stop()
+        _server = None
+
+
+def pytest_report_header(config):
+    from django.conf import settings
+
+    return f"jindu database: {settings.DATABASES['default']['ENGINE']}"
+
+
+def pytest_collection_modifyitems(config, items):
+    if os.environ.get("JINDU_BROWSER_TESTS") == "1":
+        return
+    skip = pytest.mark.skip(reason="browser tests run in `make test` (JINDU_BROWSER_TESTS=1)")
+    for item in items:
+        if "browser" in item.keywords:
+            item.add_marker(skip)

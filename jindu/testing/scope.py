@@ -1,0 +1,117 @@
+"""The scoping test matrix (SPEC §2, STYLE "Scoping fails closed").
+
+For a record located at a target jurisdiction, ``ScopeMatrix`` makes one user per role at
+each position around it:
+
+* ``in_scope`` – at the target itself,
+* ``sibling``  – at a sibling of the target (another township of the same county),
+* ``above``    – at the county (or the target's parent when the target is a county),
+* ``other``    – at another county of the same city.
+
+and checks that a queryset, a detail page, a list page, an export or an API endpoint shows
+the record exactly to the users whose position is in_scope or above *and* whose role is
+allowed. Every app's tests use it for every endpoint::
+
+    matrix = ScopeMatrix(township)
+    matrix.check_detail(client, url, allowed_roles=USER_READERS)
+    matrix.check_list(client, list_url, marker=record.code, allowed_roles=...)
+"""
+
+from dataclasses import dataclass
+
+from accounts.tests.factories import UserFactory
+from core.roles import ALL_ROLES
+from jurisdictions.choices import LEVEL_ORDER, Level
+from jurisdictions.models import Jurisdiction
+from jurisdictions.tests.factories import JurisdictionFactory
+
+POSITIONS = ("in_scope", "sibling", "above", "other")
+VISIBLE_POSITIONS = frozenset({"in_scope", "above"})
+
+
+@dataclass(frozen=True)
+class ScopeCase:
+    position: str
+    role: str
+    user: object
+
+    def __str__(self):
+        return f"{self.position}:{self.role}"
+
+
+class ScopeMatrix:
+    def __init__(self, target: Jurisdiction, roles=ALL_ROLES):
+        self.target = target
+        above = self._above(target)
+        self.places = {"in_scope": target, "sibling": self._sibling(target), "above": above,
+                       "other": self._other(above)}
+        self.cases = [
+            ScopeCase(position, str(role), UserFactory(jurisdiction=self.places[position], roles=[role]))
+            for position in POSITIONS
+            for role in sorted(roles)
+        ]
+
+    @staticmethod
+    def _sibling(target):
+        parent = target.parent
+        return JurisdictionFactory(level=target.level, parent=parent, name=f"{target.name}邻居")
+
+    @staticmethod
+    def _above(target):
+        if LEVEL_ORDER[target.level] > LEVEL_ORDER[Level.COUNTY]:
+            county_code = target.ancestor_codes[LEVEL_ORDER[Level.COUNTY]]
+            return Jurisdiction.objects.get(code=county_code)
+        return target.parent
+
+    @staticmethod
+    def _other(above):
+        return JurisdictionFactory(level=above.level, parent=above.parent, name=f"{above.name}之外")
+
+    def expected(self, case: ScopeCase, allowed_roles, positions=VISIBLE_POSITIONS) -> bool:
+        return case.position in positions and case.role in allowed_roles
+
+    # --- checks ---------------------------------------------------------------------------
+
+    def _fail(self, failures):
+        if failures:
+            raise AssertionError("scope matrix failures:\n  " + "\n  ".join(failures))
+
+    def check_queryset(self, model, obj, allowed_roles, positions=VISIBLE_POSITIONS):
+        failures = []
+        for case in self.cases:
+            seen = model.objects.visible_to(case.user).filter(pk=obj.pk).exists()
+            if seen != self.expected(case, allowed_roles, positions):
+                failures.append(f"{case}: visible_to gives {'the record' if seen else 'nothing'}")
+        self._fail(failures)
+
+    def check_detail(self, client, url, allowed_roles, positions=VISIBLE_POSITIONS, method="get"):
+        """Visible: 200. Not visible: 403 (role) or 404 (scope), never 200."""
+        failures = []
+        for case in self.cases:
+            client.force_login(case.user)
+            status = getattr(client, method)(url).status_code
+            visible = self.expected(case, allowed_roles, positions)
+            if visible and status != 200:
+                failures.append(f"{case}: expected 200, got {status}")
+            if not visible and status not in (403, 404):
+                failures.append(f"{case}: expected 403/404, got {status}")
+        client.logout()
+        self._fail(failures)
+
+    def check_list(self, client, url, marker: str, allowed_roles, positions=VISIBLE_POSITIONS):
+        """Visible: 200 with ``marker`` in the body. Not visible: 403, or 200 without it."""
+        failures = []
+        for case in self.cases:
+            client.force_login(case.user)
+            response = client.get(url)
+            body = response.content.decode()
+            visible = self.expected(case, allowed_roles, positions)
+            if visible and (response.status_code != 200 or marker not in body):
+                failures.append(f"{case}: expected the record, got {response.status_code} "
+                                f"{'with' if marker in body else 'without'} it")
+            if not visible and response.status_code == 200 and marker in body:
+                failures.append(f"{case}: sees a record outside its scope or role")
+            if not visible and response.status_code not in (200, 403):
+                failures.append(f"{case}: unexpected status {response.status_code}")
+        client.logout()
+        self._fail(failures)
