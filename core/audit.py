@@ -1,16 +1,30 @@
-"""Writing the audit log. Services call ``record`` inside their own transaction (STYLE: Zulip).
+"""The audit log: append-only and hash-chained with SM3 (SPEC §4).
 
-The request middleware puts the request's id and client address in a context variable, so a
-service deep down does not need the request to write a complete entry.
+Services call ``record`` inside their own transaction (STYLE: Zulip). Each entry gets the
+next ``seq`` and ``prev_hash`` under a lock (an advisory lock on PostgreSQL; SQLite's
+``BEGIN IMMEDIATE`` serialises writers), and ``hash = SM3(prev_hash ‖ canonical content)``.
+``verify`` walks the chain and names the first entry that was altered, removed or inserted
+out of order. The request middleware puts the request id and client address in a context
+variable, so a service deep down does not need the request to write a complete entry.
 """
 
 import contextvars
+import datetime
+import json
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 
-from django.db import models
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection, models, transaction
+from django.utils import timezone
 
-from core.models import AuditEntry
+from core.crypto import sm3
+from core.models import AuditAnchor, AuditEntry
+
+GENESIS = "0" * 64
+_LOCK_ID = 0x6A696E6475  # "jindu"
 
 
 @dataclass(frozen=True)
@@ -37,12 +51,47 @@ def current_request_id() -> str:
     return context.request_id if context else ""
 
 
+def _json_safe(value):
+    return json.loads(json.dumps(value, cls=DjangoJSONEncoder, ensure_ascii=False))
+
+
+def content_hash(entry: AuditEntry) -> str:
+    """SM3 over the previous hash and the entry's canonical JSON content."""
+    content = {
+        "seq": entry.seq,
+        "at": entry.at.astimezone(datetime.UTC).isoformat(),
+        "actor": entry.actor_id,
+        "actor_username": entry.actor_username,
+        "actor_jurisdiction": entry.actor_jurisdiction,
+        "action": entry.action,
+        "object_type": entry.object_type,
+        "object_id": entry.object_id,
+        "object_repr": entry.object_repr,
+        "changes": entry.changes,
+        "ip_address": entry.ip_address,
+        "request_id": entry.request_id,
+    }
+    canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return sm3(entry.prev_hash.encode() + canonical.encode()).hex()
+
+
+def _lock_chain() -> AuditAnchor:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_ID])
+    anchor = AuditAnchor.objects.filter(pk=1).first()
+    if anchor is None:
+        anchor = AuditAnchor.objects.create(pk=1, seq=0, hash=GENESIS)
+    return anchor
+
+
 def record(action, *, actor=None, obj: models.Model | None = None, changes=None, object_repr="",
            ip_address=None) -> AuditEntry:
-    """Append one audit entry. ``actor`` None means the system itself (a scheduled job)."""
+    """Append one audit entry. ``actor`` None means the system or the command-line operator."""
     context = _request_context.get()
     jurisdiction = getattr(actor, "jurisdiction", None) if actor else None
-    return AuditEntry.objects.create(
+    ip_field = AuditEntry._meta.get_field("ip_address")
+    entry = AuditEntry(
         actor=actor if actor is not None and actor.pk else None,
         actor_username=getattr(actor, "username", "") or "",
         actor_jurisdiction=getattr(jurisdiction, "code", "") or "",
@@ -50,12 +99,116 @@ def record(action, *, actor=None, obj: models.Model | None = None, changes=None,
         object_type=obj._meta.label if obj is not None else "",
         object_id=str(obj.pk) if obj is not None else "",
         object_repr=(object_repr or (str(obj) if obj is not None else ""))[:200],
-        changes=changes or {},
-        ip_address=ip_address or (context.ip_address if context else None),
+        changes=_json_safe(changes or {}),
+        ip_address=ip_field.to_python(ip_address or (context.ip_address if context else None)),
         request_id=context.request_id if context else "",
     )
+    with transaction.atomic():
+        anchor = _lock_chain()
+        entry.seq = anchor.seq + 1
+        entry.prev_hash = anchor.hash
+        entry.at = timezone.now()
+        entry.hash = content_hash(entry)
+        entry.save()
+        AuditAnchor.objects.filter(pk=1).update(seq=entry.seq, hash=entry.hash)
+    return entry
 
 
 def diff(before: dict, after: dict) -> dict:
     """{field: [old, new]} for the fields whose value changed."""
     return {key: [before.get(key), after.get(key)] for key in after if before.get(key) != after.get(key)}
+
+
+# --- verification ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChainProblem:
+    seq: int
+    entry_id: int | None
+    message: str
+
+    def __str__(self):
+        where = f"entry #{self.entry_id} (seq {self.seq})" if self.entry_id else f"seq {self.seq}"
+        return f"{where}: {self.message}"
+
+
+def _entries(using: str = "default", chunk: int = 5000) -> Iterator[AuditEntry]:
+    last = 0
+    while True:
+        batch = list(AuditEntry.objects.using(using).filter(seq__gt=last).order_by("seq")[:chunk])
+        if not batch:
+            return
+        yield from batch
+        last = batch[-1].seq
+
+
+def verify(using: str = "default") -> tuple[int, ChainProblem | None]:
+    """Walk the chain; return (entries checked, the first problem or None)."""
+    expected_prev = None
+    expected_seq = None
+    checked = 0
+    for entry in _entries(using):
+        if expected_seq is None:
+            # The first entry left: the genesis, or the one after the last pruned entry.
+            if entry.seq == 1:
+                if entry.prev_hash != GENESIS:
+                    return checked, ChainProblem(entry.seq, entry.id, "the first entry does not start the chain")
+            elif not _pruned_up_to(entry, using):
+                return checked, ChainProblem(entry.seq, entry.id,
+                                             f"entries before seq {entry.seq} were removed without a pruning record")
+        else:
+            if entry.seq != expected_seq:
+                return checked, ChainProblem(expected_seq, None,
+                                             f"entries {expected_seq}–{entry.seq - 1} were removed")
+            if entry.prev_hash != expected_prev:
+                return checked, ChainProblem(entry.seq, entry.id,
+                                             "does not follow the previous entry (inserted or re-ordered)")
+        if content_hash(entry) != entry.hash:
+            return checked, ChainProblem(entry.seq, entry.id, "was altered after it was written")
+        checked += 1
+        expected_prev, expected_seq = entry.hash, entry.seq + 1
+    anchor = AuditAnchor.objects.using(using).filter(pk=1).first()
+    if anchor is not None and anchor.seq and (expected_seq or 1) - 1 != anchor.seq:
+        return checked, ChainProblem(anchor.seq, None, f"the log ends at seq {(expected_seq or 1) - 1} but "
+                                                       f"entries up to seq {anchor.seq} were written")
+    if anchor is not None and expected_prev is not None and anchor.hash != expected_prev:
+        return checked, ChainProblem(anchor.seq, None, "the last entry differs from the one written")
+    return checked, None
+
+
+def _pruned_up_to(entry: AuditEntry, using: str) -> bool:
+    for prune in AuditEntry.objects.using(using).filter(action=AuditEntry.Action.PRUNE).order_by("-seq"):
+        if (prune.changes.get("last_pruned_seq") == entry.seq - 1
+                and prune.changes.get("last_pruned_hash") == entry.prev_hash):
+            return True
+    return False
+
+
+# --- retention ------------------------------------------------------------------------------
+
+
+def retention_days() -> int:
+    """At least 183 days (6 months, 等保 2.0); three years unless configured."""
+    return max(183, int(getattr(settings, "JINDU_AUDIT_RETENTION_DAYS", 3 * 365)))
+
+
+def prune(*, acting_user=None, now: datetime.datetime | None = None) -> int:
+    """Delete entries older than the retention period; the pruning itself is audited first."""
+    cutoff = (now or timezone.now()) - datetime.timedelta(days=retention_days())
+    with transaction.atomic():
+        _lock_chain()
+        old = AuditEntry.objects.filter(at__lt=cutoff).order_by("-seq")
+        last = old.first()
+        if last is None:
+            return 0
+        count = old.count()
+        record(AuditEntry.Action.PRUNE, actor=acting_user, object_repr="audit log pruning", changes={
+            "before": cutoff.isoformat(), "count": count, "last_pruned_seq": last.seq,
+            "last_pruned_hash": last.hash,
+        })
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute("SET LOCAL jindu.audit_prune = 'on'")
+            cursor.execute(f"DELETE FROM {AuditEntry._meta.db_table} WHERE seq <= %s", [last.seq])
+    return count

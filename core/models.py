@@ -18,8 +18,21 @@ class BaseModel(models.Model):
         abstract = True
 
 
+class AuditQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise PermissionError("the audit log is append-only")
+
+    def delete(self):
+        raise PermissionError("the audit log is append-only; pruning goes through core.audit.prune")
+
+
 class AuditEntry(models.Model):
-    """One line of the audit log. Rows are only ever inserted (see core.audit)."""
+    """One line of the audit log, hash-chained (SPEC §4, issue «Privacy and security core»).
+
+    ``seq`` numbers the entries without gaps; ``prev_hash`` is the previous entry's ``hash``;
+    ``hash`` is SM3 over ``prev_hash`` and the entry's canonical content (core.audit). Rows are
+    only inserted: the model, its queryset and database triggers refuse updates and deletes.
+    """
 
     class Action(models.TextChoices):
         LOGIN = "login", _("Login")
@@ -34,8 +47,15 @@ class AuditEntry(models.Model):
         EXPORT = "export", _("Export")
         PERMISSION = "permission", _("Role or permission change")
         SYSTEM = "system", _("System job")
+        REVEAL = "reveal", _("Reveal full value")
+        LOCKOUT = "lockout", _("Account locked")
+        POLICY = "policy", _("Security policy change")
+        BREAK_GLASS = "break_glass", _("Break-glass access")
+        PRUNE = "prune", _("Audit log pruning")
 
-    at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
+    seq = models.PositiveBigIntegerField(_("sequence"), unique=True, editable=False)
+
+    at = models.DateTimeField(_("time"), db_index=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("user"), null=True, blank=True, on_delete=models.PROTECT
     )
@@ -49,14 +69,36 @@ class AuditEntry(models.Model):
     changes = models.JSONField(_("changes"), default=dict, blank=True)
     ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
     request_id = models.CharField(_("request id"), max_length=32, blank=True)
+    prev_hash = models.CharField(_("previous hash"), max_length=64, editable=False)
+    hash = models.CharField(_("hash"), max_length=64, editable=False)
+
+    objects = AuditQuerySet.as_manager()
 
     class Meta:
-        ordering = ["-id"]
+        ordering = ["-seq"]
         verbose_name = _("audit entry")
         verbose_name_plural = _("audit entries")
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_username} {self.action} {self.object_repr}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise PermissionError("the audit log is append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("the audit log is append-only")
+
+
+class AuditAnchor(models.Model):
+    """The chain's head (one row): lets `jindu audit verify` notice entries cut off the end."""
+
+    seq = models.PositiveBigIntegerField(default=0)
+    hash = models.CharField(max_length=64)
+
+    def __str__(self):
+        return f"{self.seq} {self.hash[:12]}"
 
 
 class ScheduledRun(models.Model):
