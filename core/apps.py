@@ -8,5 +8,8 @@ class CoreConfig(AppConfig):
 
     def ready(self):
         from core import sweep
+        from core.navigation import MenuItem, register_admin_item
+        from core.roles import Role
 
         sweep.register("sessions", sweep.clear_expired_sessions)
+        register_admin_item(MenuItem(_("Audit log"), "core:audit_list", frozenset({Role.AUDIT_ADMIN})))

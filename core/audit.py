@@ -63,6 +63,7 @@ def content_hash(entry: AuditEntry) -> str:
         "actor": entry.actor_id,
         "actor_username": entry.actor_username,
         "actor_jurisdiction": entry.actor_jurisdiction,
+        "actor_path": entry.actor_path,
         "action": entry.action,
         "object_type": entry.object_type,
         "object_id": entry.object_id,
@@ -95,6 +96,7 @@ def record(action, *, actor=None, obj: models.Model | None = None, changes=None,
         actor=actor if actor is not None and actor.pk else None,
         actor_username=getattr(actor, "username", "") or "",
         actor_jurisdiction=getattr(jurisdiction, "code", "") or "",
+        actor_path=getattr(jurisdiction, "path", "") or "",
         action=action,
         object_type=obj._meta.label if obj is not None else "",
         object_id=str(obj.pk) if obj is not None else "",
@@ -114,9 +116,20 @@ def record(action, *, actor=None, obj: models.Model | None = None, changes=None,
     return entry
 
 
-def diff(before: dict, after: dict) -> dict:
-    """{field: [old, new]} for the fields whose value changed."""
-    return {key: [before.get(key), after.get(key)] for key in after if before.get(key) != after.get(key)}
+def diff(before: dict, after: dict, masks: dict | None = None) -> dict:
+    """{field: [old, new]} for the fields whose value changed.
+
+    ``masks`` maps sensitive field names to their masking function (e.g. ``{"id_number":
+    mask_id_number}``), so the audit log never holds such a value in clear.
+    """
+    masks = masks or {}
+    changed = {}
+    for key in after:
+        old, new = before.get(key), after.get(key)
+        if old != new:
+            mask = masks.get(key)
+            changed[key] = [mask(old), mask(new)] if mask else [old, new]
+    return changed
 
 
 # --- verification ---------------------------------------------------------------------------

@@ -19,6 +19,16 @@ class BaseModel(models.Model):
 
 
 class AuditQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """The audit administrator's entries: those of users in their subtree, and the
+        system's own (scheduled jobs, the command-line operator). Nobody else reads the log."""
+        from core.roles import Role, role_codes
+
+        jurisdiction = getattr(user, "jurisdiction", None)
+        if Role.AUDIT_ADMIN not in role_codes(user) or jurisdiction is None or not jurisdiction.path:
+            return self.none()
+        return self.filter(models.Q(actor_path__startswith=jurisdiction.path) | models.Q(actor_path=""))
+
     def update(self, **kwargs):
         raise PermissionError("the audit log is append-only")
 
@@ -62,6 +72,7 @@ class AuditEntry(models.Model):
     # Snapshots, so the entry stays true when the user or tree later changes.
     actor_username = models.CharField(_("username"), max_length=150, blank=True)
     actor_jurisdiction = models.CharField(_("user's jurisdiction"), max_length=20, blank=True)
+    actor_path = models.CharField(max_length=255, blank=True, db_index=True, editable=False)
     action = models.CharField(_("action"), max_length=20, choices=Action.choices, db_index=True)
     object_type = models.CharField(_("object type"), max_length=100, blank=True)
     object_id = models.CharField(_("object id"), max_length=64, blank=True)

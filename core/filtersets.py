@@ -1,0 +1,26 @@
+import django_filters
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from core.models import AuditEntry
+
+DATE_INPUT = forms.DateInput(attrs={"type": "date"})
+
+
+class AuditEntryFilterSet(django_filters.FilterSet):
+    user = django_filters.CharFilter(label=_("user"), field_name="actor_username", lookup_expr="icontains")
+    action = django_filters.ChoiceFilter(label=_("action"), choices=AuditEntry.Action.choices)
+    object_type = django_filters.CharFilter(label=_("object type"), lookup_expr="icontains")
+    object = django_filters.CharFilter(label=_("object"), method="filter_object")
+    since = django_filters.DateFilter(label=_("from"), field_name="at", lookup_expr="date__gte",
+                                      widget=DATE_INPUT)
+    until = django_filters.DateFilter(label=_("to"), field_name="at", lookup_expr="date__lte",
+                                      widget=DATE_INPUT)
+
+    class Meta:
+        model = AuditEntry
+        fields = ["user", "action", "object_type", "object", "since", "until"]
+
+    def filter_object(self, queryset, name, value):
+        value = value.strip()
+        return queryset.filter(object_id=value) | queryset.filter(object_repr__icontains=value)
