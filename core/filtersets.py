@@ -2,7 +2,7 @@ import django_filters
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from core.models import AuditEntry
+from core.models import AuditEntry, BreakGlassGrant
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"})
 
@@ -24,3 +24,13 @@ class AuditEntryFilterSet(django_filters.FilterSet):
     def filter_object(self, queryset, name, value):
         value = value.strip()
         return queryset.filter(object_id=value) | queryset.filter(object_repr__icontains=value)
+
+
+class BreakGlassGrantFilterSet(django_filters.FilterSet):
+    user = django_filters.CharFilter(label=_("user"), field_name="user__username", lookup_expr="icontains")
+    since = django_filters.DateFilter(label=_("from"), field_name="granted_at", lookup_expr="date__gte",
+                                      widget=DATE_INPUT)
+
+    class Meta:
+        model = BreakGlassGrant
+        fields = ["user", "since"]

@@ -2,6 +2,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from core.scoping import ScopedQuerySet
+
 
 class BaseModel(models.Model):
     """Timestamps and an optimistic-lock version for every editable record.
@@ -125,3 +127,32 @@ class ScheduledRun(models.Model):
 
     def __str__(self):
         return f"{self.job} {self.run_date}"
+
+
+class BreakGlassGrant(models.Model):
+    """Temporary access to one record outside the user's area, given with a reason (DHIS2's
+    "break the glass"). ``visible_to`` includes the record until ``expires_at``; the grant and
+    its reason are audited and listed for the audit administrator."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.PROTECT,
+                             related_name="break_glass_grants")
+    object_type = models.CharField(_("object type"), max_length=100)
+    object_pk = models.BigIntegerField(_("object id"))
+    object_repr = models.CharField(_("object"), max_length=200, blank=True)
+    reason = models.TextField(_("reason"))
+    granted_at = models.DateTimeField(_("granted at"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires at"))
+
+    scope_path = "user__jurisdiction__path"
+    scope_roles = frozenset({"audit_admin"})
+
+    objects = models.Manager.from_queryset(ScopedQuerySet)()
+
+    class Meta:
+        ordering = ["-granted_at"]
+        verbose_name = _("break-glass access")
+        verbose_name_plural = _("break-glass accesses")
+        indexes = [models.Index(fields=["user", "object_type", "expires_at"], name="break_glass_lookup")]
+
+    def __str__(self):
+        return f"{self.user} → {self.object_type}#{self.object_pk}"

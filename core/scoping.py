@@ -4,7 +4,9 @@ Every model that carries jurisdiction or personal data uses ``ScopedQuerySet`` a
 
 * ``scope_path`` – the lookup to the materialised path of the jurisdiction it belongs to
   (``"path"`` on Jurisdiction itself, ``"jurisdiction__path"`` elsewhere);
-* ``scope_roles`` – the roles that may reach it at all.
+* ``scope_roles`` – the roles that may reach it at all;
+* optionally ``break_glass = True`` – a user of an allowed role may open one record outside
+  their area for a few hours by giving a reason (``core.services.do_break_glass``).
 
 ``visible_to(user)`` is the one way to reach such rows. Anything unexpected – an anonymous or
 inactive user, a user without a jurisdiction, a role that is not listed, a model that forgot
@@ -13,6 +15,7 @@ to declare its scope – gives an empty result or an error, never another townsh
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models
+from django.utils import timezone
 
 from core.roles import role_codes
 
@@ -30,7 +33,15 @@ class ScopedQuerySet(models.QuerySet):
         jurisdiction = getattr(user, "jurisdiction", None)
         if jurisdiction is None or not jurisdiction.path:
             return self.none()
-        return self.filter(**{f"{scope_path}__startswith": jurisdiction.path})
+        in_area = models.Q(**{f"{scope_path}__startswith": jurisdiction.path})
+        if getattr(model, "break_glass", False):
+            from core.models import BreakGlassGrant
+
+            granted = BreakGlassGrant.objects.filter(
+                user=user, object_type=model._meta.label, expires_at__gt=timezone.now()
+            ).values("object_pk")
+            in_area |= models.Q(pk__in=granted)
+        return self.filter(in_area)
 
 
 ScopedManager = models.Manager.from_queryset(ScopedQuerySet)

@@ -31,3 +31,36 @@ def save_versioned(instance, expected_version: int | None, update_fields: list[s
             code="conflict",
         )
     instance.version = expected_version + 1
+
+
+BREAK_GLASS_HOURS = 4
+MIN_REASON_LENGTH = 10
+
+
+def do_break_glass(obj, reason: str, *, acting_user, hours: int = BREAK_GLASS_HOURS):
+    """Open one record outside the user's area for ``hours``, with a reason (audited)."""
+    import datetime
+
+    from django.db import transaction
+    from django.utils import timezone
+
+    from core import audit
+    from core.models import AuditEntry, BreakGlassGrant
+    from core.roles import role_codes
+
+    model = type(obj)
+    if not getattr(model, "break_glass", False):
+        raise PermissionError(_("This kind of record cannot be opened outside your area."))
+    if not role_codes(acting_user) & frozenset(model.scope_roles):
+        raise PermissionError(_("Your role may not open this kind of record."))
+    reason = (reason or "").strip()
+    if len(reason) < MIN_REASON_LENGTH:
+        raise ValidationError({"reason": _("Give the reason in at least %(n)s characters.") % {"n": MIN_REASON_LENGTH}})
+    with transaction.atomic():
+        grant = BreakGlassGrant.objects.create(
+            user=acting_user, object_type=model._meta.label, object_pk=obj.pk, object_repr=str(obj)[:200],
+            reason=reason, expires_at=timezone.now() + datetime.timedelta(hours=hours),
+        )
+        audit.record(AuditEntry.Action.BREAK_GLASS, actor=acting_user, obj=obj,
+                     changes={"reason": reason, "expires_at": grant.expires_at.isoformat()})
+    return grant

@@ -25,3 +25,15 @@ class AuditEntryTable(tables.Table):
     def render_changes(self, value):
         text = json.dumps(value, ensure_ascii=False)
         return text if len(text) <= 160 else text[:157] + "…"
+
+
+class BreakGlassGrantTable(tables.Table):
+    granted_at = tables.DateTimeColumn(verbose_name=_("granted at"), format="Y-m-d H:i")
+    user = tables.Column(verbose_name=_("user"))
+    object_repr = tables.Column(verbose_name=_("object"))
+    reason = tables.Column(verbose_name=_("reason"))
+    expires_at = tables.DateTimeColumn(verbose_name=_("expires at"), format="Y-m-d H:i")
+
+    class Meta:
+        fields = ("granted_at", "user", "object_repr", "reason", "expires_at")
+        attrs = {"class": "table table-vcenter card-table"}

@@ -7,3 +7,8 @@ urlpatterns = [
     path("work/<slug:code>/", views.WorkLineView.as_view(), name="work_line"),
 ]
 urlpatterns += [path("audit/", views.AuditEntryListView.as_view(), name="audit_list")]
+urlpatterns += [
+    path("reveal/<str:label>/<int:pk>/<str:field>/", views.RevealView.as_view(), name="reveal"),
+    path("break-glass/<str:label>/<int:pk>/", views.BreakGlassView.as_view(), name="break_glass"),
+    path("audit/break-glass/", views.BreakGlassGrantListView.as_view(), name="break_glass_list"),
+]

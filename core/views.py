@@ -7,17 +7,20 @@ names the roles it serves; a view that names none serves nobody (fail closed).
 
 import json
 
-from django.core.exceptions import PermissionDenied
+from django.apps import apps
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views import View
 from django.views.generic import DetailView, TemplateView
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 
-from core import audit, exports, navigation
-from core.filtersets import AuditEntryFilterSet
-from core.models import AuditEntry
+from core import audit, exports, navigation, reveal, services
+from core.filtersets import AuditEntryFilterSet, BreakGlassGrantFilterSet
+from core.models import AuditEntry, BreakGlassGrant
 from core.roles import Role, has_any_role
-from core.tables import AuditEntryTable
+from core.tables import AuditEntryTable, BreakGlassGrantTable
 
 
 class RoleRequiredMixin:
@@ -118,3 +121,58 @@ def _export_row(entry: AuditEntry) -> list:
 
 EXPORT_FIELDS = ["seq", "at", "actor_username", "actor_jurisdiction", "action", "object_type", "object_id",
                  "object_repr", "ip_address", "request_id", "changes", "hash"]
+
+
+class RevealView(View):
+    """POST: the full value of one masked field of one record, for a role that may see it.
+    The record is re-read through ``visible_to``; the act is audited (not the value)."""
+
+    def post(self, request, label, pk, field):
+        model = reveal.model_for(label)
+        if not reveal.may_reveal(request.user, model, field):
+            raise PermissionDenied
+        obj = get_object_or_404(model.objects.visible_to(request.user), pk=pk)
+        audit.record(AuditEntry.Action.REVEAL, actor=request.user, obj=obj, changes={"field": field})
+        return render(request, "core/revealed_value.html", {"value": getattr(obj, field)})
+
+
+class BreakGlassView(View):
+    """Open one record outside the user's area: a reason first, then a few hours' access."""
+
+    template_name = "core/break_glass.html"
+
+    def _target(self, label, pk):
+        try:
+            model = apps.get_model(label)
+        except (LookupError, ValueError):
+            raise Http404 from None
+        if not getattr(model, "break_glass", False):
+            raise Http404
+        # Unscoped on purpose: this is the one door to a record outside the area, and it
+        # shows nothing of the record until the reason is given and audited.
+        return model, get_object_or_404(model._base_manager, pk=pk)
+
+    def get(self, request, label, pk):
+        model, _obj = self._target(label, pk)
+        return render(request, self.template_name, {"model": model, "pk": pk})
+
+    def post(self, request, label, pk):
+        model, obj = self._target(label, pk)
+        try:
+            services.do_break_glass(obj, request.POST.get("reason", ""), acting_user=request.user)
+        except PermissionError as error:
+            raise PermissionDenied(str(error)) from None
+        except ValidationError as error:
+            return render(request, self.template_name, {"model": model, "pk": pk, "errors": error.messages,
+                                                        "reason": request.POST.get("reason", "")}, status=400)
+        return redirect(obj.get_absolute_url())
+
+
+class BreakGlassGrantListView(ObjectListView):
+    model = BreakGlassGrant
+    table_class = BreakGlassGrantTable
+    filterset_class = BreakGlassGrantFilterSet
+    required_roles = frozenset({Role.AUDIT_ADMIN})
+
+    def restrict(self, queryset):
+        return queryset.select_related("user")
