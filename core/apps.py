@@ -13,5 +13,7 @@ class CoreConfig(AppConfig):
 
         sweep.register("sessions", sweep.clear_expired_sessions)
         register_admin_item(MenuItem(_("Audit log"), "core:audit_list", frozenset({Role.AUDIT_ADMIN})))
+        register_admin_item(MenuItem(_("Role capabilities"), "core:capabilities",
+                                     frozenset({Role.SECURITY_ADMIN})))
         register_admin_item(MenuItem(_("Break-glass accesses"), "core:break_glass_list",
                                      frozenset({Role.AUDIT_ADMIN})))

@@ -12,3 +12,4 @@ urlpatterns += [
     path("break-glass/<str:label>/<int:pk>/", views.BreakGlassView.as_view(), name="break_glass"),
     path("audit/break-glass/", views.BreakGlassGrantListView.as_view(), name="break_glass_list"),
 ]
+urlpatterns += [path("security/capabilities/", views.CapabilitiesView.as_view(), name="capabilities")]

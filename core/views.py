@@ -11,6 +11,7 @@ from django.apps import apps
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext_lazy as _
 from django.views import View
 from django.views.generic import DetailView, TemplateView
 from django_filters.views import FilterView
@@ -176,3 +177,17 @@ class BreakGlassGrantListView(ObjectListView):
 
     def restrict(self, queryset):
         return queryset.select_related("user")
+
+
+class CapabilitiesView(RoleRequiredMixin, TemplateView):
+    """For the security administrator: each role and what it may see and do, generated from
+    the code that enforces it (core.capabilities)."""
+
+    required_roles = frozenset({Role.SECURITY_ADMIN})
+    capability = _("Role capabilities")
+    template_name = "core/capabilities.html"
+
+    def get_context_data(self, **kwargs):
+        from core.capabilities import capabilities
+
+        return super().get_context_data(capabilities=capabilities(), **kwargs)

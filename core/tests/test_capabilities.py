@@ -1,0 +1,25 @@
+from django.urls import reverse
+
+from core.capabilities import capabilities
+from core.roles import Role
+
+
+def test_generated_from_the_enforcing_code(db):
+    table = {entry.role: entry for entry in capabilities()}
+    # From the views' required_roles:
+    assert any(route == "/audit/" for _label, route in table[Role.AUDIT_ADMIN].pages)
+    assert not any(route == "/audit/" for _label, route in table[Role.SYSTEM_ADMIN].pages)
+    assert any(route == "/security/capabilities/" for _label, route in table[Role.SECURITY_ADMIN].pages)
+    # From the models' scope_roles:
+    from accounts.models import User
+
+    users = str(User._meta.verbose_name_plural)
+    assert users in table[Role.SYSTEM_ADMIN].records and users not in table[Role.SOCIAL_WORKER].records
+    # From core.roles:
+    assert not table[Role.SYSTEM_ADMIN].personal_data and table[Role.SOCIAL_WORKER].personal_data
+    assert not table[Role.LEADERSHIP].personal_data
+
+
+def test_page_is_for_the_security_admin(client, tree, scope_matrix):
+    scope_matrix.check_detail(client, reverse("core:capabilities"), allowed_roles={Role.SECURITY_ADMIN},
+                              positions={"in_scope", "sibling", "above", "other"})
