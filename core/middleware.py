@@ -1,3 +1,6 @@
+from django.conf import settings
+from django.utils import translation
+
 from core import audit
 
 
@@ -34,4 +37,24 @@ class SecurityHeadersMiddleware:
         response.setdefault("Content-Security-Policy", self.POLICY)
         response.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(self)")
         response.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        return response
+
+
+class LanguageMiddleware:
+    """Chinese for everyone, whatever the browser's Accept-Language says: office computers
+    often run an English Windows, and the platform has one working language. A
+    ``django_language`` cookie naming another configured language (``en``, for developers)
+    still wins. Replaces Django's LocaleMiddleware, which follows Accept-Language."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        language = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+        if language not in dict(settings.LANGUAGES):
+            language = settings.LANGUAGE_CODE
+        translation.activate(language)
+        request.LANGUAGE_CODE = translation.get_language()
+        response = self.get_response(request)
+        response.headers.setdefault("Content-Language", request.LANGUAGE_CODE)
         return response

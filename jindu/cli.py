@@ -15,9 +15,16 @@ def main(argv: list[str] | None = None) -> None:
         argv = [argv[0], *argv[2:]]
     if len(argv) == 1:
         argv.append("help")
+    import django
+    from django.conf import settings
     from django.core.management import execute_from_command_line
+    from django.utils import translation
 
-    execute_from_command_line(argv)
+    django.setup()
+    # Commands speak the platform's language (Chinese), the one place that says so: Django
+    # leaves commands without an active language and some (`@no_translations`) turn it off.
+    with translation.override(settings.LANGUAGE_CODE):
+        execute_from_command_line(argv)
 
 
 if __name__ == "__main__":

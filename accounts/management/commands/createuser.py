@@ -3,6 +3,7 @@ import os
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from accounts import services
 from accounts.models import MemberUnit
@@ -28,13 +29,13 @@ class Command(BaseCommand):
         try:
             jurisdiction = Jurisdiction.objects.get(code=options["jurisdiction"])
         except Jurisdiction.DoesNotExist:
-            raise CommandError(f"未知的行政区划代码 {options['jurisdiction']}") from None
+            raise CommandError(_("Unknown jurisdiction code %(code)s.") % {"code": options["jurisdiction"]}) from None
         unit = None
         if options["member_unit"]:
             unit = MemberUnit.objects.filter(name=options["member_unit"]).first()
             if unit is None:
-                raise CommandError(f"未知的成员单位 {options['member_unit']}")
-        password = os.environ.get(options["password_env"]) or getpass.getpass("密码: ")
+                raise CommandError(_("Unknown member unit %(name)s.") % {"name": options["member_unit"]})
+        password = os.environ.get(options["password_env"]) or getpass.getpass(_("Password: "))
         try:
             user = services.do_create_user(
                 username=options["username"], jurisdiction=jurisdiction, roles=options["roles"],

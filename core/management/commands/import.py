@@ -1,6 +1,7 @@
 import sys
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from core import importing
 
@@ -17,7 +18,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         kind = importing.kinds().get(options["kind"])
         if kind is None:
-            raise CommandError(f"unknown import kind {options['kind']}")
+            raise CommandError(_("Unknown import kind %(kind)s.") % {"kind": options["kind"]})
         code = kind.handle(stdout=self.stdout, stderr=self.stderr, **options)
         if code:
             sys.exit(code)

@@ -21,6 +21,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import IntegrityError, close_old_connections, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from core.models import ScheduledRun
 
@@ -80,12 +81,13 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGINT, shutdown)
         signal.signal(signal.SIGTERM, shutdown)
-        self.stdout.write(f"jindu: http://{options['host']}:{options['port']}/ (Ctrl-C to stop)")
+        self.stdout.write(_("jindu: %(url)s (Ctrl-C to stop)") % {"url": f"http://{options['host']}:{options['port']}/"})
         exit_code = 0
         while not stop.is_set():
             for name, process in processes.items():
                 if process.poll() is not None:
-                    self.stderr.write(f"jindu: {name} exited with {process.returncode}; stopping")
+                    self.stderr.write(_("jindu: %(name)s exited with %(code)s; stopping")
+                                      % {"name": name, "code": process.returncode})
                     exit_code = 1
                     stop.set()
             stop.wait(1)
@@ -105,9 +107,9 @@ class Command(BaseCommand):
         while not stop.is_set():
             try:
                 if enqueue_sweep_if_due():
-                    self.stdout.write("jindu: daily sweep enqueued")
+                    self.stdout.write(_("jindu: daily sweep enqueued"))
             except Exception as error:  # keep scheduling; the next minute retries
-                self.stderr.write(f"jindu: scheduler: {error}")
+                self.stderr.write(_("jindu: scheduler: %(error)s") % {"error": error})
             finally:
                 close_old_connections()
             stop.wait(30)

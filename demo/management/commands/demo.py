@@ -1,6 +1,9 @@
+import unicodedata
+
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from core.roles import Role
 from demo import builders
@@ -18,15 +21,21 @@ class Command(BaseCommand):
             call_command("flush", interactive=False, verbosity=0)
         password = builders.demo_password()
         if builders.is_loaded():
-            self.stdout.write("示范县演示数据已存在，直接使用。")
+            self.stdout.write(_("The demo county is already loaded; using it as it is."))
         else:
             with transaction.atomic():
                 builders.build(password)
-            self.stdout.write("已载入示范县演示数据。")
+            self.stdout.write(_("The demo county has been loaded."))
         self.stdout.write("")
-        self.stdout.write("演示账号（密码相同）：")
+        self.stdout.write(_("Demo accounts (all with the same password):"))
         for account in builders.ACCOUNTS:
             place = Jurisdiction.objects.get(code=account.jurisdiction_code).name
             roles = "、".join(str(Role(r).label) for r in account.roles)
-            self.stdout.write(f"  {account.username:<10} {account.full_name:<6} {place:<6} {roles}")
-        self.stdout.write(f"  密码: {password}")
+            self.stdout.write(f"  {_pad(account.username, 10)} {_pad(account.full_name, 12)} {_pad(place, 8)} {roles}")
+        self.stdout.write("  " + _("Password: %(password)s") % {"password": password})
+
+
+def _pad(text: str, width: int) -> str:
+    """Left-align in a terminal, where a Chinese character takes two columns."""
+    columns = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+    return text + " " * max(0, width - columns)
