@@ -1,4 +1,5 @@
 import django_filters
+from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
@@ -10,7 +11,8 @@ from core.roles import Role
 class UserFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(label=_("Search"), method="search")
     role = django_filters.ChoiceFilter(label=_("Role"), choices=Role.choices, field_name="roles__code")
-    is_active = django_filters.BooleanFilter(label=_("active"))
+    is_active = django_filters.BooleanFilter(
+        label=_("active"), widget=forms.Select(choices=[("", _("All")), ("true", _("yes")), ("false", _("no"))]))
 
     class Meta:
         model = User

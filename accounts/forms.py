@@ -29,16 +29,20 @@ class UserCreateForm(_ScopedChoicesMixin, forms.Form):
                                 error_messages={"invalid": _("Letters, digits and @/./+/-/_ only.")})
     full_name = forms.CharField(label=_("full name"), max_length=50)
     phone = forms.CharField(label=_("phone"), max_length=20, required=False)
-    jurisdiction = forms.ModelChoiceField(label=_("jurisdiction"), queryset=Jurisdiction.objects.none())
-    member_unit = forms.ModelChoiceField(label=_("member unit"), queryset=MemberUnit.objects.none(), required=False)
+    jurisdiction = forms.ModelChoiceField(label=_("jurisdiction"), queryset=Jurisdiction.objects.none(),
+                                          empty_label=_("Choose…"))
+    member_unit = forms.ModelChoiceField(label=_("member unit"), queryset=MemberUnit.objects.none(), required=False,
+                                         empty_label=_("None"))
     password = forms.CharField(label=_("initial password"), widget=forms.PasswordInput, strip=False)
 
 
 class UserEditForm(_ScopedChoicesMixin, forms.Form):
     full_name = forms.CharField(label=_("full name"), max_length=50)
     phone = forms.CharField(label=_("phone"), max_length=20, required=False)
-    jurisdiction = forms.ModelChoiceField(label=_("jurisdiction"), queryset=Jurisdiction.objects.none())
-    member_unit = forms.ModelChoiceField(label=_("member unit"), queryset=MemberUnit.objects.none(), required=False)
+    jurisdiction = forms.ModelChoiceField(label=_("jurisdiction"), queryset=Jurisdiction.objects.none(),
+                                          empty_label=_("Choose…"))
+    member_unit = forms.ModelChoiceField(label=_("member unit"), queryset=MemberUnit.objects.none(), required=False,
+                                         empty_label=_("None"))
     is_active = forms.BooleanField(label=_("active"), required=False)
     version = forms.IntegerField(widget=forms.HiddenInput)
 
@@ -51,7 +55,8 @@ class UserRolesForm(forms.Form):
 class MemberUnitForm(forms.Form):
     name = forms.CharField(label=_("name"), max_length=100)
     kind = forms.ChoiceField(label=_("kind"), choices=UnitKind.choices)
-    jurisdiction = forms.ModelChoiceField(label=_("jurisdiction"), queryset=Jurisdiction.objects.none())
+    jurisdiction = forms.ModelChoiceField(label=_("jurisdiction"), queryset=Jurisdiction.objects.none(),
+                                          empty_label=_("Choose…"))
 
     def __init__(self, *args, acting_user, **kwargs):
         super().__init__(*args, **kwargs)

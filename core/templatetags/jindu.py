@@ -1,4 +1,5 @@
 from django import forms, template
+from django.utils.html import format_html_join
 
 register = template.Library()
 
@@ -7,15 +8,29 @@ register = template.Library()
 def styled(field):
     """Render a bound field with Tabler's classes (one place, so no form needs to set them)."""
     widget = field.field.widget
-    if isinstance(widget, (forms.CheckboxSelectMultiple | forms.RadioSelect, forms.CheckboxInput)):
+    invalid = " is-invalid" if field.errors else ""
+    if isinstance(widget, forms.CheckboxSelectMultiple | forms.RadioSelect):
+        # One Tabler form-check per option, the label beside its box.
+        options = []
+        for option in field.subwidgets:
+            option.data["attrs"]["class"] = "form-check-input" + invalid
+            options.append((option.tag(), option.choice_label))
+        return format_html_join(
+            "", '<label class="form-check">{}<span class="form-check-label">{}</span></label>', options
+        )
+    if isinstance(widget, forms.CheckboxInput):
         css = "form-check-input"
     elif isinstance(widget, forms.Select | forms.SelectMultiple):
         css = "form-select"
     else:
         css = "form-control"
-    if field.errors:
-        css += " is-invalid"
-    return field.as_widget(attrs={"class": css})
+    return field.as_widget(attrs={"class": css + invalid})
+
+
+@register.filter
+def is_checkbox(field) -> bool:
+    """A single yes/no box, labelled beside the box rather than above it."""
+    return isinstance(field.field.widget, forms.CheckboxInput)
 
 
 @register.inclusion_tag("core/masked_value.html", takes_context=True)
@@ -31,3 +46,10 @@ def masked(context, obj, field):
         "pk": obj.pk,
         "field": field,
     }
+
+
+@register.filter
+def record_count(table) -> int:
+    """All rows of a django-tables2 table, across its pages."""
+    paginator = getattr(table, "paginator", None)
+    return paginator.count if paginator is not None else len(table.rows)
