@@ -1,7 +1,11 @@
+from pathlib import Path
+
 import pytest
 
 from jindu.testing.scope import ScopeMatrix
 from jurisdictions.tests.factories import build_tree
+
+SAMPLE_JURISDICTIONS = Path(__file__).parent / "jurisdictions" / "tests" / "samples" / "sample_jurisdictions.csv"
 
 
 @pytest.fixture
@@ -17,3 +21,32 @@ def township(tree):
 @pytest.fixture
 def scope_matrix(township):
     return ScopeMatrix(township)
+
+
+@pytest.fixture
+def sample_csv() -> bytes:
+    """shared/samples/sample_jurisdictions.csv: 演示省 → 演示市 → 示范县 → 2 townships → 8 villages."""
+    return SAMPLE_JURISDICTIONS.read_bytes()
+
+
+@pytest.fixture
+def sample_tree(db, sample_csv):
+    """The sample file imported by the command-line operator; returns the nodes by code."""
+    from jurisdictions.importers import read_csv
+    from jurisdictions.models import Jurisdiction
+    from jurisdictions.services import do_import_jurisdictions
+
+    do_import_jurisdictions(read_csv(sample_csv), acting_user=None, source="sample")
+    return {j.code: j for j in Jurisdiction.objects.all()}
+
+
+@pytest.fixture
+def jurisdiction_table(db):
+    """A callable returning every column of every jurisdiction, to prove that nothing changed."""
+    from jurisdictions.models import Jurisdiction
+
+    def snapshot():
+        return list(Jurisdiction.objects.order_by("code").values_list(
+            "code", "name", "level", "parent__code", "path", "depth", "county_code", "version", "updated_at"))
+
+    return snapshot

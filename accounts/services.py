@@ -44,6 +44,19 @@ def check_roles(roles, member_unit) -> None:
         raise ValidationError({"member_unit": _("A member-unit user must belong to a member unit.")})
 
 
+def _role_rows(codes) -> list[Role]:
+    """The Role rows for ``codes``. A migration creates them, but ``flush`` (``jindu demo
+    --reset``) empties the table with the rest; recreate missing ones rather than silently
+    granting fewer roles than asked."""
+    codes = frozenset(codes)
+    rows = list(Role.objects.filter(code__in=codes))
+    if len(rows) < len(codes):
+        Role.objects.bulk_create([Role(code=code) for code in codes if code in RoleCode.values],
+                                 ignore_conflicts=True)
+        rows = list(Role.objects.filter(code__in=codes))
+    return rows
+
+
 def _snapshot(user: User) -> dict:
     return {
         "username": user.username,
@@ -82,7 +95,7 @@ def do_create_user(*, username: str, jurisdiction: Jurisdiction, roles=(), full_
     else:
         user.set_unusable_password()
     user.save()
-    user.roles.set(Role.objects.filter(code__in=roles))
+    user.roles.set(_role_rows(roles))
     audit.record(AuditEntry.Action.CREATE, actor=acting_user, obj=user, changes={
         k: [None, v] for k, v in _snapshot(user).items()} | {"roles": [[], sorted(roles)]})
     return user
@@ -122,7 +135,7 @@ def do_set_roles(user: User, roles, *, expected_version: int, acting_user) -> Us
         raise NotAllowed(_("Nobody may change their own roles."))
     before = sorted(user.role_codes)
     save_versioned(user, expected_version, [])
-    user.roles.set(Role.objects.filter(code__in=roles))
+    user.roles.set(_role_rows(roles))
     user.__dict__.pop("role_codes", None)
     audit.record(AuditEntry.Action.PERMISSION, actor=acting_user, obj=user,
                  changes={"roles": [before, sorted(roles)]})

@@ -19,4 +19,6 @@ class JurisdictionFilterSet(django_filters.FilterSet):
         return queryset.filter(Q(name__contains=value.strip()) | Q(code__startswith=value.strip()))
 
     def filter_within(self, queryset, name, value):
-        return queryset.filter(path__contains=f"{value.strip()}/")
+        # Match whole path segments: "990101/" alone would also match a village 420101990101.
+        code = value.strip()
+        return queryset.filter(Q(path__startswith=f"{code}/") | Q(path__contains=f"/{code}/"))

@@ -60,7 +60,8 @@ def decode(data: bytes) -> str:
 
 
 def normalise_level(value: str) -> str:
-    value = value.strip()
+    # A Chinese input method types full-width brackets: 乡镇（街道） is 乡镇(街道).
+    value = value.strip().replace("（", "(").replace("）", ")")
     if value.lower() in Level.values:
         return value.lower()
     return LEVEL_SYNONYMS.get(value, value)

@@ -21,14 +21,16 @@ PREFIX_LENGTH = {
     Level.GRID: 20,
 }
 
-_DIGITS = re.compile(r"^\d+$")
+# ASCII only: ``\d`` would also accept full-width digits (９９０１０１), which a Chinese input
+# method easily produces and which no prefix or lookup would then match.
+_DIGITS = re.compile(r"[0-9]+")
 
 
 def code_error(code: str, level: str) -> str | None:
     """The code's shape for its level."""
     if not code:
         return _("The code is empty.")
-    if not _DIGITS.match(code):
+    if not _DIGITS.fullmatch(code):
         return _("The code may contain digits only.")
     if level == Level.PROVINCE:
         if len(code) != 6 or not code.endswith("0000"):

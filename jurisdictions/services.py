@@ -3,6 +3,7 @@
 from dataclasses import dataclass, field
 
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core import audit
@@ -37,8 +38,13 @@ class ImportResult:
         }
 
 
-def validate_rows(rows: list[JurisdictionRow]) -> list[RowError]:
-    """Check every row against the file and the tree; returns all errors, not only the first."""
+def validate_rows(rows: list[JurisdictionRow], acting_user=None) -> list[RowError]:
+    """Check every row against the file and the tree; returns all errors, not only the first.
+
+    With an ``acting_user``, a row that would create or rename a node outside that user's
+    subtree is an error too (the same rule as ``do_rename_jurisdiction``).
+    """
+    name_length = Jurisdiction._meta.get_field("name").max_length
     errors: list[RowError] = []
     in_file: dict[str, JurisdictionRow] = {}
     for r in rows:
@@ -50,6 +56,9 @@ def validate_rows(rows: list[JurisdictionRow]) -> list[RowError]:
             continue
         if not r.name:
             errors.append(RowError(r.row, "name", _("The name is empty.")))
+        elif len(r.name) > name_length:
+            errors.append(RowError(r.row, "name", _("The name is longer than %(max)s characters.")
+                                   % {"max": name_length}))
         if r.code in in_file:
             errors.append(
                 RowError(r.row, "code", _("The code also appears on row %(row)s.") % {"row": in_file[r.code].row})
@@ -80,7 +89,33 @@ def validate_rows(rows: list[JurisdictionRow]) -> list[RowError]:
                     RowError(r.row, "parent_code", _("Code %(code)s already sits under %(parent)s in the system.")
                              % {"code": r.code, "parent": current_parent or "-"})
                 )
+    if acting_user is not None:
+        errors += _outside_scope(in_file, existing, acting_user)
     errors.sort(key=lambda e: (e.row, e.field))
+    return errors
+
+
+def _outside_scope(in_file: dict[str, JurisdictionRow], existing: dict[str, Jurisdiction],
+                   acting_user) -> list[RowError]:
+    """Rows that would create or rename a node outside the acting user's subtree. Rows that
+    repeat an enclosing node unchanged (a whole-county file re-imported) are not changes."""
+    root = getattr(acting_user, "jurisdiction", None)
+
+    def inside(code: str, seen: frozenset = frozenset()) -> bool:
+        if root is None or code in seen:
+            return False
+        if code in existing:
+            return existing[code].path.startswith(root.path)
+        row = in_file.get(code)  # a node this file creates: inside if its parent is
+        return row is not None and bool(row.parent_code) and inside(row.parent_code, seen | {code})
+
+    errors = []
+    for r in in_file.values():
+        current = existing.get(r.code)
+        if current is not None and current.name == r.name:
+            continue
+        if not inside(r.code if current is not None else r.parent_code):
+            errors.append(RowError(r.row, "code", _("This jurisdiction is outside your area.")))
     return errors
 
 
@@ -92,11 +127,12 @@ def do_import_jurisdictions(rows: list[JurisdictionRow], *, acting_user, source:
     """
     if acting_user is not None and not has_any_role(acting_user, {Role.SYSTEM_ADMIN}):
         raise NotAllowed(_("Only the system administrator may import jurisdictions."))
-    errors = validate_rows(rows)
+    errors = validate_rows(rows, acting_user)
     if errors:
         raise FileRejected(errors)
     result = ImportResult(rows_read=len(rows))
     ordered = sorted(rows, key=lambda r: LEVEL_ORDER[r.level])
+    now = timezone.now()
     with transaction.atomic():
         known = {j.code: j for j in Jurisdiction.objects.filter(code__in=[r.code for r in rows] + [
             r.parent_code for r in rows if r.parent_code])}
@@ -116,12 +152,13 @@ def do_import_jurisdictions(rows: list[JurisdictionRow], *, acting_user, source:
                 elif current.name != r.name:
                     current.name = r.name
                     current.version += 1
+                    current.updated_at = now  # bulk_update does not apply auto_now
                     renamed.append(current)
                 else:
                     result.unchanged += 1
             Jurisdiction.objects.bulk_create(new, batch_size=2000)
             if renamed:
-                Jurisdiction.objects.bulk_update(renamed, ["name", "version"], batch_size=2000)
+                Jurisdiction.objects.bulk_update(renamed, ["name", "version", "updated_at"], batch_size=2000)
             # bulk_create sets primary keys on PostgreSQL and SQLite, so children can refer to them.
             for node in new:
                 known[node.code] = node

@@ -19,6 +19,8 @@ class Command(BaseCommand):
         kind = importing.kinds().get(options["kind"])
         if kind is None:
             raise CommandError(_("Unknown import kind %(kind)s.") % {"kind": options["kind"]})
+        # call_command(..., stdout=buffer) passes the streams as options too; the wrapped ones win.
+        options = {key: value for key, value in options.items() if key not in ("stdout", "stderr")}
         code = kind.handle(stdout=self.stdout, stderr=self.stderr, **options)
         if code:
             sys.exit(code)

@@ -1,0 +1,142 @@
+"""visible_to fails closed, and the scope matrix catches a view that forgets it."""
+
+import pytest
+from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import ImproperlyConfigured
+from django.test import Client
+
+from accounts.models import MemberUnit, Role, User
+from accounts.tests.factories import UserFactory
+from core.models import AuditAnchor
+from core.roles import ALL_ROLES
+from core.roles import Role as RoleCode
+from core.scoping import ScopedQuerySet
+from jindu.testing.scope import ScopeMatrix
+from jurisdictions.choices import Level
+from jurisdictions.models import Jurisdiction
+from jurisdictions.tests.factories import JurisdictionFactory
+
+# --- visible_to -------------------------------------------------------------------------------
+
+
+def _visible(user):
+    return set(Jurisdiction.objects.visible_to(user).values_list("code", flat=True))
+
+
+def test_user_sees_the_own_subtree(tree, township):
+    user = UserFactory(jurisdiction=township, roles=[RoleCode.TOWNSHIP])
+    assert _visible(user) == {township.code, f"{township.code}001", f"{township.code}002"}
+    county_user = UserFactory(jurisdiction=tree["county"], roles=[RoleCode.OFFICE])
+    assert _visible(county_user) == {n.code for n in [tree["county"], *tree["townships"], *tree["villages"]]}
+
+
+def test_a_code_that_merely_starts_alike_is_outside(tree, township):
+    JurisdictionFactory(code=f"{township.code}0", name="怪代码", level=Level.TOWNSHIP, parent=tree["county"])
+    user = UserFactory(jurisdiction=township, roles=[RoleCode.TOWNSHIP])
+    assert f"{township.code}0" not in _visible(user)
+
+
+def test_anonymous_sees_nothing(tree):
+    assert _visible(AnonymousUser()) == set()
+    assert _visible(None) == set()
+
+
+def test_inactive_user_sees_nothing(tree):
+    user = UserFactory(jurisdiction=tree["province"], roles=[RoleCode.OFFICE], is_active=False)
+    assert _visible(user) == set()
+
+
+def test_user_without_a_jurisdiction_sees_nothing(tree):
+    user = UserFactory(jurisdiction=None, roles=[RoleCode.OFFICE])
+    assert _visible(user) == set()
+    assert not User.objects.visible_to(user).exists()
+
+
+def test_user_without_a_role_sees_nothing(tree):
+    user = UserFactory(jurisdiction=tree["province"], roles=[])
+    assert _visible(user) == set()
+
+
+def test_a_role_the_model_does_not_list_sees_nothing(tree, township):
+    UserFactory(jurisdiction=township, roles=[RoleCode.SOCIAL_WORKER])
+    for role in ALL_ROLES - User.scope_roles:
+        user = UserFactory(jurisdiction=tree["province"], roles=[role])
+        assert not User.objects.visible_to(user).exists(), role
+        assert not MemberUnit.objects.visible_to(user).exists(), role
+        assert _visible(user), role  # …while the tree itself is open to every role
+
+
+def test_a_model_without_scope_is_a_configuration_error(tree):
+    user = UserFactory(jurisdiction=tree["province"], roles=[RoleCode.OFFICE])
+    for model in (Role, AuditAnchor):  # models that declare no scope
+        with pytest.raises(ImproperlyConfigured):
+            ScopedQuerySet(model=model).visible_to(user)
+
+
+@pytest.mark.parametrize(("attribute", "value"), [("scope_path", None), ("scope_path", ""), ("scope_roles", None)])
+def test_a_half_declared_scope_is_a_configuration_error(tree, monkeypatch, attribute, value):
+    user = UserFactory(jurisdiction=tree["province"], roles=[RoleCode.OFFICE])
+    monkeypatch.setattr(Jurisdiction, attribute, value)
+    with pytest.raises(ImproperlyConfigured):
+        Jurisdiction.objects.visible_to(user)
+    with pytest.raises(ImproperlyConfigured):
+        Jurisdiction.objects.visible_to(AnonymousUser())  # even before looking at the user
+
+
+def test_check_queryset_passes_for_a_scoped_model(scope_matrix, township):
+    scope_matrix.check_queryset(Jurisdiction, township, allowed_roles=ALL_ROLES)
+    target = UserFactory(jurisdiction=township, roles=[RoleCode.TOWNSHIP])
+    scope_matrix.check_queryset(User, target, allowed_roles=User.scope_roles)
+
+
+def test_check_queryset_catches_wrong_roles(scope_matrix, township):
+    target = UserFactory(jurisdiction=township, roles=[RoleCode.TOWNSHIP])
+    with pytest.raises(AssertionError, match="visible_to"):
+        scope_matrix.check_queryset(User, target, allowed_roles=ALL_ROLES)
+
+
+def test_matrix_positions(tree, township):
+    matrix = ScopeMatrix(township, roles=[RoleCode.OFFICE])
+    places = matrix.places
+    assert places["in_scope"] == township
+    assert places["above"] == tree["county"]
+    assert places["sibling"].parent == township.parent and places["sibling"] != township
+    assert places["other"].level == Level.COUNTY and places["other"] != tree["county"]
+    assert len(matrix.cases) == 4
+
+
+# --- the matrix catches a forgotten scope -------------------------------------------------------
+
+with_broken_urls = pytest.mark.urls("core.tests.broken_urls")
+
+
+@with_broken_urls
+def test_matrix_catches_a_list_view_without_scope(scope_matrix, township):
+    with pytest.raises(AssertionError, match="sees a record outside its scope"):
+        scope_matrix.check_list(Client(), "/broken/list/?level=township", marker=township.code,
+                                allowed_roles=ALL_ROLES)
+
+
+@with_broken_urls
+@pytest.mark.parametrize("url", ["/broken/detail/{code}/", "/broken/function/{code}/", "/broken/api/{code}/"])
+def test_matrix_catches_a_detail_view_without_scope(scope_matrix, township, url):
+    with pytest.raises(AssertionError) as raised:
+        scope_matrix.check_detail(Client(), url.format(code=township.code), allowed_roles=ALL_ROLES)
+    report = str(raised.value)
+    assert "sibling:" in report and "other:" in report
+    assert "expected 403/404, got 200" in report
+    assert "in_scope:" not in report and "above:" not in report
+
+
+@with_broken_urls
+def test_matrix_catches_a_forgotten_role_check(scope_matrix, township):
+    with pytest.raises(AssertionError, match="in_scope:office: expected 403/404, got 200"):
+        scope_matrix.check_detail(Client(), f"/broken/admin/{township.code}/",
+                                  allowed_roles=frozenset({RoleCode.SYSTEM_ADMIN}))
+
+
+@with_broken_urls
+def test_the_real_views_pass_under_the_same_urlconf(scope_matrix, township):
+    """Control: with the same test urlconf mounted, the real views pass the same checks."""
+    scope_matrix.check_list(Client(), "/jurisdictions/?level=township", marker=township.code, allowed_roles=ALL_ROLES)
+    scope_matrix.check_detail(Client(), f"/jurisdictions/{township.code}/", allowed_roles=ALL_ROLES)

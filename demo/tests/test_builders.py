@@ -1,0 +1,42 @@
+"""The demo county's data is valid by the same rules as any imported file."""
+
+from collections import Counter
+
+from core.roles import ADMIN_ROLES, separation_of_duties_error
+from demo import builders
+from jurisdictions.choices import Level
+from jurisdictions.importers import read_csv
+from jurisdictions.services import validate_rows
+
+
+def test_rows_pass_the_import_rules(db):
+    rows = builders.jurisdiction_rows()
+    assert validate_rows(rows) == []
+    assert len({r.code for r in rows}) == len(rows)
+    counts = Counter(r.level for r in rows)
+    assert counts == {Level.PROVINCE: 1, Level.CITY: 1, Level.COUNTY: 1, Level.TOWNSHIP: 15, Level.VILLAGE: 150,
+                      Level.GRID: 300}
+
+
+def test_village_names_are_unique_per_township():
+    rows = builders.jurisdiction_rows()
+    for township in (r for r in rows if r.level == Level.TOWNSHIP):
+        names = [r.name for r in rows if r.parent_code == township.code]
+        assert len(names) == len(set(names)) == builders.VILLAGES_PER_TOWNSHIP, township.name
+
+
+def test_the_sample_file_is_part_of_the_demo(sample_csv):
+    demo = {r.code: (r.name, r.level, r.parent_code) for r in builders.jurisdiction_rows()}
+    for row in read_csv(sample_csv):
+        assert demo[row.code] == (row.name, row.level, row.parent_code), row.code
+
+
+def test_accounts_respect_the_separation_of_duties():
+    codes = {r.code for r in builders.jurisdiction_rows()}
+    units = {name for name, _ in builders.MEMBER_UNITS}
+    admins = [a for a in builders.ACCOUNTS if set(a.roles) & ADMIN_ROLES]
+    assert {a.roles[0] for a in admins} == ADMIN_ROLES  # three separate people
+    for account in builders.ACCOUNTS:
+        assert separation_of_duties_error(account.roles) is None, account.username
+        assert account.jurisdiction_code in codes, account.username
+        assert account.member_unit is None or account.member_unit in units, account.username
