@@ -7,13 +7,18 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Accounts")
 
     def ready(self):
-        from accounts import signals  # noqa: F401
+        from accounts import services, signals  # noqa: F401
+        from core import sweep
+
+        sweep.register("login_failures", services.prune_login_failures)
         from core.navigation import MenuItem, register_admin_item
         from core.roles import Role
 
         register_admin_item(
             MenuItem(_("Users"), "accounts:user_list", frozenset({Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN, Role.OFFICE}))
         )
+        register_admin_item(MenuItem(_("Login and session policy"), "accounts:policy",
+                                     frozenset({Role.SECURITY_ADMIN})))
         register_admin_item(
             MenuItem(_("Member units"), "accounts:member_unit_list", frozenset({Role.SYSTEM_ADMIN, Role.OFFICE}))
         )

@@ -10,7 +10,7 @@ from core.roles import Role
 
 class UserFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(label=_("Search"), method="search")
-    role = django_filters.ChoiceFilter(label=_("Role"), choices=Role.choices, field_name="roles__code")
+    role = django_filters.ChoiceFilter(label=_("Role"), choices=Role.choices, field_name="role_grants__role")
     is_active = django_filters.BooleanFilter(
         label=_("active"), widget=forms.Select(choices=[("", _("All")), ("true", _("yes")), ("false", _("no"))]))
 

@@ -1,18 +1,72 @@
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.password_validation import password_validators_help_texts
+from django.core.exceptions import ValidationError
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.choices import UnitKind
-from accounts.models import MemberUnit
+from accounts.models import MemberUnit, SecurityPolicy
 from core.roles import Role
 from jurisdictions.models import Jurisdiction
 
 
 class LoginForm(AuthenticationForm):
+    """Django's login form with the lock-out of the security policy in front of it."""
+
     error_messages = {
         "invalid_login": _("Wrong username or password."),
         "inactive": _("This account is disabled."),
+        "locked": _("Too many failed logins: this account or address is locked until %(until)s."),
     }
+
+    def clean(self):
+        from accounts.services import lockout_until
+        from accounts.signals import client_ip
+
+        username = self.cleaned_data.get("username")
+        if username:
+            until = lockout_until(username, client_ip(self.request))
+            if until is not None:
+                raise ValidationError(self.error_messages["locked"],
+                                      params={"until": timezone.localtime(until).strftime("%H:%M")}, code="locked")
+        return super().clean()
+
+
+class TotpForm(forms.Form):
+    code = forms.CharField(label=_("6-digit code"), max_length=8,
+                           widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code",
+                                                         "autofocus": True}))
+
+
+class PasswordChangeForm(forms.Form):
+    old_password = forms.CharField(label=_("current password"), widget=forms.PasswordInput, strip=False)
+    new_password1 = forms.CharField(label=_("new password"), widget=forms.PasswordInput, strip=False)
+    new_password2 = forms.CharField(label=_("new password again"), widget=forms.PasswordInput, strip=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["new_password1"].help_text = " ".join(password_validators_help_texts())
+
+    def clean(self):
+        data = super().clean()
+        if data.get("new_password1") and data.get("new_password1") != data.get("new_password2"):
+            self.add_error("new_password2", _("The two new passwords differ."))
+        return data
+
+
+class PasswordResetForm(forms.Form):
+    password = forms.CharField(label=_("new password"), widget=forms.PasswordInput, strip=False,
+                               help_text=_("The user must change it at the next login."))
+
+
+class SecurityPolicyForm(forms.ModelForm):
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+    class Meta:
+        model = SecurityPolicy
+        fields = ["min_password_length", "min_character_classes", "max_failures", "max_failures_per_ip",
+                  "lockout_minutes", "idle_timeout_minutes", "password_max_age_days", "require_totp_for_all"]
 
 
 class _ScopedChoicesMixin:

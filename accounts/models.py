@@ -5,23 +5,11 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from accounts.choices import UnitKind
+from core.fields import EncryptedTextField
+from core.masking import mask_phone
 from core.models import BaseModel
 from core.roles import Role as RoleCode
 from core.scoping import ScopedQuerySet
-
-
-class Role(models.Model):
-    """One row per role of SPEC §2 (created by a migration); users hold one or more."""
-
-    code = models.CharField(_("code"), max_length=20, primary_key=True, choices=RoleCode.choices)
-
-    class Meta:
-        ordering = ["code"]
-        verbose_name = _("role")
-        verbose_name_plural = _("roles")
-
-    def __str__(self):
-        return str(RoleCode(self.code).label)
 
 
 class MemberUnit(BaseModel):
@@ -60,21 +48,29 @@ class User(AbstractUser):
     """An account: one jurisdiction, one or more roles, and a member unit for unit users."""
 
     full_name = models.CharField(_("full name"), max_length=50, blank=True)
-    phone = models.CharField(_("phone"), max_length=20, blank=True)
+    phone = EncryptedTextField(_("phone"), blank=True)
     jurisdiction = models.ForeignKey(
         "jurisdictions.Jurisdiction", verbose_name=_("jurisdiction"), null=True, blank=True,
         on_delete=models.PROTECT, related_name="users",
     )
-    roles = models.ManyToManyField(Role, verbose_name=_("roles"), blank=True, related_name="users")
     member_unit = models.ForeignKey(
         MemberUnit, verbose_name=_("member unit"), null=True, blank=True, on_delete=models.PROTECT,
         related_name="users",
     )
     version = models.PositiveIntegerField(_("version"), default=1, editable=False)
+    # None: the password was set by somebody else (an administrator, the operator) and must be
+    # changed at the next login (SPEC §4); otherwise it expires after the policy's maximum age.
+    password_changed_at = models.DateTimeField(_("password changed at"), null=True, blank=True)
+    totp_secret = EncryptedTextField(_("second-factor secret"), blank=True)
+    totp_confirmed_at = models.DateTimeField(_("second factor set up at"), null=True, blank=True)
 
     objects = ScopedUserManager()
     scope_path = "jurisdiction__path"
     scope_roles = frozenset({RoleCode.SYSTEM_ADMIN, RoleCode.SECURITY_ADMIN, RoleCode.OFFICE})
+    # Staff phone numbers are masked; the system administrator, who keeps the accounts, may
+    # reveal one at a time (audited).
+    masked_fields = {"phone": (mask_phone, frozenset({RoleCode.SYSTEM_ADMIN}))}
+    audit_reads = True
 
     class Meta:
         ordering = ["username"]
@@ -88,7 +84,65 @@ class User(AbstractUser):
     def role_codes(self) -> frozenset:
         if not self.pk:
             return frozenset()
-        return frozenset(r.code for r in self.roles.all())
+        return frozenset(grant.role for grant in self.role_grants.all())
 
     def role_labels(self) -> list[str]:
         return [str(RoleCode(code).label) for code in sorted(self.role_codes)]
+
+
+class UserRole(models.Model):
+    """One role (SPEC §2, core.roles.Role) held by one user."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="role_grants")
+    role = models.CharField(_("role"), max_length=20, choices=RoleCode.choices)
+
+    class Meta:
+        verbose_name = _("role")
+        verbose_name_plural = _("roles")
+        constraints = [models.UniqueConstraint(fields=["user", "role"], name="unique_user_role")]
+
+    def __str__(self):
+        return f"{self.user} {self.get_role_display()}"
+
+
+class SecurityPolicy(BaseModel):
+    """Login and session policy (等保 2.0 level 3), one row, edited by the security admin.
+
+    The defaults are the issue's; the minimums are the law's floor and cannot be lowered."""
+
+    min_password_length = models.PositiveSmallIntegerField(_("minimum password length"), default=8)
+    min_character_classes = models.PositiveSmallIntegerField(_("character classes required"), default=3)
+    max_failures = models.PositiveSmallIntegerField(_("failed logins before lock-out (per account)"), default=5)
+    max_failures_per_ip = models.PositiveSmallIntegerField(_("failed logins before lock-out (per address)"),
+                                                           default=5)
+    lockout_minutes = models.PositiveSmallIntegerField(_("lock-out minutes"), default=15)
+    idle_timeout_minutes = models.PositiveSmallIntegerField(_("idle time-out minutes"), default=30)
+    password_max_age_days = models.PositiveSmallIntegerField(_("password maximum age (days)"), default=90)
+    require_totp_for_all = models.BooleanField(_("second factor required for every role"), default=False)
+
+    FLOORS = {"min_password_length": 8, "min_character_classes": 3}
+    CEILINGS = {"max_failures": 10, "max_failures_per_ip": 50, "idle_timeout_minutes": 30,
+                "password_max_age_days": 180}
+
+    class Meta:
+        verbose_name = _("security policy")
+        verbose_name_plural = _("security policy")
+
+    def __str__(self):
+        return str(_("security policy"))
+
+    @classmethod
+    def current(cls) -> "SecurityPolicy":
+        policy = cls.objects.filter(pk=1).first()
+        return policy if policy is not None else cls(pk=1)
+
+
+class LoginFailure(models.Model):
+    """One failed login, kept for the lock-out window (per account and per address)."""
+
+    username = models.CharField(max_length=150, db_index=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True, db_index=True)
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    def __str__(self):
+        return f"{self.username} {self.ip_address} {self.at:%Y-%m-%d %H:%M}"

@@ -5,16 +5,23 @@ administrator grants and withdraws roles; the command-line operator (``acting_us
 used by ``jindu createuser`` and ``jindu demo``) may do both.
 """
 
+import datetime
+
+import pyotp
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import MemberUnit, Role, User
+from accounts import rules
+from accounts.models import LoginFailure, MemberUnit, SecurityPolicy, User, UserRole
 from core import audit
+from core.masking import mask_phone
 from core.models import AuditEntry
+from core.roles import ADMIN_ROLES, has_any_role, separation_of_duties_error
 from core.roles import Role as RoleCode
-from core.roles import has_any_role, separation_of_duties_error
 from core.services import save_versioned
 from jurisdictions.models import Jurisdiction
 
@@ -44,24 +51,21 @@ def check_roles(roles, member_unit) -> None:
         raise ValidationError({"member_unit": _("A member-unit user must belong to a member unit.")})
 
 
-def _role_rows(codes) -> list[Role]:
-    """The Role rows for ``codes``. A migration creates them, but ``flush`` (``jindu demo
-    --reset``) empties the table with the rest; recreate missing ones rather than silently
-    granting fewer roles than asked."""
+def _grant_roles(user: User, codes) -> None:
+    """Make ``user`` hold exactly the roles ``codes``."""
     codes = frozenset(codes)
-    rows = list(Role.objects.filter(code__in=codes))
-    if len(rows) < len(codes):
-        Role.objects.bulk_create([Role(code=code) for code in codes if code in RoleCode.values],
-                                 ignore_conflicts=True)
-        rows = list(Role.objects.filter(code__in=codes))
-    return rows
+    user.role_grants.exclude(role__in=codes).delete()
+    held = set(user.role_grants.values_list("role", flat=True))
+    UserRole.objects.bulk_create([UserRole(user=user, role=code) for code in sorted(codes - held)])
+    user.__dict__.pop("role_codes", None)
+    user._prefetched_objects_cache = {}
 
 
 def _snapshot(user: User) -> dict:
     return {
         "username": user.username,
         "full_name": user.full_name,
-        "phone": user.phone,
+        "phone": mask_phone(user.phone),
         "jurisdiction": user.jurisdiction.code if user.jurisdiction else None,
         "member_unit": user.member_unit.name if user.member_unit else None,
         "is_active": user.is_active,
@@ -95,7 +99,7 @@ def do_create_user(*, username: str, jurisdiction: Jurisdiction, roles=(), full_
     else:
         user.set_unusable_password()
     user.save()
-    user.roles.set(_role_rows(roles))
+    _grant_roles(user, roles)
     audit.record(AuditEntry.Action.CREATE, actor=acting_user, obj=user, changes={
         k: [None, v] for k, v in _snapshot(user).items()} | {"roles": [[], sorted(roles)]})
     return user
@@ -135,8 +139,7 @@ def do_set_roles(user: User, roles, *, expected_version: int, acting_user) -> Us
         raise NotAllowed(_("Nobody may change their own roles."))
     before = sorted(user.role_codes)
     save_versioned(user, expected_version, [])
-    user.roles.set(_role_rows(roles))
-    user.__dict__.pop("role_codes", None)
+    _grant_roles(user, roles)
     audit.record(AuditEntry.Action.PERMISSION, actor=acting_user, obj=user,
                  changes={"roles": [before, sorted(roles)]})
     return user
@@ -144,13 +147,154 @@ def do_set_roles(user: User, roles, *, expected_version: int, acting_user) -> Us
 
 @transaction.atomic
 def do_set_password(user: User, password: str, *, acting_user) -> None:
+    """An administrator (or the operator) sets a password; the user must change it at the next
+    login. The system administrator may not set another administrator's password (三员分立):
+    that is the operator's, on the command line."""
     _require(acting_user, {RoleCode.SYSTEM_ADMIN}, _("Only the system administrator may reset passwords."))
-    if acting_user is not None and acting_user.pk != user.pk:
+    if acting_user is not None:
+        if user.role_codes & ADMIN_ROLES:
+            raise NotAllowed(_("An administrator's password is reset by the operator, not through the application."))
         _require_in_scope(acting_user, user.jurisdiction)
     validate_password(password, user)
     user.set_password(password)
-    user.save(update_fields=["password"])
+    user.password_changed_at = None
+    user.save(update_fields=["password", "password_changed_at"])
+    _clear_failures(user.username)
     audit.record(AuditEntry.Action.UPDATE, actor=acting_user, obj=user, changes={"password": ["***", "***"]})
+
+
+@transaction.atomic
+def do_change_own_password(user: User, old_password: str, new_password: str) -> None:
+    """The user changes their own password (forced at first login and after the maximum age)."""
+    if not user.check_password(old_password):
+        raise ValidationError({"old_password": _("The current password is wrong.")})
+    if old_password == new_password:
+        raise ValidationError({"new_password1": _("The new password must differ from the current one.")})
+    validate_password(new_password, user)
+    user.set_password(new_password)
+    user.password_changed_at = timezone.now()
+    user.save(update_fields=["password", "password_changed_at"])
+    audit.record(AuditEntry.Action.UPDATE, actor=user, obj=user, changes={"password": ["***", "***"]})
+
+
+# --- security policy, lock-out, second factor -------------------------------------------------
+
+
+@transaction.atomic
+def do_update_policy(*, expected_version: int, acting_user, **values) -> SecurityPolicy:
+    """The security administrator changes the login and session policy (audited).
+    Values below the legal floor or above the ceiling are refused."""
+    _require(acting_user, {RoleCode.SECURITY_ADMIN}, _("Only the security administrator may change the policy."))
+    errors = {}
+    for name, floor in SecurityPolicy.FLOORS.items():
+        if name in values and values[name] < floor:
+            errors[name] = _("At least %(n)s.") % {"n": floor}
+    for name, ceiling in SecurityPolicy.CEILINGS.items():
+        if name in values and values[name] > ceiling:
+            errors[name] = _("At most %(n)s.") % {"n": ceiling}
+    for name in ("max_failures", "max_failures_per_ip", "lockout_minutes", "idle_timeout_minutes",
+                 "password_max_age_days"):
+        if name in values and values[name] < 1:
+            errors[name] = _("At least %(n)s.") % {"n": 1}
+    if errors:
+        raise ValidationError(errors)
+    policy = SecurityPolicy.objects.select_for_update().filter(pk=1).first()
+    if policy is None:
+        policy = SecurityPolicy.objects.create(pk=1)
+    before = {name: getattr(policy, name) for name in values}
+    for name, value in values.items():
+        setattr(policy, name, value)
+    save_versioned(policy, expected_version, sorted(values))
+    changes = audit.diff(before, values)
+    if changes:
+        audit.record(AuditEntry.Action.POLICY, actor=acting_user, obj=policy, changes=changes)
+    return policy
+
+
+def lockout_until(username: str, ip_address: str | None, policy: SecurityPolicy | None = None):
+    """When the account or the address is locked, the time the lock ends; else None."""
+    policy = policy or SecurityPolicy.current()
+    since = timezone.now() - datetime.timedelta(minutes=policy.lockout_minutes)
+    checks = [(Q(username=username), policy.max_failures)]
+    if ip_address:
+        checks.append((Q(ip_address=ip_address), policy.max_failures_per_ip))
+    ends = []
+    for lookup, limit in checks:
+        times = list(LoginFailure.objects.filter(lookup, at__gte=since).order_by("-at")
+                     .values_list("at", flat=True)[:limit])
+        if rules.locked(times, limit):
+            ends.append(times[limit - 1] + datetime.timedelta(minutes=policy.lockout_minutes))
+    return max(ends) if ends else None
+
+
+def record_login_failure(username: str, ip_address: str | None) -> None:
+    """Count a failed login; the failure that trips the lock is audited as a lock-out."""
+    policy = SecurityPolicy.current()
+    was_locked = lockout_until(username, ip_address, policy)
+    LoginFailure.objects.create(username=username[:150], ip_address=ip_address)
+    audit.record(AuditEntry.Action.LOGIN_FAILED, object_repr=username[:150], ip_address=ip_address)
+    if was_locked is None and (until := lockout_until(username, ip_address, policy)) is not None:
+        audit.record(AuditEntry.Action.LOCKOUT, object_repr=username[:150], ip_address=ip_address,
+                     changes={"until": until.isoformat(), "minutes": policy.lockout_minutes})
+
+
+def _clear_failures(username: str) -> None:
+    LoginFailure.objects.filter(username=username).delete()
+
+
+def record_login_success(user: User) -> None:
+    _clear_failures(user.username)
+
+
+def prune_login_failures() -> dict:
+    """Daily sweep: failures older than a day no longer count for anything."""
+    deleted, _ = LoginFailure.objects.filter(at__lt=timezone.now() - datetime.timedelta(days=1)).delete()
+    return {"deleted": deleted}
+
+
+@transaction.atomic
+def do_start_totp(user: User) -> str:
+    """A new, unconfirmed secret for the user's authenticator app."""
+    user.totp_secret = pyotp.random_base32()
+    user.totp_confirmed_at = None
+    user.save(update_fields=["totp_secret", "totp_confirmed_at"])
+    return user.totp_secret
+
+
+def totp_valid(user: User, code: str) -> bool:
+    code = (code or "").strip().replace(" ", "")
+    return bool(user.totp_secret) and code.isdigit() and pyotp.TOTP(user.totp_secret).verify(code, valid_window=1)
+
+
+@transaction.atomic
+def do_confirm_totp(user: User, code: str) -> None:
+    if not totp_valid(user, code):
+        raise ValidationError({"code": _("The code is wrong or has expired; enter the current one.")})
+    user.totp_confirmed_at = timezone.now()
+    user.save(update_fields=["totp_confirmed_at"])
+    audit.record(AuditEntry.Action.UPDATE, actor=user, obj=user, changes={"second_factor": [False, True]})
+
+
+@transaction.atomic
+def do_reset_totp(user: User, *, acting_user) -> None:
+    """The security administrator removes a lost second factor; the user sets up a new one."""
+    _require(acting_user, {RoleCode.SECURITY_ADMIN}, _("Only the security administrator may reset a second factor."))
+    _require_in_scope(acting_user, user.jurisdiction)
+    user.totp_secret = ""
+    user.totp_confirmed_at = None
+    user.save(update_fields=["totp_secret", "totp_confirmed_at"])
+    audit.record(AuditEntry.Action.PERMISSION, actor=acting_user, obj=user, changes={"second_factor": [True, False]})
+
+
+def needs_totp(user: User, policy: SecurityPolicy | None = None) -> bool:
+    """Administrators always; everybody when the policy says so."""
+    policy = policy or SecurityPolicy.current()
+    return bool(user.role_codes & ADMIN_ROLES) or policy.require_totp_for_all
+
+
+def password_change_due(user: User, policy: SecurityPolicy | None = None) -> bool:
+    policy = policy or SecurityPolicy.current()
+    return rules.password_change_due(user.password_changed_at, timezone.now(), policy.password_max_age_days)
 
 
 @transaction.atomic

@@ -6,15 +6,35 @@ from django.utils.translation import gettext as _
 _CLASSES = (re.compile(r"[a-z]"), re.compile(r"[A-Z]"), re.compile(r"\d"), re.compile(r"[^a-zA-Z\d]"))
 
 
-class CharacterClassValidator:
-    """At least three of: lower case, upper case, digits, other characters (SPEC §4, 等保 2.0)."""
+def character_classes(password: str) -> int:
+    return sum(1 for pattern in _CLASSES if pattern.search(password))
 
-    def __init__(self, min_classes: int = 3):
-        self.min_classes = min_classes
+
+class PolicyPasswordValidator:
+    """Length and character classes from the security policy (SPEC §4, 等保 2.0): by default
+    at least 8 characters mixing three of lower case, upper case, digits and symbols."""
+
+    def _policy(self):
+        from accounts.models import SecurityPolicy
+
+        return SecurityPolicy.current()
 
     def validate(self, password, user=None):
-        if sum(1 for pattern in _CLASSES if pattern.search(password)) < self.min_classes:
-            raise ValidationError(self.get_help_text(), code="password_too_simple")
+        policy = self._policy()
+        errors = []
+        if len(password) < policy.min_password_length:
+            errors.append(ValidationError(
+                _("The password must have at least %(n)s characters.") % {"n": policy.min_password_length},
+                code="password_too_short"))
+        if character_classes(password) < policy.min_character_classes:
+            errors.append(ValidationError(
+                _("The password must mix at least %(n)s of: lower-case letters, upper-case letters, digits, "
+                  "symbols.") % {"n": policy.min_character_classes}, code="password_too_simple"))
+        if errors:
+            raise ValidationError(errors)
 
     def get_help_text(self):
-        return _("The password must mix at least three of: lower-case letters, upper-case letters, digits, symbols.")
+        policy = self._policy()
+        return _("At least %(length)s characters, mixing at least %(classes)s of: lower-case letters, upper-case "
+                 "letters, digits, symbols.") % {"length": policy.min_password_length,
+                                                 "classes": policy.min_character_classes}

@@ -52,14 +52,39 @@ class ObjectListView(RoleRequiredMixin, ScopedQuerysetMixin, SingleTableMixin, F
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
+        self.audit_search(context)
         context["title"] = self.title or self.model._meta.verbose_name_plural
         roles = self.request.user.role_codes
         context["actions"] = [(label, url) for label, url, allowed in self.actions if roles & allowed]
         return context
 
 
+    def audit_search(self, context):
+        """A search or filter over records whose reads are audited writes one SEARCH entry
+        with the criteria and the number of records it returned (SPEC §4)."""
+        if not getattr(self.model, "audit_reads", False):
+            return
+        criteria = {k: v for k, v in self.request.GET.items() if v and k not in ("page", "sort", "per_page")}
+        if not criteria:
+            return
+        table = context["table"]
+        paginator = getattr(table, "paginator", None)
+        count = paginator.count if paginator is not None else len(table.rows)
+        audit.record(AuditEntry.Action.SEARCH, actor=self.request.user,
+                     object_repr=str(self.model._meta.verbose_name_plural),
+                     changes={"criteria": criteria, "results": count})
+
+
 class ObjectDetailView(RoleRequiredMixin, ScopedQuerysetMixin, DetailView):
+    """Opening a record of a model with ``audit_reads = True`` writes one VIEW entry."""
+
     template_name = "core/object_detail.html"
+
+    def get_object(self, queryset=None):
+        obj = super().get_object(queryset)
+        if getattr(self.model, "audit_reads", False):
+            audit.record(AuditEntry.Action.VIEW, actor=self.request.user, obj=obj)
+        return obj
 
 
 class WorkLineView(TemplateView):

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
+from django.utils import timezone
 
 from accounts import services as account_services
 from accounts.choices import UnitKind
@@ -123,8 +124,12 @@ def build(password: str) -> None:
     for account in ACCOUNTS:
         if User.objects.filter(username=account.username).exists():
             continue
-        account_services.do_create_user(
+        user = account_services.do_create_user(
             username=account.username, full_name=account.full_name,
             jurisdiction=Jurisdiction.objects.get(code=account.jurisdiction_code), roles=account.roles,
             member_unit=units.get(account.member_unit), password=password, acting_user=None,
         )
+        # The demo password is printed for everyone to use, so the demo does not force a change
+        # at first login (a real account created by the operator does). Administrators still
+        # set up their second factor at first login, as everywhere.
+        User.objects.filter(pk=user.pk).update(password_changed_at=timezone.now())

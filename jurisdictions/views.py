@@ -2,6 +2,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views import View
 
 from core.roles import ALL_ROLES, Role
@@ -16,7 +17,7 @@ class JurisdictionListView(ObjectListView):
     filterset_class = filtersets.JurisdictionFilterSet
     table_class = tables.JurisdictionTable
     required_roles = ALL_ROLES
-    actions = [(_("Import CSV"), "jurisdictions:import", frozenset({Role.SYSTEM_ADMIN}))]
+    actions = [(gettext_lazy("Import CSV"), "jurisdictions:import", frozenset({Role.SYSTEM_ADMIN}))]
 
     def restrict(self, queryset):
         return queryset.select_related("parent")
@@ -40,6 +41,7 @@ class JurisdictionDetailView(ObjectDetailView):
 
 class JurisdictionImportView(RoleRequiredMixin, View):
     required_roles = frozenset({Role.SYSTEM_ADMIN})
+    capability = gettext_lazy("Import jurisdictions")
     template_name = "jurisdictions/jurisdiction_import.html"
 
     def get(self, request):
@@ -64,6 +66,7 @@ class JurisdictionImportView(RoleRequiredMixin, View):
 
 class JurisdictionRenameView(RoleRequiredMixin, View):
     required_roles = frozenset({Role.SYSTEM_ADMIN})
+    capability = gettext_lazy("Rename jurisdictions")
     template_name = "jurisdictions/jurisdiction_rename.html"
 
     def get_object(self, code):

@@ -12,4 +12,4 @@ class UserViewSet(ScopedReadOnlyViewSet):
     required_roles = USER_READERS
 
     def restrict(self, queryset):
-        return queryset.select_related("jurisdiction", "member_unit").prefetch_related("roles").distinct()
+        return queryset.select_related("jurisdiction", "member_unit").prefetch_related("role_grants").distinct()

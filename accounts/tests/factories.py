@@ -1,7 +1,10 @@
 import factory
+import pyotp
+from django.utils import timezone
 
 from accounts.choices import UnitKind
-from accounts.models import MemberUnit, Role, User
+from accounts.models import MemberUnit, User, UserRole
+from core.roles import ADMIN_ROLES
 from core.roles import Role as RoleCode
 
 PASSWORD = "Test-Passw0rd!"
@@ -27,6 +30,8 @@ class UserFactory(factory.django.DjangoModelFactory):
     full_name = factory.Sequence(lambda n: f"测试用户{n}")
     jurisdiction = None
     password = factory.django.Password(PASSWORD)
+    # A test user has chosen their own password, so the first-login change is not due.
+    password_changed_at = factory.LazyFunction(timezone.now)
 
     @factory.lazy_attribute
     def member_unit(self):
@@ -39,5 +44,10 @@ class UserFactory(factory.django.DjangoModelFactory):
             self.member_unit = MemberUnitFactory(jurisdiction=self.jurisdiction)
             self.save(update_fields=["member_unit"])
         if create:
-            self.roles.set(Role.objects.filter(code__in=codes))
+            UserRole.objects.bulk_create([UserRole(user=self, role=code) for code in set(codes)])
             self.__dict__.pop("role_codes", None)
+            if set(codes) & ADMIN_ROLES:
+                # Administrators must have a second factor; give them one, as after enrolment.
+                self.totp_secret = pyotp.random_base32()
+                self.totp_confirmed_at = timezone.now()
+                self.save(update_fields=["totp_secret", "totp_confirmed_at"])

@@ -6,7 +6,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from accounts import services
-from accounts.models import MemberUnit, Role, User
+from accounts.models import MemberUnit, User
 from accounts.tests.factories import PASSWORD, MemberUnitFactory, UserFactory
 from core.models import AuditEntry
 from core.roles import ADMIN_ROLES, ALL_ROLES
@@ -323,7 +323,7 @@ def test_update_user_audits_before_and_after(township, sysadmin, worker, tree, a
     assert entry.action == AuditEntry.Action.UPDATE
     assert entry.changes["full_name"][1] == "陈社工"
     assert entry.changes["jurisdiction"] == [township.code, village.code]
-    assert entry.changes["phone"] == ["", "13800000000"]
+    assert entry.changes["phone"] == ["", "138****0000"]  # masked: the audit log holds no phone in clear
     assert "username" not in entry.changes  # only what changed
 
 
@@ -374,15 +374,14 @@ def test_create_member_unit(county, sysadmin, audit_log):
     assert MemberUnit.objects.filter(name="示范县教育局").count() == 1
 
 
-# --- reference data ---------------------------------------------------------------------------
+# --- roles need no reference rows ------------------------------------------------------------
 
 
-def test_roles_are_granted_even_after_the_role_table_was_emptied(county):
-    """`jindu demo --reset` flushes the database, migration-made Role rows included."""
-    Role.objects.all().delete()
+def test_roles_survive_a_flush_of_reference_data(county):
+    """Roles are plain values on UserRole rows: nothing seeded by a migration can go missing
+    when `jindu demo --reset` flushes the database."""
     user = _create(None, county, roles=[RoleCode.OFFICE])
     assert User.objects.get(pk=user.pk).role_codes == {RoleCode.OFFICE}
-    assert set(Role.objects.values_list("code", flat=True)) == {RoleCode.OFFICE}
 
 
 def _assert_no_password(entry: AuditEntry, password: str, user: User) -> None:

@@ -210,7 +210,7 @@ def test_demo_is_idempotent(db, demo_password, jurisdiction_table):
 def test_demo_reset_reloads(db, demo_password):
     _run("demo")
     Jurisdiction.objects.filter(code="990101001").update(name="改过的名字")
-    User.objects.get(username="worker").roles.clear()
+    User.objects.get(username="worker").role_grants.all().delete()
     UserFactory(username="extra", jurisdiction=Jurisdiction.objects.get(code="990101"))
     if connection.vendor == "postgresql":
         # Outside a test the flush runs in a transaction of its own; inside the test's

@@ -5,7 +5,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ImproperlyConfigured
 from django.test import Client
 
-from accounts.models import MemberUnit, Role, User
+from accounts.models import LoginFailure, MemberUnit, User
 from accounts.tests.factories import UserFactory
 from core.models import AuditAnchor
 from core.roles import ALL_ROLES
@@ -68,7 +68,7 @@ def test_a_role_the_model_does_not_list_sees_nothing(tree, township):
 
 def test_a_model_without_scope_is_a_configuration_error(tree):
     user = UserFactory(jurisdiction=tree["province"], roles=[RoleCode.OFFICE])
-    for model in (Role, AuditAnchor):  # models that declare no scope
+    for model in (LoginFailure, AuditAnchor):  # models that declare no scope
         with pytest.raises(ImproperlyConfigured):
             ScopedQuerySet(model=model).visible_to(user)
 

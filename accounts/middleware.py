@@ -1,0 +1,47 @@
+"""The login and session policy on every request (SPEC §4, issue «Privacy and security core»):
+
+* the idle time-out of the security policy (the session expires after that much inactivity);
+* a password set by somebody else, or older than the maximum age, must be changed first;
+* administrators (or everybody, if the policy says so) must set up the second factor first.
+"""
+
+from django.conf import settings
+from django.http import JsonResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from accounts import services
+from accounts.models import SecurityPolicy
+
+ALWAYS_ALLOWED = ("accounts:logout", "accounts:password_change", "accounts:totp_setup", "health")
+
+
+class AccountPolicyMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self._allowed = None
+
+    def allowed_paths(self):
+        if self._allowed is None:
+            self._allowed = (*(reverse(name) for name in ALWAYS_ALLOWED), "/" + settings.STATIC_URL.lstrip("/"))
+        return self._allowed
+
+    def __call__(self, request):
+        user = request.user
+        if user.is_authenticated:
+            policy = SecurityPolicy.current()
+            request.session.set_expiry(policy.idle_timeout_minutes * 60)
+            path = request.path
+            if not path.startswith(self.allowed_paths()):
+                target = None
+                if services.password_change_due(user, policy):
+                    target = "accounts:password_change"
+                elif services.needs_totp(user, policy) and not user.totp_confirmed_at:
+                    target = "accounts:totp_setup"
+                if target is not None:
+                    if path.startswith("/api/"):
+                        return JsonResponse({"detail": _("Finish the login steps in the browser first.")},
+                                            status=403)
+                    return redirect(target)
+        return self.get_response(request)

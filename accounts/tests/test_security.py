@@ -1,0 +1,256 @@
+"""Login and session policy, lock-out, second factor, encrypted and masked phone numbers."""
+
+import datetime
+
+import pyotp
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts import services
+from accounts.models import LoginFailure, SecurityPolicy, User
+from accounts.tests.factories import PASSWORD, UserFactory
+from core import crypto
+from core.models import AuditEntry
+from core.roles import Role
+
+LOGIN = "/accounts/login/"
+
+
+def _login(client, username, password=PASSWORD, ip="10.1.2.3"):
+    return client.post(LOGIN, {"username": username, "password": password}, REMOTE_ADDR=ip)
+
+
+@pytest.fixture
+def office(township):
+    return UserFactory(username="zhang", jurisdiction=township, roles=[Role.OFFICE])
+
+
+# --- lock-out -------------------------------------------------------------------------------
+
+
+def test_six_failed_logins_lock_the_account_and_the_lock_is_audited(client, office):
+    for _ in range(5):
+        assert _login(client, "zhang", "wrong-Password1").status_code == 200
+    assert AuditEntry.objects.filter(action=AuditEntry.Action.LOCKOUT).count() == 1
+    lock = AuditEntry.objects.get(action=AuditEntry.Action.LOCKOUT)
+    assert lock.object_repr == "zhang" and lock.ip_address == "10.1.2.3"
+    response = _login(client, "zhang", "wrong-Password1")  # the sixth
+    assert "锁定" in response.content.decode()
+    # Even the right password is refused while the lock lasts …
+    response = _login(client, "zhang")
+    assert response.status_code == 200 and "_auth_user_id" not in client.session
+    assert AuditEntry.objects.filter(action=AuditEntry.Action.LOCKOUT).count() == 1
+    # … and works once the 15 minutes have passed.
+    LoginFailure.objects.update(at=timezone.now() - datetime.timedelta(minutes=16))
+    assert _login(client, "zhang").status_code == 302
+    assert not LoginFailure.objects.filter(username="zhang").exists()
+
+
+def test_lock_per_address_across_usernames(client, office):
+    for n in range(5):
+        _login(client, f"guess{n}", "wrong-Password1", ip="10.9.9.9")
+    assert _login(client, "zhang", ip="10.9.9.9").status_code == 200  # the address is locked
+    assert _login(client, "zhang", ip="10.1.1.1").status_code == 302  # another address is not
+
+
+def test_policy_changes_the_threshold(client, office, tree):
+    secadmin = UserFactory(jurisdiction=tree["county"], roles=[Role.SECURITY_ADMIN])
+    services.do_update_policy(expected_version=1, acting_user=secadmin, max_failures=3, max_failures_per_ip=3)
+    for _ in range(3):
+        _login(client, "zhang", "wrong-Password1")
+    assert services.lockout_until("zhang", "10.1.2.3") is not None
+
+
+# --- password policy ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("password", "ok"), [
+    ("Short1!", False), ("alllowercase1", False), ("ALLUPPER-ONLY", False), ("Lower-and-UPPER", True),
+    ("abc12345!", True), ("Jindu-Xq7", True),
+])
+def test_password_policy(db, password, ok):
+    from django.contrib.auth.password_validation import validate_password
+    from django.core.exceptions import ValidationError
+
+    if ok:
+        validate_password(password)
+    else:
+        with pytest.raises(ValidationError):
+            validate_password(password)
+
+
+def test_policy_floor_cannot_be_lowered_and_changes_are_audited(tree):
+    from django.core.exceptions import ValidationError
+
+    secadmin = UserFactory(jurisdiction=tree["county"], roles=[Role.SECURITY_ADMIN])
+    with pytest.raises(ValidationError):
+        services.do_update_policy(expected_version=1, acting_user=secadmin, min_password_length=6)
+    with pytest.raises(ValidationError):
+        services.do_update_policy(expected_version=1, acting_user=secadmin, idle_timeout_minutes=120)
+    services.do_update_policy(expected_version=1, acting_user=secadmin, min_password_length=12)
+    assert SecurityPolicy.current().min_password_length == 12
+    entry = AuditEntry.objects.get(action=AuditEntry.Action.POLICY)
+    assert entry.changes == {"min_password_length": [8, 12]}
+    with pytest.raises(services.NotAllowed):
+        services.do_update_policy(expected_version=2, acting_user=UserFactory(
+            jurisdiction=tree["county"], roles=[Role.SYSTEM_ADMIN]), min_password_length=10)
+
+
+def test_policy_page_for_the_security_admin(client, tree, scope_matrix):
+    scope_matrix.check_detail(client, reverse("accounts:policy"), allowed_roles={Role.SECURITY_ADMIN},
+                              positions={"in_scope", "sibling", "above", "other"})
+    client.force_login(UserFactory(jurisdiction=tree["county"], roles=[Role.SECURITY_ADMIN]))
+    data = {"min_password_length": 10, "min_character_classes": 3, "max_failures": 5, "max_failures_per_ip": 5,
+            "lockout_minutes": 15, "idle_timeout_minutes": 20, "password_max_age_days": 90, "version": 1}
+    assert client.post(reverse("accounts:policy"), data).status_code == 302
+    assert SecurityPolicy.current().idle_timeout_minutes == 20
+    # A stale form (version 1 again) is refused instead of overwriting.
+    response = client.post(reverse("accounts:policy"), data | {"idle_timeout_minutes": 25})
+    assert response.status_code == 400 and SecurityPolicy.current().idle_timeout_minutes == 20
+
+
+# --- forced password change and session time-out -------------------------------------------
+
+
+def test_password_set_by_an_administrator_must_be_changed_first(client, township):
+    user = UserFactory(username="li", jurisdiction=township, roles=[Role.TOWNSHIP], password_changed_at=None)
+    assert _login(client, "li").status_code == 302
+    response = client.get("/")
+    assert response.status_code == 302 and response["Location"] == reverse("accounts:password_change")
+    response = client.post(reverse("accounts:password_change"), {
+        "old_password": PASSWORD, "new_password1": "Brand-new-Pass9", "new_password2": "Brand-new-Pass9"})
+    assert response.status_code == 302
+    assert client.get("/").status_code == 200
+    user.refresh_from_db()
+    assert user.password_changed_at is not None and user.check_password("Brand-new-Pass9")
+
+
+def test_expired_password_must_be_changed(client, office):
+    User.objects.filter(pk=office.pk).update(password_changed_at=timezone.now() - datetime.timedelta(days=91))
+    client.force_login(office)
+    assert client.get("/")["Location"] == reverse("accounts:password_change")
+
+
+def test_idle_timeout_follows_the_policy(client, office):
+    client.force_login(office)
+    client.get("/")
+    assert client.session.get_expiry_age() == 30 * 60
+
+
+# --- second factor --------------------------------------------------------------------------
+
+
+def test_administrator_sets_up_the_second_factor_then_needs_it_to_log_in(client, tree):
+    admin = UserFactory(username="sys", jurisdiction=tree["county"], roles=[Role.SYSTEM_ADMIN])
+    User.objects.filter(pk=admin.pk).update(totp_secret="", totp_confirmed_at=None)
+    assert _login(client, "sys").status_code == 302
+    assert client.get(reverse("accounts:user_list"))["Location"] == reverse("accounts:totp_setup")
+    page = client.get(reverse("accounts:totp_setup"))
+    assert page.status_code == 200 and "data:image/svg+xml" in page.content.decode()
+    secret = User.objects.get(pk=admin.pk).totp_secret
+    assert client.post(reverse("accounts:totp_setup"), {"code": "000000"}).status_code == 400
+    assert client.post(reverse("accounts:totp_setup"), {"code": pyotp.TOTP(secret).now()}).status_code == 302
+    assert client.get(reverse("accounts:user_list")).status_code == 200
+    client.logout()
+    # From now on the password alone does not log in.
+    response = _login(client, "sys")
+    assert response["Location"] == reverse("accounts:login_totp") and "_auth_user_id" not in client.session
+    assert client.post(reverse("accounts:login_totp"), {"code": "123456"}).status_code == 400
+    assert LoginFailure.objects.filter(username="sys").count() == 1
+    assert client.post(reverse("accounts:login_totp"), {"code": pyotp.TOTP(secret).now()}).status_code == 302
+    assert client.get(reverse("accounts:user_list")).status_code == 200
+
+
+def test_business_users_need_no_second_factor_unless_the_policy_says_so(client, office, tree):
+    client.force_login(office)
+    assert client.get("/").status_code == 200
+    SecurityPolicy.objects.create(pk=1, require_totp_for_all=True)
+    assert client.get("/")["Location"] == reverse("accounts:totp_setup")
+
+
+def test_security_admin_resets_a_lost_second_factor(client, tree):
+    admin = UserFactory(jurisdiction=tree["county"], roles=[Role.SYSTEM_ADMIN])
+    client.force_login(UserFactory(jurisdiction=tree["county"], roles=[Role.SECURITY_ADMIN]))
+    assert client.post(reverse("accounts:user_totp_reset", args=[admin.pk])).status_code == 302
+    admin.refresh_from_db()
+    assert admin.totp_confirmed_at is None and admin.totp_secret == ""
+    assert AuditEntry.objects.filter(action=AuditEntry.Action.PERMISSION, object_id=str(admin.pk)).exists()
+
+
+# --- encryption at rest, masking and reveal -------------------------------------------------
+
+
+def test_phone_is_encrypted_in_the_table(office):
+    User.objects.filter(pk=office.pk).update(phone="13812345678")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT phone FROM accounts_user WHERE id = %s", [office.pk])
+        raw = cursor.fetchone()[0]
+    assert "13812345678" not in raw and raw.startswith("sm4gcm:")
+    assert User.objects.get(pk=office.pk).phone == "13812345678"
+
+
+def test_phone_is_masked_and_revealed_one_at_a_time_with_audit(client, office, tree):
+    User.objects.filter(pk=office.pk).update(phone="13812345678")
+    sysadmin = UserFactory(jurisdiction=tree["county"], roles=[Role.SYSTEM_ADMIN])
+    client.force_login(sysadmin)
+    page = client.get(reverse("accounts:user_detail", args=[office.pk])).content.decode()
+    assert "138****5678" in page and "13812345678" not in page
+    url = reverse("core:reveal", args=["accounts.User", office.pk, "phone"])
+    response = client.post(url)
+    assert response.status_code == 200 and "13812345678" in response.content.decode()
+    reveal = AuditEntry.objects.get(action=AuditEntry.Action.REVEAL)
+    assert reveal.actor == sysadmin and reveal.changes == {"field": "phone"}
+    assert "13812345678" not in str(reveal.changes)
+    # The office may open the account but not reveal the phone.
+    client.force_login(UserFactory(jurisdiction=tree["county"], roles=[Role.OFFICE]))
+    page = client.get(reverse("accounts:user_detail", args=[office.pk])).content.decode()
+    assert "138****5678" in page and url not in page
+    assert client.post(url).status_code == 403
+
+
+def test_reveal_respects_the_scope(client, office, tree):
+    User.objects.filter(pk=office.pk).update(phone="13812345678")
+    client.force_login(UserFactory(jurisdiction=tree["other_county"], roles=[Role.SYSTEM_ADMIN]))
+    assert client.post(reverse("core:reveal", args=["accounts.User", office.pk, "phone"])).status_code == 404
+    assert not AuditEntry.objects.filter(action=AuditEntry.Action.REVEAL).exists()
+
+
+def test_opening_an_account_writes_exactly_one_read_entry(client, office, tree):
+    client.force_login(UserFactory(jurisdiction=tree["county"], roles=[Role.OFFICE]))
+    before = AuditEntry.objects.filter(action=AuditEntry.Action.VIEW).count()
+    client.get(reverse("accounts:user_detail", args=[office.pk]))
+    views = AuditEntry.objects.filter(action=AuditEntry.Action.VIEW)
+    assert views.count() == before + 1 and views.first().object_id == str(office.pk)
+
+
+def test_searches_are_audited_with_their_result_count(client, office, tree):
+    client.force_login(UserFactory(jurisdiction=tree["county"], roles=[Role.OFFICE]))
+    client.get(reverse("accounts:user_list"), {"q": "zhang"})
+    entry = AuditEntry.objects.get(action=AuditEntry.Action.SEARCH)
+    assert entry.changes == {"criteria": {"q": "zhang"}, "results": 1}
+
+
+def test_keys_rotate_reencrypts_without_losing_a_row(office, township, tmp_path, settings, monkeypatch):
+    monkeypatch.delenv("JINDU_FIELD_KEY", raising=False)
+    settings.DATA_DIR = tmp_path
+    crypto.reset_keyring()
+    phones = {}
+    for n in range(5):
+        user = UserFactory(jurisdiction=township, roles=[Role.TOWNSHIP])
+        User.objects.filter(pk=user.pk).update(phone=f"1390000000{n}")
+        phones[user.pk] = f"1390000000{n}"
+    old_key = crypto.keyring()[0].key_id
+    call_command("keys", "rotate")
+    new_key = crypto.keyring()[0].key_id
+    assert new_key != old_key
+    from core.management.commands.keys import key_ids_in_use
+
+    assert set(key_ids_in_use()) == {new_key}
+    for pk, phone in phones.items():
+        assert User.objects.get(pk=pk).phone == phone
+    assert not (tmp_path / "field_key.old").exists()
+    assert AuditEntry.objects.filter(action=AuditEntry.Action.SYSTEM, object_repr="field key rotation").exists()
+    crypto.reset_keyring()
