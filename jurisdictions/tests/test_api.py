@@ -75,3 +75,9 @@ def test_filter_within_matches_whole_codes_only(tree):
     assert codes == {"980101", *(t.code for t in tree["townships"]), *(v.code for v in tree["villages"])}
     codes = {r["code"] for r in client.get(f"{LIST}?within=980000").json()["results"]}
     assert "980201980101" in codes
+
+
+def test_anonymous_api_request_gets_403_not_a_login_page(client, tree):
+    response = client.get("/api/jurisdictions/")
+    assert response.status_code == 403
+    assert response["Content-Type"].startswith("application/json")

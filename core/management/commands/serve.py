@@ -67,7 +67,7 @@ class Command(BaseCommand):
                 python, "-m", "gunicorn", "jindu.wsgi:application",
                 "--bind", f"{options['host']}:{options['port']}",
                 "--workers", str(options["workers"]), "--threads", str(options["threads"]),
-                "--access-logfile", "-", "--graceful-timeout", "10",
+                "--access-logfile", "-", "--graceful-timeout", "10", "--no-control-socket",
             ]),
         }
         if not options["no_worker"]:
