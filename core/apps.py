@@ -12,6 +12,7 @@ class CoreConfig(AppConfig):
         from core.roles import Role
 
         sweep.register("sessions", sweep.clear_expired_sessions)
+        sweep.register("audit_retention", sweep.prune_audit_log)
         register_admin_item(MenuItem(_("Audit log"), "core:audit_list", frozenset({Role.AUDIT_ADMIN})))
         register_admin_item(MenuItem(_("Role capabilities"), "core:capabilities",
                                      frozenset({Role.SECURITY_ADMIN})))

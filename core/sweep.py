@@ -38,3 +38,10 @@ def clear_expired_sessions() -> dict:
 
     deleted, _ = Session.objects.filter(expire_date__lt=timezone.now()).delete()
     return {"deleted": deleted}
+
+
+def prune_audit_log() -> dict:
+    """Entries past the retention period go; the pruning itself is an audit entry."""
+    from core.audit import prune
+
+    return {"deleted": prune()}

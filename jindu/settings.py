@@ -152,6 +152,8 @@ TASKS = {
         "QUEUES": ["default"],
     }
 }
+# Audit log retention (days); never below 183 (six months, 等保 2.0), three years by default.
+JINDU_AUDIT_RETENTION_DAYS = int(os.environ.get("JINDU_AUDIT_RETENTION_DAYS", str(3 * 365)))
 # Daily sweep time (Asia/Shanghai, HH:MM), enqueued by `jindu serve`.
 JINDU_SWEEP_AT = os.environ.get("JINDU_SWEEP_AT", "02:30")
 

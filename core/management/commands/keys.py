@@ -37,12 +37,20 @@ def reencrypt_all(batch_size: int = 2000) -> int:
         secret_fields = encrypted_fields(model)
         indexes = index_fields(model)
         names = [f.name for f in secret_fields] + [f.name for f in indexes]
-        objects = list(model._base_manager.only("pk", *names))
-        for obj in objects:
-            for index in indexes:
-                setattr(obj, index.attname, index.index_for(getattr(obj, index.source)))
-        model._base_manager.bulk_update(objects, names, batch_size=batch_size)
-        rows += len(objects)
+        last_pk = None
+        while True:  # in primary-key order, one batch in memory at a time
+            batch = model._base_manager.only("pk", *names).order_by("pk")
+            if last_pk is not None:
+                batch = batch.filter(pk__gt=last_pk)
+            objects = list(batch[:batch_size])
+            if not objects:
+                break
+            for obj in objects:
+                for index in indexes:
+                    setattr(obj, index.attname, index.index_for(getattr(obj, index.source)))
+            model._base_manager.bulk_update(objects, names)
+            rows += len(objects)
+            last_pk = objects[-1].pk
     return rows
 
 

@@ -33,6 +33,8 @@ class Command(BaseCommand):
             roles = "、".join(str(Role(r).label) for r in account.roles)
             self.stdout.write(f"  {_pad(account.username, 10)} {_pad(account.full_name, 12)} {_pad(place, 8)} {roles}")
         self.stdout.write("  " + _("Password: %(password)s") % {"password": password})
+        self.stdout.write("  " + _("The three administrators set up a second factor (an authenticator app on a phone) "
+                                   "at their first login."))
 
 
 def _pad(text: str, width: int) -> str:
