@@ -26,6 +26,9 @@ def model():
             class Meta:
                 app_label = "core"
 
+            def __str__(self):
+                return "holder"
+
         yield Holder
 
 
