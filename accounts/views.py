@@ -8,6 +8,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -16,8 +17,8 @@ from django.views import View
 from accounts import filtersets, forms, services, tables
 from accounts.models import MemberUnit, SecurityPolicy, User
 from accounts.signals import client_ip
-from core.roles import Role
-from core.views import ObjectDetailView, ObjectListView, RoleRequiredMixin
+from core.roles import ANY_AUTHENTICATED, Role
+from core.views import ObjectDetailView, ObjectListView, ServiceFormView
 
 USER_READERS = frozenset({Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN, Role.OFFICE})
 
@@ -77,94 +78,70 @@ class LoginTotpView(View):
         return render(request, self.template_name, {"form": form}, status=400)
 
 
-class PasswordChangeView(View):
+class PasswordChangeView(ServiceFormView):
     """Change one's own password; forced at first login and when it has expired."""
 
-    template_name = "core/object_form.html"
+    required_roles = ANY_AUTHENTICATED
     capability = gettext_lazy("Change own password")
+    form_class = forms.PasswordChangeForm
+    title = gettext_lazy("Change your password")
+    success_message = gettext_lazy("Your password was changed.")
 
-    def _context(self, form):
-        due = services.password_change_due(self.request.user)
-        return {"form": form, "title": _("Change your password"),
-                "intro": _("Your password was set by an administrator or has expired; choose a new one to go on.")
-                if due else ""}
+    def render_form(self, form, status=200):
+        if services.password_change_due(self.request.user):
+            self.intro = _("Your password was set by an administrator or has expired; choose a new one to go on.")
+        return super().render_form(form, status)
 
-    def get(self, request):
-        return render(request, self.template_name, self._context(forms.PasswordChangeForm()))
-
-    def post(self, request):
-        form = forms.PasswordChangeForm(request.POST)
-        if form.is_valid():
-            try:
-                services.do_change_own_password(request.user, form.cleaned_data["old_password"],
-                                                form.cleaned_data["new_password1"])
-            except ValidationError as error:
-                _apply_errors(form, error)
-            else:
-                update_session_auth_hash(request, request.user)
-                messages.success(request, _("Your password was changed."))
-                return redirect("home")
-        return render(request, self.template_name, self._context(form), status=400)
+    def perform(self, form):
+        services.do_change_own_password(self.request.user, form.cleaned_data["old_password"],
+                                        form.cleaned_data["new_password1"])
+        update_session_auth_hash(self.request, self.request.user)
+        return "home"
 
 
-class TotpSetupView(View):
+class TotpSetupView(ServiceFormView):
     """Set up the second factor (an authenticator app): required for administrators."""
 
-    template_name = "accounts/totp_setup.html"
+    required_roles = ANY_AUTHENTICATED
     capability = gettext_lazy("Set up second factor")
+    template_name = "accounts/totp_setup.html"
+    form_class = forms.TotpForm
+    success_message = gettext_lazy("The second factor is set up; you will be asked for a code at login.")
 
-    def get(self, request):
-        user = request.user
+    def render_form(self, form, status=200):
+        user = self.request.user
         if user.totp_confirmed_at:
-            return render(request, self.template_name, {"done": True})
+            return render(self.request, self.template_name, {"done": True})
         secret = user.totp_secret or services.do_start_totp(user)
-        return render(request, self.template_name, self._context(user, secret, forms.TotpForm()))
-
-    def post(self, request):
-        user = request.user
-        form = forms.TotpForm(request.POST)
-        if form.is_valid():
-            try:
-                services.do_confirm_totp(user, form.cleaned_data["code"])
-            except ValidationError as error:
-                _apply_errors(form, error)
-            else:
-                messages.success(request, _("The second factor is set up; you will be asked for a code at login."))
-                return redirect("home")
-        return render(request, self.template_name, self._context(user, user.totp_secret, form), status=400)
-
-    @staticmethod
-    def _context(user, secret, form):
         uri = pyotp.TOTP(secret).provisioning_uri(name=user.username, issuer_name="jindu")
-        return {"form": form, "secret": secret, "qr": segno.make(uri, error="m").svg_data_uri(scale=5)}
+        context = {"form": form, "secret": secret, "qr": segno.make(uri, error="m").svg_data_uri(scale=5)}
+        return render(self.request, self.template_name, context, status=status)
+
+    def perform(self, form):
+        services.do_confirm_totp(self.request.user, form.cleaned_data["code"])
+        return "home"
 
 
-class SecurityPolicyView(RoleRequiredMixin, View):
+class SecurityPolicyView(ServiceFormView):
     required_roles = frozenset({Role.SECURITY_ADMIN})
     capability = gettext_lazy("Security policy")
-    template_name = "core/object_form.html"
+    form_class = forms.SecurityPolicyForm
+    title = gettext_lazy("Login and session policy")
 
-    def _render(self, request, form, status=200):
-        return render(request, self.template_name, {"form": form, "title": _("Login and session policy")},
-                      status=status)
+    def get_object(self):
+        return SecurityPolicy.current()
 
-    def get(self, request):
-        policy = SecurityPolicy.current()
-        return self._render(request, forms.SecurityPolicyForm(instance=policy, initial={"version": policy.version}))
+    def get_initial(self):
+        return {"version": self.object.version}
 
-    def post(self, request):
-        form = forms.SecurityPolicyForm(request.POST, instance=SecurityPolicy.current())
-        if form.is_valid():
-            values = {name: form.cleaned_data[name] for name in form.Meta.fields}
-            try:
-                services.do_update_policy(expected_version=form.cleaned_data["version"], acting_user=request.user,
-                                          **values)
-            except ValidationError as error:
-                _apply_errors(form, error)
-            else:
-                messages.success(request, _("Saved."))
-                return redirect("accounts:policy")
-        return self._render(request, form, status=400)
+    def get_form_kwargs(self):
+        return {"instance": self.object}
+
+    def perform(self, form):
+        values = {name: form.cleaned_data[name] for name in form.Meta.fields}
+        services.do_update_policy(expected_version=form.cleaned_data["version"], acting_user=self.request.user,
+                                  **values)
+        return "accounts:policy"
 
 
 class LogoutView(auth_views.LogoutView):
@@ -192,96 +169,70 @@ class UserDetailView(ObjectDetailView):
         return queryset.select_related("jurisdiction", "member_unit").prefetch_related("role_grants")
 
 
-def _apply_errors(form, error: ValidationError):
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
-
-
-class UserCreateView(RoleRequiredMixin, View):
+class UserCreateView(ServiceFormView):
     required_roles = frozenset({Role.SYSTEM_ADMIN})
     capability = gettext_lazy("Create accounts")
-    template_name = "core/object_form.html"
+    form_class = forms.UserCreateForm
+    title = gettext_lazy("New user")
+    success_message = gettext_lazy("Account created. The security administrator grants its roles.")
 
-    def get(self, request):
-        form = forms.UserCreateForm(acting_user=request.user)
-        return render(request, self.template_name, {"form": form, "title": _("New user")})
+    def get_form_kwargs(self):
+        return {"acting_user": self.request.user}
 
-    def post(self, request):
-        form = forms.UserCreateForm(request.POST, acting_user=request.user)
-        if form.is_valid():
-            try:
-                user = services.do_create_user(acting_user=request.user, **form.cleaned_data)
-            except ValidationError as error:
-                _apply_errors(form, error)
-            else:
-                messages.success(request, _("Account created. The security administrator grants its roles."))
-                return redirect("accounts:user_detail", pk=user.pk)
-        return render(request, self.template_name, {"form": form, "title": _("New user")}, status=400)
+    def perform(self, form):
+        user = services.do_create_user(acting_user=self.request.user, **form.cleaned_data)
+        return reverse("accounts:user_detail", args=[user.pk])
 
 
-class _UserFormView(RoleRequiredMixin, View):
-    template_name = "core/object_form.html"
+class _UserFormView(ServiceFormView):
+    """A form about one account, reached through visible_to."""
 
-    def get_object(self, pk):
-        return get_object_or_404(User.objects.visible_to(self.request.user).prefetch_related("role_grants"), pk=pk)
+    def get_object(self):
+        users = User.objects.visible_to(self.request.user).prefetch_related("role_grants")
+        return get_object_or_404(users, pk=self.kwargs["pk"])
+
+    def get_title(self):
+        return f"{self.title}：{self.object}"
+
+    def detail(self):
+        return reverse("accounts:user_detail", args=[self.object.pk])
 
 
 class UserEditView(_UserFormView):
     required_roles = frozenset({Role.SYSTEM_ADMIN})
     capability = gettext_lazy("Edit accounts")
+    form_class = forms.UserEditForm
+    title = gettext_lazy("Edit account")
 
-    def get(self, request, pk):
-        user = self.get_object(pk)
-        initial = {"full_name": user.full_name, "phone": user.phone, "jurisdiction": user.jurisdiction,
-                   "member_unit": user.member_unit, "is_active": user.is_active, "version": user.version}
-        form = forms.UserEditForm(initial=initial, acting_user=request.user)
-        return render(request, self.template_name, {"form": form, "title": user.username, "object": user})
+    def get_initial(self):
+        user = self.object
+        return {"full_name": user.full_name, "phone": user.phone, "jurisdiction": user.jurisdiction,
+                "member_unit": user.member_unit, "is_active": user.is_active, "version": user.version}
 
-    def post(self, request, pk):
-        user = self.get_object(pk)
-        form = forms.UserEditForm(request.POST, acting_user=request.user)
-        if form.is_valid():
-            data = dict(form.cleaned_data)
-            version = data.pop("version")
-            try:
-                services.do_update_user(user, expected_version=version, acting_user=request.user, **data)
-            except ValidationError as error:
-                _apply_errors(form, error)
-            else:
-                messages.success(request, _("Saved."))
-                return redirect("accounts:user_detail", pk=user.pk)
-        return render(request, self.template_name, {"form": form, "title": user.username, "object": user},
-                      status=400)
+    def get_form_kwargs(self):
+        return {"acting_user": self.request.user}
+
+    def perform(self, form):
+        data = dict(form.cleaned_data)
+        version = data.pop("version")
+        services.do_update_user(self.object, expected_version=version, acting_user=self.request.user, **data)
+        return self.detail()
 
 
 class UserRolesView(_UserFormView):
     required_roles = frozenset({Role.SECURITY_ADMIN})
     capability = gettext_lazy("Grant and withdraw roles")
+    form_class = forms.UserRolesForm
+    title = gettext_lazy("Roles")
+    success_message = gettext_lazy("Roles saved.")
 
-    def get(self, request, pk):
-        user = self.get_object(pk)
-        form = forms.UserRolesForm(initial={"roles": sorted(user.role_codes), "version": user.version})
-        return render(request, self.template_name, {"form": form, "title": user.username, "object": user})
+    def get_initial(self):
+        return {"roles": sorted(self.object.role_codes), "version": self.object.version}
 
-    def post(self, request, pk):
-        user = self.get_object(pk)
-        form = forms.UserRolesForm(request.POST)
-        if form.is_valid():
-            try:
-                services.do_set_roles(user, form.cleaned_data["roles"], expected_version=form.cleaned_data["version"],
-                                      acting_user=request.user)
-            except ValidationError as error:
-                _apply_errors(form, error)
-            except services.NotAllowed as error:
-                form.add_error(None, str(error))
-            else:
-                messages.success(request, _("Roles saved."))
-                return redirect("accounts:user_detail", pk=user.pk)
-        return render(request, self.template_name, {"form": form, "title": user.username, "object": user},
-                      status=400)
+    def perform(self, form):
+        services.do_set_roles(self.object, form.cleaned_data["roles"], expected_version=form.cleaned_data["version"],
+                              acting_user=self.request.user)
+        return self.detail()
 
 
 class UserPasswordResetView(_UserFormView):
@@ -290,42 +241,30 @@ class UserPasswordResetView(_UserFormView):
 
     required_roles = frozenset({Role.SYSTEM_ADMIN})
     capability = gettext_lazy("Reset passwords")
+    form_class = forms.PasswordResetForm
+    title = gettext_lazy("Reset password")
+    success_message = gettext_lazy("Password set; the user must change it at the next login.")
 
-    def get(self, request, pk):
-        user = self.get_object(pk)
-        return render(request, self.template_name, {"form": forms.PasswordResetForm(), "object": user,
-                                                    "title": _("Reset the password of %(name)s") % {"name": user}})
-
-    def post(self, request, pk):
-        user = self.get_object(pk)
-        form = forms.PasswordResetForm(request.POST)
-        if form.is_valid():
-            try:
-                services.do_set_password(user, form.cleaned_data["password"], acting_user=request.user)
-            except ValidationError as error:
-                form.add_error("password", error)
-            except services.NotAllowed as error:
-                form.add_error(None, str(error))
-            else:
-                messages.success(request, _("Password set; the user must change it at the next login."))
-                return redirect("accounts:user_detail", pk=user.pk)
-        return render(request, self.template_name, {"form": form, "object": user,
-                                                    "title": _("Reset the password of %(name)s") % {"name": user}},
-                      status=400)
+    def perform(self, form):
+        try:
+            services.do_set_password(self.object, form.cleaned_data["password"], acting_user=self.request.user)
+        except ValidationError as error:
+            raise ValidationError({"password": error.messages}) from None
+        return self.detail()
 
 
 class UserTotpResetView(_UserFormView):
-    """The security administrator removes a lost second factor (POST only)."""
+    """The security administrator removes a lost second factor (POST only, no form)."""
 
     required_roles = frozenset({Role.SECURITY_ADMIN})
     capability = gettext_lazy("Reset a second factor")
     http_method_names = ["post"]
 
     def post(self, request, pk):
-        user = self.get_object(pk)
-        services.do_reset_totp(user, acting_user=request.user)
+        self.object = self.get_object()
+        services.do_reset_totp(self.object, acting_user=request.user)
         messages.success(request, _("The second factor was removed; the user sets up a new one at the next login."))
-        return redirect("accounts:user_detail", pk=user.pk)
+        return redirect(self.detail())
 
 
 class MemberUnitListView(ObjectListView):
@@ -339,23 +278,15 @@ class MemberUnitListView(ObjectListView):
         return queryset.select_related("jurisdiction")
 
 
-class MemberUnitCreateView(RoleRequiredMixin, View):
+class MemberUnitCreateView(ServiceFormView):
     required_roles = frozenset({Role.SYSTEM_ADMIN})
     capability = gettext_lazy("Create member units")
-    template_name = "core/object_form.html"
+    form_class = forms.MemberUnitForm
+    title = gettext_lazy("New member unit")
 
-    def get(self, request):
-        form = forms.MemberUnitForm(acting_user=request.user)
-        return render(request, self.template_name, {"form": form, "title": _("New member unit")})
+    def get_form_kwargs(self):
+        return {"acting_user": self.request.user}
 
-    def post(self, request):
-        form = forms.MemberUnitForm(request.POST, acting_user=request.user)
-        if form.is_valid():
-            try:
-                services.do_create_member_unit(acting_user=request.user, **form.cleaned_data)
-            except ValidationError as error:
-                _apply_errors(form, error)
-            else:
-                messages.success(request, _("Saved."))
-                return redirect("accounts:member_unit_list")
-        return render(request, self.template_name, {"form": form, "title": _("New member unit")}, status=400)
+    def perform(self, form):
+        services.do_create_member_unit(acting_user=self.request.user, **form.cleaned_data)
+        return "accounts:member_unit_list"

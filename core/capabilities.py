@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from django.apps import apps
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from core.roles import PERSONAL_DATA_ROLES, Role
+from core.roles import ANY_AUTHENTICATED, PERSONAL_DATA_ROLES, Role
 
 
 @dataclass
@@ -68,6 +68,8 @@ def capabilities() -> list[RoleCapabilities]:
         roles = getattr(view_class, "required_roles", None) if view_class else None
         if not roles or "<format>" in route:
             continue
+        if roles == ANY_AUTHENTICATED:
+            roles = frozenset(Role)
         route = "/" + route.replace("^", "").replace("$", "")
         label = page_label(view_class)
         if route.startswith("/api/"):

@@ -29,11 +29,13 @@ def may_reveal(user, model, field: str) -> bool:
     return bool(role_codes(user) & frozenset(roles))
 
 
-def model_for(label: str):
+def model_for(label: str, feature: str):
+    """The model named ``app.Model`` if it opts in to ``feature`` (e.g. ``masked_fields``,
+    ``break_glass``); 404 otherwise, so a URL cannot reach any other model."""
     try:
         model = apps.get_model(label)
     except (LookupError, ValueError):
         raise Http404 from None
-    if not getattr(model, "masked_fields", None):
+    if not getattr(model, feature, None):
         raise Http404
     return model

@@ -31,6 +31,10 @@ PERSONAL_DATA_ROLES = frozenset(
 
 ALL_ROLES = frozenset(Role)
 
+# For the few pages every signed-in user needs whatever their roles, even none yet (changing
+# one's own password, setting up the second factor). A view must say so explicitly.
+ANY_AUTHENTICATED = "any_authenticated"
+
 
 def role_codes(user) -> frozenset:
     """The role codes of ``user``; empty for anonymous or inactive users (fail closed)."""

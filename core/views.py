@@ -7,7 +7,7 @@ names the roles it serves; a view that names none serves nobody (fail closed).
 
 import json
 
-from django.apps import apps
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -20,17 +20,83 @@ from django_tables2 import SingleTableMixin
 from core import audit, exports, navigation, reveal, services
 from core.filtersets import AuditEntryFilterSet, BreakGlassGrantFilterSet
 from core.models import AuditEntry, BreakGlassGrant
-from core.roles import Role, has_any_role
+from core.roles import ANY_AUTHENTICATED, Role, has_any_role
 from core.tables import AuditEntryTable, BreakGlassGrantTable
 
 
 class RoleRequiredMixin:
-    required_roles: frozenset = frozenset()
+    """``required_roles``: the roles served; ``ANY_AUTHENTICATED`` for pages every signed-in
+    user needs; nothing declared serves nobody."""
+
+    required_roles: frozenset | str = frozenset()
 
     def dispatch(self, request, *args, **kwargs):
-        if not has_any_role(request.user, self.required_roles):
+        if self.required_roles != ANY_AUTHENTICATED and not has_any_role(request.user, self.required_roles):
             raise PermissionDenied
         return super().dispatch(request, *args, **kwargs)
+
+
+def apply_errors(form, error: ValidationError) -> None:
+    """Show a service's ValidationError on the form, field by field where it names fields."""
+    if hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error)
+
+
+class ServiceFormView(RoleRequiredMixin, View):
+    """A form whose valid data goes to one service function (STYLE: thin views, every change
+    through services). Subclasses set ``form_class`` and implement ``perform(form)``, which
+    calls the service and returns where to go next. The service's ValidationError is shown on
+    the form (a stale version as 409 Conflict), its PermissionError above it."""
+
+    template_name = "core/object_form.html"
+    form_class = None
+    title = ""
+    intro = ""
+    success_message = _("Saved.")
+
+    def get_object(self):
+        return None
+
+    def get_initial(self) -> dict:
+        return {}
+
+    def get_form_kwargs(self) -> dict:
+        return {}
+
+    def get_title(self) -> str:
+        return self.title
+
+    def perform(self, form) -> str:
+        raise NotImplementedError
+
+    def render_form(self, form, status=200):
+        context = {"form": form, "title": self.get_title(), "intro": self.intro, "object": self.object}
+        return render(self.request, self.template_name, context, status=status)
+
+    def get(self, request, *args, **kwargs):
+        self.object = self.get_object()
+        return self.render_form(self.form_class(initial=self.get_initial(), **self.get_form_kwargs()))
+
+    def post(self, request, *args, **kwargs):
+        self.object = self.get_object()
+        form = self.form_class(request.POST, request.FILES or None, **self.get_form_kwargs())
+        if form.is_valid():
+            try:
+                target = self.perform(form)
+            except ValidationError as error:
+                apply_errors(form, error)
+                if any(e.code == "conflict" for e in getattr(error, "error_list", [])):
+                    return self.render_form(form, status=409)
+            except PermissionError as error:
+                form.add_error(None, str(error))
+            else:
+                if self.success_message:
+                    messages.success(request, self.success_message)
+                return redirect(target)
+        return self.render_form(form, status=400)
 
 
 class ScopedQuerysetMixin:
@@ -154,7 +220,7 @@ class RevealView(View):
     The record is re-read through ``visible_to``; the act is audited (not the value)."""
 
     def post(self, request, label, pk, field):
-        model = reveal.model_for(label)
+        model = reveal.model_for(label, "masked_fields")
         if not reveal.may_reveal(request.user, model, field):
             raise PermissionDenied
         obj = get_object_or_404(model.objects.visible_to(request.user), pk=pk)
@@ -168,12 +234,7 @@ class BreakGlassView(View):
     template_name = "core/break_glass.html"
 
     def _target(self, label, pk):
-        try:
-            model = apps.get_model(label)
-        except (LookupError, ValueError):
-            raise Http404 from None
-        if not getattr(model, "break_glass", False):
-            raise Http404
+        model = reveal.model_for(label, "break_glass")
         # Unscoped on purpose: this is the one door to a record outside the area, and it
         # shows nothing of the record until the reason is given and audited.
         return model, get_object_or_404(model._base_manager, pk=pk)

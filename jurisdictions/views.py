@@ -1,12 +1,12 @@
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
 
 from core.roles import ALL_ROLES, Role
-from core.views import ObjectDetailView, ObjectListView, RoleRequiredMixin
+from core.views import ObjectDetailView, ObjectListView, RoleRequiredMixin, ServiceFormView
 from jurisdictions import filtersets, forms, services, tables
 from jurisdictions.importers import FileRejected, read_csv
 from jurisdictions.models import Jurisdiction
@@ -64,29 +64,22 @@ class JurisdictionImportView(RoleRequiredMixin, View):
         return render(request, self.template_name, context, status=400 if context.get("errors") else 200)
 
 
-class JurisdictionRenameView(RoleRequiredMixin, View):
+class JurisdictionRenameView(ServiceFormView):
     required_roles = frozenset({Role.SYSTEM_ADMIN})
     capability = gettext_lazy("Rename jurisdictions")
-    template_name = "jurisdictions/jurisdiction_rename.html"
+    form_class = forms.JurisdictionRenameForm
+    title = gettext_lazy("Rename")
 
-    def get_object(self, code):
-        return get_object_or_404(Jurisdiction.objects.visible_to(self.request.user), code=code)
+    def get_object(self):
+        return get_object_or_404(Jurisdiction.objects.visible_to(self.request.user), code=self.kwargs["code"])
 
-    def get(self, request, code):
-        node = self.get_object(code)
-        form = forms.JurisdictionRenameForm(initial={"name": node.name, "version": node.version})
-        return render(request, self.template_name, {"form": form, "object": node})
+    def get_title(self):
+        return f"{self.title}：{self.object.name}"
 
-    def post(self, request, code):
-        node = self.get_object(code)
-        form = forms.JurisdictionRenameForm(request.POST)
-        if form.is_valid():
-            try:
-                services.do_rename_jurisdiction(node, form.cleaned_data["name"],
-                                                expected_version=form.cleaned_data["version"], acting_user=request.user)
-            except ValidationError as error:
-                form.add_error(None, error)
-            else:
-                messages.success(request, _("Saved."))
-                return redirect("jurisdictions:detail", code=node.code)
-        return render(request, self.template_name, {"form": form, "object": node}, status=409)
+    def get_initial(self):
+        return {"name": self.object.name, "version": self.object.version}
+
+    def perform(self, form):
+        services.do_rename_jurisdiction(self.object, form.cleaned_data["name"],
+                                        expected_version=form.cleaned_data["version"], acting_user=self.request.user)
+        return reverse("jurisdictions:detail", args=[self.object.code])

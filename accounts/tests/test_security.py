@@ -109,7 +109,7 @@ def test_policy_page_for_the_security_admin(client, tree, scope_matrix):
     assert SecurityPolicy.current().idle_timeout_minutes == 20
     # A stale form (version 1 again) is refused instead of overwriting.
     response = client.post(reverse("accounts:policy"), data | {"idle_timeout_minutes": 25})
-    assert response.status_code == 400 and SecurityPolicy.current().idle_timeout_minutes == 20
+    assert response.status_code == 409 and SecurityPolicy.current().idle_timeout_minutes == 20
 
 
 # --- forced password change and session time-out -------------------------------------------

@@ -141,7 +141,7 @@ def test_edit_user_with_a_stale_version_shows_a_conflict(tree, target, client):
             "version": 1}
     assert client.post(url, data).status_code == 302
     response = client.post(url, {**data, "full_name": "第二个"})
-    assert response.status_code == 400
+    assert response.status_code == 409
     with translation.override("zh-hans"):
         message = gettext("This record was changed by someone else after you opened it. Reload it and apply "
                           "your change again.")
