@@ -78,25 +78,25 @@ class _ScopedChoicesMixin:
                 "jurisdiction")
 
 
-class UserCreateForm(_ScopedChoicesMixin, forms.Form):
+class _AccountFieldsForm(_ScopedChoicesMixin, forms.Form):
+    """The account details the system administrator keeps (create and edit)."""
+
+    full_name = forms.CharField(label=_("full name"), max_length=50)
+    phone = forms.CharField(label=_("phone"), max_length=20, required=False)
+    jurisdiction = forms.ModelChoiceField(label=_("jurisdiction"), queryset=Jurisdiction.objects.none(),
+                                          empty_label=_("Choose…"))
+    member_unit = forms.ModelChoiceField(label=_("member unit"), queryset=MemberUnit.objects.none(), required=False,
+                                         empty_label=_("None"))
+
+
+class UserCreateForm(_AccountFieldsForm):
     username = forms.RegexField(label=_("username"), max_length=150, regex=r"^[\w.@+-]+$",
                                 error_messages={"invalid": _("Letters, digits and @/./+/-/_ only.")})
-    full_name = forms.CharField(label=_("full name"), max_length=50)
-    phone = forms.CharField(label=_("phone"), max_length=20, required=False)
-    jurisdiction = forms.ModelChoiceField(label=_("jurisdiction"), queryset=Jurisdiction.objects.none(),
-                                          empty_label=_("Choose…"))
-    member_unit = forms.ModelChoiceField(label=_("member unit"), queryset=MemberUnit.objects.none(), required=False,
-                                         empty_label=_("None"))
     password = forms.CharField(label=_("initial password"), widget=forms.PasswordInput, strip=False)
+    field_order = ["username", "full_name", "phone", "jurisdiction", "member_unit", "password"]
 
 
-class UserEditForm(_ScopedChoicesMixin, forms.Form):
-    full_name = forms.CharField(label=_("full name"), max_length=50)
-    phone = forms.CharField(label=_("phone"), max_length=20, required=False)
-    jurisdiction = forms.ModelChoiceField(label=_("jurisdiction"), queryset=Jurisdiction.objects.none(),
-                                          empty_label=_("Choose…"))
-    member_unit = forms.ModelChoiceField(label=_("member unit"), queryset=MemberUnit.objects.none(), required=False,
-                                         empty_label=_("None"))
+class UserEditForm(_AccountFieldsForm):
     is_active = forms.BooleanField(label=_("active"), required=False)
     version = forms.IntegerField(widget=forms.HiddenInput)
 
