@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "core",
     "jurisdictions",
     "accounts",
+    "persons",
     "demo",
 ]
 
