@@ -1,17 +1,45 @@
 """Legal clocks and rules for registered persons, as pure functions citing their source.
 
-Laws: 中华人民共和国禁毒法 (2008) and 戒毒条例 (国务院令第597号, 2011). Seeds: 003 (三个凡是),
-004 (四个一律), 000 (risk classification). Nothing here touches the database: services pass
-plain values in and store what comes out, so each rule is tested with a table of cases.
+Laws (article numbers checked against the published texts): 中华人民共和国禁毒法 (2008, 主席令
+第79号) and 戒毒条例 (国务院令第597号, 2011; the 2018 revision kept the numbering). Periods are
+counted as 民法典 第二百零一条/第二百零二条 count them unless the text says otherwise. Local policy
+from the seeds: 003 (三个凡是), 004 (四个一律), 000 (risk classification). Nothing here touches the
+database: services pass plain values in and store what comes out, so each rule is tested with a
+table of cases.
 """
 
 import datetime
+import re
 from dataclasses import dataclass, field
 
 from dateutil.relativedelta import relativedelta
 from django.utils.translation import gettext_lazy as _
 
-from persons.choices import MeasureKind
+from persons.choices import LivingSituation, MeasureKind, RiskLevel
+
+# --- sources -------------------------------------------------------------------------------------
+# Citations are proper names: the same in every language, so they are not translated.
+
+REPORT_IN_TREATMENT = "戒毒条例 第十四条第一款"
+TERM_TREATMENT = "禁毒法 第三十三条第一款; 戒毒条例 第十四条第二款"
+RELEASE_TREATMENT = "戒毒条例 第二十三条"
+REPORT_IN_REHABILITATION = "戒毒条例 第三十八条第一款"
+TERM_REHABILITATION = "禁毒法 第四十八条第一款; 戒毒条例 第三十七条第一款"
+RELEASE_REHABILITATION = "戒毒条例 第四十条"
+REHABILITATION_AS_TREATMENT = "禁毒法 第四十八条第二款"
+REHABILITATION_BREACH = "戒毒条例 第三十八条第二款"
+TERM_COMPULSORY = "禁毒法 第四十七条第一款; 戒毒条例 第二十七条第一款"
+EARLY_RELEASE = "禁毒法 第四十七条第二款"
+EXTENSION = "禁毒法 第四十七条第三款"
+SERIOUS_BREACH = "戒毒条例 第二十条"
+REPORT_TO_POLICE = "戒毒条例 第二十一条"
+CHANGE_OF_PLACE = "戒毒条例 第二十二条第二款"
+GROUND_REFUSAL = "禁毒法 第三十八条第一款第（一）项"
+GROUND_USE = "禁毒法 第三十八条第一款第（二）项"
+GROUND_BREACH = "禁毒法 第三十八条第一款第（三）项"
+GROUND_RELAPSE = "禁毒法 第三十八条第一款第（四）项"
+EXEMPTIONS = "禁毒法 第三十九条第一款; 戒毒条例 第二十六条"
+LOCAL_POLICY = "三个凡是、四个一律"
 
 # --- ID numbers (GB 11643) ----------------------------------------------------------------
 
@@ -20,30 +48,38 @@ class IdNumberError(ValueError):
     pass
 
 
-def normalise_id_number(raw: str) -> str:
+_FULL_WIDTH = str.maketrans("０１２３４５６７８９ｘＸ　．＋ｅＥ", "0123456789XX .+EE")
+_SCIENTIFIC = re.compile(r"^\d(\.\d+)?E\+?\d+$")
+
+
+def normalise_id_number(raw: str, today: datetime.date | None = None) -> str:
     """Clean an ID number and upgrade a 15-digit first-generation number to 18 digits.
 
-    Full-width digits, spaces and a lower-case x are accepted. The check digit and the birth
-    date are verified; the area code is not (a number keeps the code in force where it was
-    first issued, which may be younger than its holder — SPEC §3.1)."""
+    Full-width digits, spaces, hyphens and a lower-case x are accepted. The check digit and the
+    birth date (a real day, not after today) are verified; the area code is not (a number keeps
+    the code in force where it was first issued, which may be younger than its holder — SPEC
+    §3.1). A number that Excel stored as a float (1.10101199003071e+17) has lost its last digits
+    and is refused with that reason."""
     from stdnum.cn import ric
 
     text = (raw or "").translate(_FULL_WIDTH).replace(" ", "").replace("-", "").strip().upper()
+    if _SCIENTIFIC.match(text) or re.fullmatch(r"\d{15,18}\.0+", text):
+        raise IdNumberError(_("The number was stored by a spreadsheet as a number and has lost digits: "
+                              "format the column as text and type it again."))
     if len(text) == 15 and text.isdigit():
-        body = text[:6] + "19" + text[6:]
-        text = body + ric.calc_check_digit(body + "0")
+        body = text[:6] + "19" + text[6:]  # first-generation numbers: born in the 1900s
+        text = body + ric.calc_check_digit(body + "0")  # calc_check_digit ignores the last place
     if len(text) != 18 or not text[:17].isdigit() or not (text[17].isdigit() or text[17] == "X"):
         raise IdNumberError(_("An ID number has 18 characters: 17 digits and a digit or X."))
     if ric.calc_check_digit(text) != text[17]:
         raise IdNumberError(_("The check digit is wrong: the number was mistyped."))
     try:
-        ric.get_birth_date(text)
+        born = ric.get_birth_date(text)
     except Exception:
         raise IdNumberError(_("The birth date inside the number does not exist.")) from None
+    if born > (today or datetime.date.today()):
+        raise IdNumberError(_("The birth date inside the number is in the future."))
     return text
-
-
-_FULL_WIDTH = str.maketrans("０１２３４５６７８９ｘＸ　", "0123456789XX ")
 
 
 def birth_date_of(id_number: str) -> datetime.date:
@@ -56,58 +92,95 @@ def sex_of(id_number: str) -> str:
 
 
 def age_on(birth_date: datetime.date, day: datetime.date) -> int:
+    """Whole years of age on ``day`` (周岁); the birthday itself completes the year."""
     return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))
 
 
 # --- measures and their clocks ---------------------------------------------------------------
 
-REPORT_IN_DAYS = 15
-TERMINATION_NOTICE_DAYS = 7
+REPORT_IN_DAYS = 15  # 戒毒条例 第十四条第一款 (treatment), 第三十八条第一款 (rehabilitation)
+TERMINATION_NOTICE_DAYS = 7  # 戒毒条例 第二十三条 (treatment), 第四十条 (rehabilitation)
 TERM_MONTHS = {
     MeasureKind.COMMUNITY_TREATMENT: 36,  # 禁毒法 第三十三条: 社区戒毒的期限为三年
-    MeasureKind.COMMUNITY_REHABILITATION: 36,  # 禁毒法 第四十八条: 不超过三年
-    MeasureKind.COMPULSORY_TREATMENT: 24,  # 禁毒法 第四十七条: 二年
+    MeasureKind.COMMUNITY_REHABILITATION: 36,  # 禁毒法 第四十八条, 戒毒条例 第三十七条: 不超过三年
+    MeasureKind.COMPULSORY_TREATMENT: 24,  # 禁毒法 第四十七条第一款: 二年
 }
-COMPULSORY_EXTENSION_MAX_MONTHS = 12  # 禁毒法 第四十七条: 延长最长不得超过一年
-EARLY_RELEASE_AFTER_MONTHS = 12  # 禁毒法 第四十七条: 执行一年后经诊断评估可提前解除
+COMPULSORY_EXTENSION_MAX_MONTHS = 12  # 禁毒法 第四十七条第三款: 最长可以延长一年
+EARLY_RELEASE_AFTER_MONTHS = 12  # 禁毒法 第四十七条第二款: 执行一年后 (seed 003 asks 一年半 locally)
+REPORT_IN_SOURCE = {MeasureKind.COMMUNITY_TREATMENT: REPORT_IN_TREATMENT,
+                    MeasureKind.COMMUNITY_REHABILITATION: REPORT_IN_REHABILITATION}
+RELEASE_SOURCE = {MeasureKind.COMMUNITY_TREATMENT: RELEASE_TREATMENT,
+                  MeasureKind.COMMUNITY_REHABILITATION: RELEASE_REHABILITATION}
+
+
+def period_end(first_day: datetime.date, months: int) -> datetime.date:
+    """The last day of a period of ``months`` months whose first day is ``first_day``: the day
+    before the corresponding day, or the month's last day when that month has no such day
+    (民法典 第二百零二条). 2024-01-10 + 36 → 2027-01-09; 2024-02-29 + 36 → 2027-02-28."""
+    end = first_day + relativedelta(months=months)
+    return end - datetime.timedelta(days=1) if end.day == first_day.day else end
 
 
 def report_in_deadline(decided_on: datetime.date) -> datetime.date:
-    """戒毒条例 第十四条: report within 15 days of receiving the decision (the 15th day is the
-    last one allowed)."""
+    """The last day to report in: within 15 days of receiving the decision (戒毒条例 第十四条
+    第一款 for community treatment, 第三十八条第一款 for community rehabilitation). The day of
+    receipt is not counted (民法典 第二百零一条), so day 15 after it is the last one allowed.
+    The decision date stands for the day of receipt; a deadline falling on a public holiday is
+    not moved (民法典 第二百零三条 would move it: the worker decides)."""
     return decided_on + datetime.timedelta(days=REPORT_IN_DAYS)
 
 
 def report_in_overdue(decided_on: datetime.date, reported_on: datetime.date | None, today: datetime.date) -> bool:
-    """戒毒条例 第十四条: not reported by the deadline → 视为拒绝接受社区戒毒."""
+    """戒毒条例 第十四条第一款: not reported by the deadline → 视为拒绝接受社区戒毒 (for community
+    rehabilitation the same deadline, 第三十八条第一款)."""
     deadline = report_in_deadline(decided_on)
     if reported_on is not None:
         return reported_on > deadline
     return today > deadline
 
 
+def term_months_for(kind: str, requested: int | None = None) -> int:
+    """The length of a measure's term. Community treatment is three years and compulsory
+    treatment two (fixed by 禁毒法 第三十三条, 第四十七条); community rehabilitation is what the
+    decision says, at most three years (禁毒法 第四十八条, 戒毒条例 第三十七条)."""
+    if kind == MeasureKind.COMMUNITY_REHABILITATION and requested:
+        return max(1, min(requested, TERM_MONTHS[kind]))
+    return TERM_MONTHS[kind]
+
+
 def term_end(kind: str, starts_on: datetime.date, term_months: int | None = None,
              extension_months: int = 0) -> datetime.date:
-    """The last day of a measure's term: 社区戒毒 3 years from report-in (戒毒条例 第十四条),
-    社区康复 up to 3 years (禁毒法 第四十八条), 强制隔离戒毒 2 years plus an extension of at
-    most 1 year (禁毒法 第四十七条)."""
-    months = term_months if term_months is not None else TERM_MONTHS[kind]
+    """The last day of a measure's term, the first day counted (自…之日起计算).
+
+    社区戒毒: 3 years from the report-in (禁毒法 第三十三条; 戒毒条例 第十四条第二款).
+    社区康复: the decided term, at most 3 years (禁毒法 第四十八条; 戒毒条例 第三十七条); from the
+    report-in too — the regulation does not say from when, and 禁毒法 第四十八条第二款 applies the
+    rules of community treatment to it.
+    强制隔离戒毒: 2 years from the decision (禁毒法 第四十七条第一款; 戒毒条例 第二十七条第一款),
+    plus an extension of at most one year (禁毒法 第四十七条第三款)."""
+    months = term_months_for(kind, term_months)
     if kind == MeasureKind.COMPULSORY_TREATMENT:
-        extension_months = min(extension_months, COMPULSORY_EXTENSION_MAX_MONTHS)
-    else:
-        extension_months = 0
-        months = min(months, TERM_MONTHS[kind])
-    return starts_on + relativedelta(months=months + extension_months) - datetime.timedelta(days=1)
+        months += max(0, min(extension_months, COMPULSORY_EXTENSION_MAX_MONTHS))
+    return period_end(starts_on, months)
 
 
 def early_release_assessment_due(starts_on: datetime.date) -> datetime.date:
-    """禁毒法 第四十七条: after one year of compulsory treatment an assessment may propose early release."""
+    """禁毒法 第四十七条第二款: after one year of compulsory treatment an assessment may propose
+    early release (the deciding authority answers within 7 days, 戒毒条例 第三十三条)."""
     return starts_on + relativedelta(months=EARLY_RELEASE_AFTER_MONTHS)
 
 
 def termination_notice_due(ended_on: datetime.date) -> datetime.date:
-    """The notice of the end of community treatment/rehabilitation is due within 7 days (戒毒条例)."""
+    """A community measure is released when its term runs out; the police serve the release
+    notice on the person and tell the township within 7 days (戒毒条例 第二十三条 for community
+    treatment, 第四十条 for community rehabilitation). Returns the last day for that notice."""
     return ended_on + datetime.timedelta(days=TERMINATION_NOTICE_DAYS)
+
+
+def transfer_report_in_deadline(handed_over_on: datetime.date) -> datetime.date:
+    """戒毒条例 第二十二条第二款: after the place of execution changes, the person reports to the new
+    township within 15 days; the term runs on (连续计算)."""
+    return handed_over_on + datetime.timedelta(days=REPORT_IN_DAYS)
 
 
 # --- check-in plan ---------------------------------------------------------------------------
@@ -115,8 +188,9 @@ def termination_notice_due(ended_on: datetime.date) -> datetime.date:
 
 @dataclass(frozen=True)
 class PlanPolicy:
-    """SPEC §3.1 defaults: tests monthly in year 1, every 2 months in year 2, quarterly in year 3;
-    interviews monthly; home visits quarterly; a half-year summary and a yearly evaluation."""
+    """SPEC §3.1 defaults: tests monthly in year 1, every 2 months in year 2, quarterly in year 3
+    (and after); interviews monthly; home visits quarterly; a half-year summary and a yearly
+    evaluation. An interval of 0 means none of that kind."""
 
     test_every_months: tuple[int, int, int] = (1, 2, 3)
     interview_every_months: int = 1
@@ -125,38 +199,69 @@ class PlanPolicy:
     yearly_evaluation: bool = True
 
 
-def plan_due_dates(starts_on: datetime.date, ends_on: datetime.date, policy: PlanPolicy) -> list[tuple[str, datetime.date]]:
-    """Every (kind, due date) of a term from ``starts_on`` to ``ends_on``, in date order."""
+def _span_months(starts_on: datetime.date, ends_on: datetime.date) -> int:
+    """Whole months from ``starts_on`` that cover the term up to ``ends_on``."""
+    return (ends_on.year - starts_on.year) * 12 + ends_on.month - starts_on.month + 1
+
+
+def plan_due_dates(starts_on: datetime.date, ends_on: datetime.date,
+                   policy: PlanPolicy) -> list[tuple[str, datetime.date]]:
+    """Every (kind, due date) of a term from ``starts_on`` to ``ends_on``, in date order.
+
+    The term is cut into periods of the policy's interval; each period has one item, due on its
+    last day (a test "every month" is due by the end of each month of the term). Drug-test
+    intervals change with the year of the term; a period cut short by the end of a year or of
+    the term is due on that day."""
+    span = _span_months(starts_on, ends_on)
     items: list[tuple[str, datetime.date]] = []
 
-    def every(kind: str, months: int, first_after: int | None = None):
-        if months <= 0:
-            return
-        step = first_after or months
-        while True:
-            due = starts_on + relativedelta(months=step)
-            if due > ends_on:
+    def add(kind: str, boundaries: list[int]):
+        last = starts_on - datetime.timedelta(days=1)
+        for months in boundaries:
+            if last >= ends_on:
                 return
-            items.append((kind, due))
-            step += months
+            due = min(period_end(starts_on, months), ends_on)
+            if due > last:
+                items.append((kind, due))
+                last = due
 
-    for year, months in enumerate(policy.test_every_months):
+    def every(months: int) -> list[int]:
+        return list(range(months, span + months, months)) if months > 0 else []
+
+    tests: list[int] = []
+    for year in range((span + 11) // 12):
+        months = policy.test_every_months[min(year, len(policy.test_every_months) - 1)]
         if months <= 0:
             continue
-        step = year * 12 + months
-        while step <= (year + 1) * 12:
-            due = starts_on + relativedelta(months=step)
-            if due > ends_on:
-                break
-            items.append(("drug_test", due))
-            step += months
-    every("interview", policy.interview_every_months)
-    every("home_visit", policy.home_visit_every_months)
+        tests.extend(range(year * 12 + months, (year + 1) * 12, months))
+        tests.append((year + 1) * 12)
+    add("drug_test", sorted(set(tests)))
+    add("interview", every(policy.interview_every_months))
+    add("home_visit", every(policy.home_visit_every_months))
     if policy.half_year_summary:
-        every("half_year_summary", 6)
+        add("half_year_summary", every(6))
     if policy.yearly_evaluation:
-        every("yearly_evaluation", 12)
+        add("yearly_evaluation", every(12))
     return sorted(items, key=lambda item: (item[1], item[0]))
+
+
+def plan_item_to_close(items: list[tuple[int, datetime.date, bool]], starts_on: datetime.date,
+                       occurred_on: datetime.date) -> int | None:
+    """Which planned item a check-in on ``occurred_on`` closes, given the (pk, due date, done)
+    items of one kind of one measure in date order: the item of the period the check-in falls
+    in; if that one is done already, the earliest overdue open item (a make-up check-in). A
+    check-in never closes an item of a period that has not begun."""
+    previous_due = starts_on - datetime.timedelta(days=1)
+    earliest_overdue = None
+    for pk, due_on, done in items:
+        if previous_due + datetime.timedelta(days=1) > occurred_on:
+            break
+        if occurred_on <= due_on:
+            return pk if not done else earliest_overdue
+        if not done and earliest_overdue is None:
+            earliest_overdue = pk
+        previous_due = due_on
+    return earliest_overdue
 
 
 # --- the rule engine ---------------------------------------------------------------------------
@@ -167,14 +272,16 @@ SERIOUS_BREACH_DAYS_AWAY = 30
 
 
 def serious_breach(refusals: int, departures: int, days_away: int) -> bool:
-    """戒毒条例 第二十条: evading or refusing tests 3 or more times, leaving the county without
-    leave 3 or more times, or for more than 30 days in total → 严重违反社区戒毒协议."""
+    """戒毒条例 第二十条: evading or refusing tests 3 or more times (以上 includes the number),
+    leaving the county without leave 3 or more times, or for more than 30 days in total →
+    严重违反社区戒毒协议."""
     return (refusals >= SERIOUS_BREACH_REFUSALS or departures >= SERIOUS_BREACH_DEPARTURES
             or days_away > SERIOUS_BREACH_DAYS_AWAY)
 
 
 def days_away(departures: list[tuple[datetime.date, datetime.date | None]], today: datetime.date) -> int:
-    """Total days away over unauthorised departures (left, returned); an open one counts to today."""
+    """Total days away over unauthorised departures (left, returned); an open one counts to today.
+    The day of leaving is not counted (民法典 第二百零一条): left on the 1st, back on the 31st is 30."""
     total = 0
     for left, returned in departures:
         total += max(0, ((returned or today) - left).days)
@@ -183,17 +290,19 @@ def days_away(departures: list[tuple[datetime.date, datetime.date | None]], toda
 
 def exemptions(sex: str, birth_date: datetime.date, is_pregnant: bool, nursing_child_born_on: datetime.date | None,
                today: datetime.date) -> list[str]:
-    """禁毒法 第三十九条: not for pregnant women or women nursing their own child under one;
-    may be waived for minors under 16. Returns the reasons that apply (shown beside any
-    recommendation of compulsory treatment)."""
+    """禁毒法 第三十九条第一款: compulsory treatment does not apply to a pregnant woman or a woman
+    nursing her own baby under one year old, and may be waived for a minor under 16; such a
+    person gets community treatment instead (第三十九条第二款; 戒毒条例 第二十六条). Returns the
+    reasons that apply today, shown beside any recommendation of compulsory treatment."""
     reasons = []
     if sex == "F" and is_pregnant:
-        reasons.append(str(_("Pregnant: compulsory treatment does not apply (禁毒法 第三十九条).")))
+        reasons.append(str(_("Pregnant: compulsory treatment does not apply (%(source)s).")
+                           % {"source": EXEMPTIONS}))
     if sex == "F" and nursing_child_born_on is not None and today < nursing_child_born_on + relativedelta(years=1):
-        reasons.append(str(_("Nursing her own child under one: compulsory treatment does not apply "
-                             "(禁毒法 第三十九条).")))
+        reasons.append(str(_("Nursing her own child under one: compulsory treatment does not apply (%(source)s).")
+                           % {"source": EXEMPTIONS}))
     if age_on(birth_date, today) < 16:
-        reasons.append(str(_("Under 16: compulsory treatment may be waived (禁毒法 第三十九条).")))
+        reasons.append(str(_("Under 16: compulsory treatment may be waived (%(source)s).") % {"source": EXEMPTIONS}))
     return reasons
 
 
@@ -243,64 +352,125 @@ class DepartureFacts:
     measure_pk: int | None
 
 
+@dataclass(frozen=True)
+class TransferFacts:
+    pk: int
+    handed_over_on: datetime.date
+    pending: bool
+
+
 def _community(measure: MeasureFacts) -> bool:
     return measure.kind in (MeasureKind.COMMUNITY_TREATMENT, MeasureKind.COMMUNITY_REHABILITATION)
 
 
+def relapse_tests(measures: list[MeasureFacts], tests: list[TestFacts]) -> list[TestFacts]:
+    """Positive tests after a measure ended (禁毒法 第三十八条第一款第（四）项: 经社区戒毒、强制隔离
+    戒毒后再次吸食、注射毒品), leaving out those during a running community measure, which
+    ``evaluate`` reports as use during that measure."""
+    ended = [m.ended_on for m in measures if m.ended_on is not None and not m.refused]
+    if not ended:
+        return []
+    running = [(m.starts_on, m.ends_on) for m in measures
+               if _community(m) and m.starts_on is not None and m.ended_on is None and not m.refused]
+    first_end = min(ended)
+    return [t for t in tests if t.result == "positive" and t.on > first_end
+            and not any(start <= t.on <= (end or t.on) for start, end in running)]
+
+
 def evaluate(measures: list[MeasureFacts], tests: list[TestFacts], departures: list[DepartureFacts],
-             today: datetime.date, relapsed_after_treatment: bool = False) -> list[Finding]:
+             today: datetime.date, relapsed_after_treatment: bool = False,
+             transfers: list[TransferFacts] = ()) -> list[Finding]:
     """Everything the rules find for one person today. The caller stores one flag per rule
     and resolves flags whose rule no longer finds anything (idempotent)."""
     findings: list[Finding] = []
-    current = [m for m in measures if _community(m) and m.ended_on is None and not m.refused]
+    compulsory_advice = str(_("Consider compulsory treatment (local policy: %(policy)s).") % {"policy": LOCAL_POLICY})
     for measure in measures:
-        if measure.kind == MeasureKind.COMMUNITY_TREATMENT and measure.ended_on is None and report_in_overdue(
-                measure.decided_on, measure.reported_on, today) and measure.reported_on is None:
+        if not _community(measure) or measure.ended_on is not None or measure.reported_on is not None:
+            continue
+        if measure.refused or not report_in_overdue(measure.decided_on, None, today):
+            continue
+        deadline = report_in_deadline(measure.decided_on)
+        evidence = (Evidence("persons.Measure", measure.pk, measure.decided_on,
+                             str(_("Decision of %(date)s, report-in deadline %(deadline)s")) % {
+                                 "date": measure.decided_on, "deadline": deadline}),)
+        if measure.kind == MeasureKind.COMMUNITY_TREATMENT:
             findings.append(Finding(
                 rule="report_in_overdue",
                 title=str(_("Did not report in within 15 days: deemed to refuse community treatment")),
-                article=str(_("戒毒条例 第十四条; 禁毒法 第三十八条第一款第（一）项")),
-                recommendation=str(_("Consider compulsory treatment (三个凡是, seed 003; 四个一律, seed 004).")),
-                evidence=(Evidence("persons.Measure", measure.pk, measure.decided_on,
-                                   str(_("Decision of %(date)s, report-in deadline %(deadline)s")) % {
-                                       "date": measure.decided_on, "deadline": report_in_deadline(measure.decided_on)}),),
-                compulsory=True,
+                article=f"{REPORT_IN_TREATMENT}; {GROUND_REFUSAL}", recommendation=compulsory_advice,
+                evidence=evidence, compulsory=True,
             ))
+        else:
+            findings.append(Finding(
+                rule="report_in_overdue",
+                title=str(_("Did not report in within 15 days for community rehabilitation")),
+                article=f"{REPORT_IN_REHABILITATION}; {REHABILITATION_BREACH}",
+                recommendation=str(_("Report to the police. If the person is sent to compulsory treatment for "
+                                     "using again, it may not end early.")),
+                evidence=evidence,
+            ))
+    current = [m for m in measures if _community(m) and m.ended_on is None and not m.refused]
     for measure in current:
         if measure.starts_on is None:
             continue
-        window_end = measure.ends_on or today
+        treatment = measure.kind == MeasureKind.COMMUNITY_TREATMENT
+        window_end = min(measure.ends_on or today, today)
         in_term = [t for t in tests if measure.starts_on <= t.on <= window_end]
         refusals = [t for t in in_term if t.result == "refused"]
         positives = [t for t in in_term if t.result == "positive"]
         gone = [d for d in departures if measure.starts_on <= d.left_on <= window_end]
-        away = days_away([(d.left_on, d.returned_on) for d in gone], today)
+        away = days_away([(d.left_on, min(d.returned_on or window_end, window_end)) for d in gone], today)
         if serious_breach(len(refusals), len(gone), away):
             evidence = tuple(Evidence("persons.CheckIn", t.pk, t.on, str(_("Test refused or evaded"))) for t in refusals)
             evidence += tuple(Evidence("persons.CheckIn", d.pk, d.left_on, str(_("Left without leave")))
                               for d in gone)
-            findings.append(Finding(
-                rule="serious_breach",
-                title=str(_("Serious breach of the community treatment agreement")),
-                article=str(_("戒毒条例 第二十条; 禁毒法 第三十八条第一款第（三）项")),
-                recommendation=str(_("Consider compulsory treatment (三个凡是, seed 003; 四个一律, seed 004).")),
-                evidence=evidence, compulsory=True,
-            ))
+            if treatment:
+                findings.append(Finding(
+                    rule="serious_breach",
+                    title=str(_("Serious breach of the community treatment agreement")),
+                    article=f"{SERIOUS_BREACH}; {GROUND_BREACH}", recommendation=compulsory_advice,
+                    evidence=evidence, compulsory=True,
+                ))
+            else:
+                findings.append(Finding(
+                    rule="serious_breach",
+                    title=str(_("Serious breach of the community rehabilitation agreement")),
+                    article=f"{SERIOUS_BREACH}; {REHABILITATION_AS_TREATMENT}; {REHABILITATION_BREACH}",
+                    recommendation=str(_("Report to the police. If the person is sent to compulsory treatment for "
+                                         "using again, it may not end early.")),
+                    evidence=evidence,
+                ))
         if positives:
             findings.append(Finding(
                 rule="use_during_measure",
                 title=str(_("Drug use during community measures (positive test)")),
-                article=str(_("禁毒法 第三十八条第一款第（二）项")),
-                recommendation=str(_("Consider compulsory treatment.")),
+                # Using during rehabilitation is using again after compulsory treatment.
+                article=(f"{GROUND_USE}; {REPORT_TO_POLICE}" if treatment
+                         else f"{GROUND_RELAPSE}; {REHABILITATION_BREACH}"),
+                recommendation=compulsory_advice,
                 evidence=tuple(Evidence("persons.CheckIn", t.pk, t.on, str(_("Positive test"))) for t in positives),
                 compulsory=True,
             ))
-    if relapsed_after_treatment:
+        if measure.ends_on is not None and today > measure.ends_on:
+            source = RELEASE_SOURCE[measure.kind]
+            findings.append(Finding(
+                rule="term_ended",
+                title=str(_("The term ended on %(date)s: record the release")) % {"date": measure.ends_on},
+                article=source,
+                recommendation=str(_("The police serve the release notice and tell the township by %(date)s.")) % {
+                    "date": termination_notice_due(measure.ends_on)},
+                evidence=(Evidence("persons.Measure", measure.pk, measure.starts_on,
+                                   str(_("Term %(start)s – %(end)s")) % {"start": measure.starts_on,
+                                                                         "end": measure.ends_on}),),
+            ))
+    relapses = relapse_tests(measures, tests)
+    if relapses or relapsed_after_treatment:
         findings.append(Finding(
             rule="relapse_after_treatment",
             title=str(_("Relapse after community or compulsory treatment")),
-            article=str(_("禁毒法 第三十八条第一款第（四）项")),
-            recommendation=str(_("Consider compulsory treatment.")),
+            article=GROUND_RELAPSE,
+            recommendation=compulsory_advice,
+            evidence=tuple(Evidence("persons.CheckIn", t.pk, t.on, str(_("Positive test"))) for t in relapses),
             compulsory=True,
         ))
     for measure in measures:
@@ -309,11 +479,135 @@ def evaluate(measures: list[MeasureFacts], tests: list[TestFacts], departures: l
             if today >= due:
                 findings.append(Finding(
                     rule="early_release_assessment",
-                    title=str(_("Early-release assessment due (one year of compulsory treatment)")),
-                    article=str(_("禁毒法 第四十七条")),
-                    recommendation=str(_("Assess; if released, order community rehabilitation "
-                                         "(三个凡是, seed 003; 四个一律, seed 004; 禁毒法 第四十八条).")),
+                    title=str(_("Early-release assessment possible (one year of compulsory treatment)")),
+                    article=EARLY_RELEASE,
+                    recommendation=str(_("Assess; a person released early is ordered community rehabilitation "
+                                         "(%(source)s; local policy: %(policy)s).")) % {
+                        "source": TERM_REHABILITATION, "policy": LOCAL_POLICY},
                     evidence=(Evidence("persons.Measure", measure.pk, measure.starts_on,
                                        str(_("Compulsory treatment since %(date)s")) % {"date": measure.starts_on}),),
                 ))
+    late = [t for t in transfers if t.pending and today > transfer_report_in_deadline(t.handed_over_on)]
+    if late and current:
+        findings.append(Finding(
+            rule="transfer_not_received",
+            title=str(_("Not received by the new township within 15 days of the hand-over")),
+            article=CHANGE_OF_PLACE,
+            recommendation=str(_("Check that the person reported in at the new township; if not, report to "
+                                 "the police.")),
+            evidence=tuple(Evidence("persons.Transfer", t.pk, t.handed_over_on, str(_("Handed over")))
+                           for t in late),
+        ))
     return findings
+
+
+# --- risk assessment (风险分类评估, seed 000) ---------------------------------------------------
+
+# Points per factor: a flag adds its weight once; a count adds it per occurrence, up to
+# RISK_COUNT_CAP. The office changes them per jurisdiction (persons.models.RiskModel).
+DEFAULT_RISK_WEIGHTS: dict[str, int] = {
+    "relapse": 25,  # used again after a measure ended (禁毒法 第三十八条第一款第（四）项)
+    "recent_positive": 25,  # a positive test in the last 6 months
+    "refusals": 10,  # refused or evaded tests in the last 12 months, each
+    "departures": 5,  # unauthorised departures in the last 12 months, each
+    "not_reported_in": 20,  # a community measure not reported in within 15 days (戒毒条例 第十四条)
+    "whereabouts_unknown": 30,  # 失控
+    "unstable_living": 15,  # 两无: neither job nor home (seed 003)
+    "unemployed": 10,  # no job (一有 or 两无)
+    "no_family_support": 10,
+    "mental_disorder": 20,
+    "violence_history": 20,
+    "drug_driving_history": 15,
+}
+DEFAULT_RISK_HIGH = 60
+DEFAULT_RISK_MEDIUM = 30
+RISK_COUNT_CAP = 3
+RECENT_POSITIVE_MONTHS = 6
+RECENT_BREACH_MONTHS = 12
+RELAPSE_YEARS = 3  # 戒毒条例 第七条: after 3 years without relapse, no more dynamic control
+
+RISK_FACTOR_LABELS = {
+    "relapse": _("Used drugs again after a measure"),
+    "recent_positive": _("Positive test in the last 6 months"),
+    "refusals": _("Refused or evaded tests in the last 12 months"),
+    "departures": _("Unauthorised departures in the last 12 months"),
+    "not_reported_in": _("Did not report in for a community measure"),
+    "whereabouts_unknown": _("Whereabouts unknown"),
+    "unstable_living": _("Neither job nor home"),
+    "unemployed": _("No job"),
+    "no_family_support": _("No family support"),
+    "mental_disorder": _("Mental disorder"),
+    "violence_history": _("History of violence"),
+    "drug_driving_history": _("History of drug driving"),
+}
+
+
+@dataclass(frozen=True)
+class PersonRiskFacts:
+    """What ``risk_factors`` needs to know about a person, as plain values."""
+
+    living_situation: str
+    family_support: bool
+    mental_disorder: bool
+    violence_history: bool
+    drug_driving_history: bool
+    whereabouts_unknown: bool
+
+
+def risk_factors(person: PersonRiskFacts, measures: list[MeasureFacts], tests: list[TestFacts],
+                 departures: list[DepartureFacts], today: datetime.date) -> dict[str, bool | int]:
+    """The default factors of SPEC §3.1 from a person's facts and records."""
+    recent = today - relativedelta(months=RECENT_POSITIVE_MONTHS)
+    year_ago = today - relativedelta(months=RECENT_BREACH_MONTHS)
+    relapse_since = today - relativedelta(years=RELAPSE_YEARS)
+    return {
+        "relapse": any(t.on > relapse_since for t in relapse_tests(measures, tests)),
+        "recent_positive": any(t.result == "positive" and recent < t.on <= today for t in tests),
+        "refusals": sum(1 for t in tests if t.result == "refused" and year_ago < t.on <= today),
+        "departures": sum(1 for d in departures if year_ago < d.left_on <= today),
+        "not_reported_in": any(_community(m) and m.ended_on is None and m.reported_on is None and not m.refused
+                               and report_in_overdue(m.decided_on, None, today) for m in measures),
+        "whereabouts_unknown": person.whereabouts_unknown,
+        "unstable_living": person.living_situation == LivingSituation.UNSTABLE,
+        "unemployed": person.living_situation in (LivingSituation.HOUSED, LivingSituation.UNSTABLE),
+        "no_family_support": not person.family_support,
+        "mental_disorder": person.mental_disorder,
+        "violence_history": person.violence_history,
+        "drug_driving_history": person.drug_driving_history,
+    }
+
+
+def risk_level(score: int, high: int, medium: int) -> str:
+    """高 from ``high`` points, 中 from ``medium``, otherwise 低."""
+    if score >= high:
+        return RiskLevel.HIGH
+    if score >= medium:
+        return RiskLevel.MEDIUM
+    return RiskLevel.LOW
+
+
+def risk_score(factors: dict[str, bool | int], weights: dict[str, int], high: int = DEFAULT_RISK_HIGH,
+               medium: int = DEFAULT_RISK_MEDIUM) -> tuple[int, str, list[dict]]:
+    """Score a person's risk (风险分类评估, seed 000): (score, level, contributions).
+
+    Each factor present adds its weight — once for a yes/no factor, per occurrence for a count,
+    up to RISK_COUNT_CAP occurrences. A factor without a weight adds nothing. The contributions
+    explain the score: one entry per factor present, with its value, weight and points, largest
+    first."""
+    if medium > high:
+        raise ValueError("the medium threshold must not be above the high one")
+    contributions = []
+    for name, value in factors.items():
+        if isinstance(value, bool):
+            units = 1 if value else 0
+        else:
+            units = min(max(int(value or 0), 0), RISK_COUNT_CAP)
+        weight = int(weights.get(name, 0))
+        if not units or not weight:
+            continue
+        contributions.append({"factor": name, "label": str(RISK_FACTOR_LABELS.get(name, name)),
+                              "value": value if isinstance(value, bool) else int(value),
+                              "weight": weight, "points": units * weight})
+    contributions.sort(key=lambda c: (-c["points"], c["factor"]))
+    score = max(0, sum(c["points"] for c in contributions))
+    return score, risk_level(score, high, medium), contributions
