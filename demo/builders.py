@@ -111,11 +111,29 @@ def demo_password() -> str:
 
 
 def is_loaded() -> bool:
-    return Jurisdiction.objects.filter(code=COUNTY_CODE).exists() and User.objects.filter(username="office").exists()
+    from persons.models import Person
+
+    return (Jurisdiction.objects.filter(code=COUNTY_CODE).exists() and User.objects.filter(username="office").exists()
+            and Person.objects.filter(county_code=COUNTY_CODE).exists())
 
 
-def build(password: str) -> None:
-    jurisdiction_services.do_import_jurisdictions(jurisdiction_rows(), acting_user=None, source="demo")
+def persons_default() -> int:
+    """How many registered persons `jindu demo` makes: JINDU_DEMO_PERSONS, or about 2,300 as in
+    seed 001's county (the test suite sets a small number)."""
+    import os
+
+    from demo.persons import DEFAULT_PERSONS
+
+    return int(os.environ.get("JINDU_DEMO_PERSONS") or DEFAULT_PERSONS)
+
+
+def build(password: str, persons: int | None = None, *, today=None, progress=None):
+    """The county, its member units and demo accounts, and ``persons`` registered persons with
+    their history (persons_default() if None). Each part is skipped if it is there already.
+    Returns what was written (demo.persons.build_persons)."""
+    rows = jurisdiction_rows()
+    if Jurisdiction.objects.filter(code__in=[r.code for r in rows]).count() < len(rows):
+        jurisdiction_services.do_import_jurisdictions(rows, acting_user=None, source="demo")
     county = Jurisdiction.objects.get(code=COUNTY_CODE)
     units = {}
     for name, kind in MEMBER_UNITS:
@@ -133,3 +151,6 @@ def build(password: str) -> None:
         # at first login (a real account created by the operator does). Administrators still
         # set up their second factor at first login, as everywhere.
         User.objects.filter(pk=user.pk).update(password_changed_at=timezone.now())
+    from demo.persons import build_persons
+
+    return build_persons(persons_default() if persons is None else persons, today=today, progress=progress)

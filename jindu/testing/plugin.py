@@ -20,6 +20,9 @@ def pytest_load_initial_conftests(early_config, parser, args):
     os.environ["JINDU_TESTING"] = "1"
     os.environ.setdefault("JINDU_DATA_DIR", tempfile.mkdtemp(prefix="jindu-test-data-"))
     os.environ.setdefault("JINDU_TASK_BACKEND", "django_tasks.backends.immediate.ImmediateBackend")
+    # `jindu demo` and demo.builders.build() in tests: a small county (the scripted cases and a
+    # few drawn persons) instead of about 2,300 persons.
+    os.environ.setdefault("JINDU_DEMO_PERSONS", "40")
     if os.environ.get("JINDU_TEST_DB") == "postgres":
         from jindu.testing.postgres import TemporaryPostgres
 

@@ -15,6 +15,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--reset", action="store_true", help="delete all data first, then load the demo")
+        parser.add_argument("--persons", type=int, default=None,
+                            help="how many registered persons (default: JINDU_DEMO_PERSONS or 2300)")
 
     def handle(self, *args, **options):
         if options["reset"]:
@@ -23,8 +25,10 @@ class Command(BaseCommand):
         if builders.is_loaded():
             self.stdout.write(_("The demo county is already loaded; using it as it is."))
         else:
+            count = options["persons"] if options["persons"] is not None else builders.persons_default()
+            self.stdout.write(_("Loading the demo county with %(count)d registered persons …") % {"count": count})
             with transaction.atomic():
-                builders.build(password)
+                builders.build(password, count, progress=self._progress)
             self.stdout.write(_("The demo county has been loaded."))
         self.stdout.write("")
         self.stdout.write(_("Demo accounts (all with the same password):"))
@@ -35,6 +39,10 @@ class Command(BaseCommand):
         self.stdout.write("  " + _("Password: %(password)s") % {"password": password})
         self.stdout.write("  " + _("The three administrators set up a second factor (an authenticator app on a phone) "
                                    "at their first login."))
+
+    def _progress(self, done: int, total: int, seconds: float):
+        self.stdout.write("  " + _("%(done)d of %(total)d persons written (%(seconds).0f s)") % {
+            "done": done, "total": total, "seconds": seconds})
 
 
 def _pad(text: str, width: int) -> str:
