@@ -3,12 +3,16 @@ from django.http import JsonResponse
 from django.views.generic import TemplateView
 
 from core.navigation import menu_for
+from core.roles import has_any_role
 from jurisdictions.choices import Level
 from jurisdictions.models import Jurisdiction
+from persons import queries as person_queries
+from persons.services import WRITER_ROLES as PERSON_WRITER_ROLES
 
 
 class HomeView(TemplateView):
-    """The landing page: the user's area at a glance and the work lines open to them."""
+    """The landing page: the user's area at a glance and the work lines open to them; for those
+    who keep person files, first of all what their people need today (SPEC §3.1)."""
 
     template_name = "home.html"
 
@@ -24,6 +28,8 @@ class HomeView(TemplateView):
             if user.jurisdiction is None or Level.values.index(value) > user.jurisdiction.level_rank
         ]
         context["work_lines"] = menu_for(user)["work_lines"]
+        if has_any_role(user, PERSON_WRITER_ROLES):
+            context["today_list"] = person_queries.today_list(user)
         return context
 
 

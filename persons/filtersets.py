@@ -1,0 +1,77 @@
+import re
+
+import django_filters
+from django import forms
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from core.fields import blind_lookup
+from jurisdictions.models import Jurisdiction
+from persons import queries
+from persons.choices import ControlStatus, RiskLevel, Substance
+from persons.forms import IdNumberField
+from persons.models import Person, PersonSubstance
+
+LATIN = re.compile(r"^[A-Za-z]+$")
+YES_NO = [("", _("All")), ("true", _("yes")), ("false", _("no"))]
+
+
+class IdNumberFilter(django_filters.CharFilter):
+    field_class = IdNumberField
+
+
+class PersonFilterSet(django_filters.FilterSet):
+    """One filterset for the person list, its export and /api/persons/ (STYLE: NetBox).
+    Every criterion is a plain GET parameter, so a filtered list is a URL one can share."""
+
+    q = django_filters.CharFilter(label=_("Name"), method="filter_name",
+                                  widget=forms.TextInput(attrs={"placeholder": _("name or pinyin initials")}))
+    id_number = IdNumberFilter(label=_("ID number"), method="filter_id_number",
+                               widget=forms.TextInput(attrs={"placeholder": _("exact, 18 digits"),
+                                                             "autocomplete": "off"}))
+    area = django_filters.ChoiceFilter(label=_("Township or village"), method="filter_area", choices=[],
+                                       empty_label=_("All"))
+    status = django_filters.ChoiceFilter(label=_("control status"), field_name="control_status",
+                                         choices=ControlStatus.choices, empty_label=_("All"))
+    risk = django_filters.ChoiceFilter(label=_("risk level"), field_name="risk_level", choices=RiskLevel.choices,
+                                       empty_label=_("All"))
+    substance = django_filters.ChoiceFilter(label=_("substance"), method="filter_substance",
+                                            choices=Substance.choices, empty_label=_("All"))
+    overdue = django_filters.BooleanFilter(label=_("Check-ins overdue"), method="filter_overdue",
+                                           widget=forms.Select(choices=YES_NO))
+    flagged = django_filters.BooleanFilter(label=_("Open flags"), method="filter_flagged",
+                                           widget=forms.Select(choices=YES_NO))
+
+    class Meta:
+        model = Person
+        fields = ["q", "id_number", "area", "status", "risk", "substance", "overdue", "flagged"]
+
+    def __init__(self, *args, request=None, **kwargs):
+        super().__init__(*args, request=request, **kwargs)
+        user = getattr(request, "user", None)
+        self.filters["area"].extra["choices"] = queries.area_choices(user) if user is not None else []
+
+    def filter_name(self, queryset, name, value):
+        value = value.strip()
+        if LATIN.match(value):
+            return queryset.filter(name_initials__startswith=value.lower())
+        return queryset.filter(name__contains=value)
+
+    def filter_id_number(self, queryset, name, value):
+        return queryset.filter(**blind_lookup(Person, "id_number", value))
+
+    def filter_area(self, queryset, name, value):
+        # The code was one of the choices, which come from the user's own area.
+        path = Jurisdiction.objects.filter(code=value).values_list("path", flat=True).first()
+        return queryset.filter(jurisdiction__path__startswith=path) if path else queryset.none()
+
+    def filter_substance(self, queryset, name, value):
+        return queryset.filter(Exists(PersonSubstance.objects.filter(person=OuterRef("pk"), substance=value)))
+
+    def filter_overdue(self, queryset, name, value):
+        exists = queries.overdue_exists(timezone.localdate())
+        return queryset.filter(exists) if value else queryset.exclude(exists)
+
+    def filter_flagged(self, queryset, name, value):
+        return queryset.filter(queries.has_open_flag()) if value else queryset.exclude(queries.has_open_flag())

@@ -1,0 +1,284 @@
+"""Forms of the person pages. Each one feeds one service in persons/services.py, which checks
+the rules again and writes the audit; a form only turns text into values."""
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from core.roles import has_any_role
+from jurisdictions.models import Jurisdiction
+from persons import queries, rules
+from persons.choices import (
+    CheckInKind,
+    ControlStatus,
+    DrugTestResult,
+    FoundHow,
+    LivingSituation,
+    MeasureKind,
+    SampleMethod,
+    Substance,
+)
+from persons.models import HEALTH_ROLES
+
+
+def date_input():
+    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+def text_area(rows=2):
+    return forms.Textarea(attrs={"rows": rows})
+
+
+class IdNumberField(forms.CharField):
+    """A resident ID number, cleaned and checked (GB 11643) by persons.rules; 15-digit
+    first-generation numbers come back upgraded to 18 digits."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 40)
+        super().__init__(**kwargs)
+
+    def clean(self, value):
+        value = super().clean(value)
+        if value in self.empty_values:
+            return value
+        try:
+            return rules.normalise_id_number(value)
+        except rules.IdNumberError as error:
+            raise ValidationError(str(error), code="invalid") from None
+
+
+class SectionedForm(forms.Form):
+    """A long form shown in titled sections: ``sections = [(title, [field names])]``; fields
+    not named in any section come last."""
+
+    sections: list = []
+    wide_fields: tuple = ()  # shown across the whole form, their options side by side
+
+    def grouped_fields(self):
+        named = set()
+        groups = []
+        for title, names in self.sections:
+            fields = [self[name] for name in names if name in self.fields]
+            named.update(names)
+            if fields:
+                groups.append((title, fields))
+        rest = [field for field in self.visible_fields() if field.name not in named]
+        if rest:
+            groups.append(("", rest))
+        return groups
+
+
+HEALTH_FIELDS = ["is_pregnant", "nursing_child_born_on", "hiv_positive", "serious_illness", "mental_disorder"]
+
+
+class PersonForm(SectionedForm):
+    """A new person file (逐人建档). The village list holds only the user's own area."""
+
+    name = forms.CharField(label=_("full name"), max_length=50)
+    id_number = IdNumberField(label=_("ID number"), help_text=_(
+        "18 digits (a 15-digit old number is upgraded); sex and birth date are read from it."))
+    jurisdiction = forms.TypedChoiceField(label=_("village"), coerce=int, choices=[])
+    grid = forms.TypedChoiceField(label=_("grid"), coerce=int, choices=[], required=False, empty_value=None)
+    control_status = forms.ChoiceField(label=_("control status"), choices=ControlStatus.choices)
+    control_status_since = forms.DateField(label=_("status since"), widget=date_input())
+    document_number = forms.CharField(label=_("document number"), max_length=100, required=False,
+                                      help_text=_("The decision or notice behind the status, if any."))
+    substances = forms.MultipleChoiceField(label=_("substances"), choices=Substance.choices, required=False,
+                                           widget=forms.CheckboxSelectMultiple)
+    phone = forms.CharField(label=_("phone"), max_length=20, required=False,
+                            widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}))
+    registered_residence = forms.CharField(label=_("registered residence"), max_length=200, required=False)
+    current_address = forms.CharField(label=_("current address"), max_length=200, required=False)
+    first_found_on = forms.DateField(label=_("first found"), required=False, widget=date_input())
+    first_found_approximate = forms.BooleanField(label=_("first-found date approximate"), required=False)
+    found_how = forms.ChoiceField(label=_("how found"), choices=[("", "—"), *FoundHow.choices], required=False)
+    living_situation = forms.ChoiceField(label=_("job and home"), choices=[("", "—"), *LivingSituation.choices],
+                                         required=False)
+    is_pregnant = forms.BooleanField(label=_("pregnant"), required=False)
+    nursing_child_born_on = forms.DateField(label=_("nursing a child born on"), required=False, widget=date_input())
+    hiv_positive = forms.BooleanField(label=_("HIV positive"), required=False)
+    serious_illness = forms.BooleanField(label=_("disability or serious illness"), required=False)
+    mental_disorder = forms.BooleanField(label=_("mental disorder"), required=False)
+    violence_history = forms.BooleanField(label=_("history of violence"), required=False)
+    drug_driving_history = forms.BooleanField(label=_("history of drug driving"), required=False)
+    family_support = forms.BooleanField(label=_("family support"), required=False, initial=True)
+    family_contacts = forms.CharField(label=_("family contacts"), required=False, widget=text_area())
+    assigned_worker = forms.ModelChoiceField(label=_("social worker"), queryset=None, required=False,
+                                             empty_label=_("None"))
+    notes = forms.CharField(label=_("notes"), required=False, widget=text_area(3))
+
+    sections = [
+        (_("Identity"), ["name", "id_number", "phone"]),
+        (_("Place"), ["jurisdiction", "grid", "registered_residence", "current_address", "living_situation"]),
+        (_("Control status"), ["control_status", "control_status_since", "document_number", "assigned_worker",
+                               "first_found_on", "found_how", "first_found_approximate", "substances"]),
+        (_("Health (seen only by those who work with the person)"), HEALTH_FIELDS),
+        (_("Risk factors and family"), ["violence_history", "drug_driving_history", "family_support",
+                                         "family_contacts"]),
+    ]
+    wide_fields = ("substances", "notes")
+
+    def __init__(self, *args, acting_user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.acting_user = acting_user
+        self.fields["jurisdiction"].choices = [("", _("Choose…")), *queries.village_choices(acting_user)]
+        self.fields["grid"].choices = [("", _("None")), *queries.grid_choices(acting_user)]
+        self.fields["assigned_worker"].queryset = queries.social_workers_for(acting_user)
+        if not has_any_role(acting_user, HEALTH_ROLES):
+            for name in HEALTH_FIELDS:
+                del self.fields[name]
+
+    def _place(self, name):
+        pk = self.cleaned_data.get(name)
+        if pk is None:
+            return None
+        # The choices came from the user's area; read the node through the same scope.
+        node = Jurisdiction.objects.visible_to(self.acting_user).filter(pk=pk).first()
+        if node is None:
+            raise ValidationError(_("Choose a place in your area."), code="invalid_choice")
+        return node
+
+    def clean_jurisdiction(self):
+        return self._place("jurisdiction")
+
+    def clean_grid(self):
+        return self._place("grid")
+
+    def clean_control_status_since(self):
+        value = self.cleaned_data["control_status_since"]
+        if value > timezone.localdate():
+            raise ValidationError(_("The date is in the future."))
+        return value
+
+    def person_fields(self) -> dict:
+        """The cleaned values the services take as person fields."""
+        skip = {"id_number", "name", "jurisdiction", "grid", "control_status", "control_status_since",
+                "document_number", "substances", "version"}
+        return {name: value for name, value in self.cleaned_data.items() if name not in skip}
+
+
+class PersonEditForm(PersonForm):
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("id_number", "control_status", "control_status_since", "document_number"):
+            del self.fields[name]
+
+
+class StatusForm(forms.Form):
+    status = forms.ChoiceField(label=_("control status"), choices=ControlStatus.choices)
+    changed_on = forms.DateField(label=_("date"), widget=date_input())
+    document_number = forms.CharField(label=_("document number"), max_length=100, required=False)
+    note = forms.CharField(label=_("note"), max_length=500, required=False, widget=text_area())
+
+    def clean_changed_on(self):
+        value = self.cleaned_data["changed_on"]
+        if value > timezone.localdate():
+            raise ValidationError(_("The date is in the future."))
+        return value
+
+
+class MeasureForm(forms.Form):
+    kind = forms.ChoiceField(label=_("measure"), choices=MeasureKind.choices)
+    decided_on = forms.DateField(label=_("decided on"), widget=date_input())
+    decision_number = forms.CharField(label=_("decision number"), max_length=100)
+    deciding_authority = forms.CharField(label=_("deciding authority"), max_length=100, required=False)
+    term_months = forms.IntegerField(label=_("term (months)"), min_value=1, max_value=36, required=False,
+                                     help_text=_("Empty: the legal term (community measures 36 months, "
+                                                 "compulsory treatment 24)."))
+
+    def clean_decided_on(self):
+        value = self.cleaned_data["decided_on"]
+        if value > timezone.localdate():
+            raise ValidationError(_("The date is in the future."))
+        return value
+
+
+class ReportInForm(forms.Form):
+    reported_on = forms.DateField(label=_("reported in on"), widget=date_input())
+
+    def clean_reported_on(self):
+        value = self.cleaned_data["reported_on"]
+        if value > timezone.localdate():
+            raise ValidationError(_("The date is in the future."))
+        return value
+
+
+class EndMeasureForm(forms.Form):
+    OUTCOMES = [("completed", _("Completed its term")), ("terminated", _("Ended early"))]
+
+    ended_on = forms.DateField(label=_("ended on"), widget=date_input())
+    outcome = forms.ChoiceField(label=_("outcome"), choices=OUTCOMES, widget=forms.RadioSelect, initial="completed")
+    reason = forms.CharField(label=_("end reason"), max_length=200, required=False)
+    termination_notice_on = forms.DateField(label=_("termination notice sent"), required=False, widget=date_input())
+    next_status = forms.ChoiceField(label=_("control status afterwards"), required=False,
+                                    choices=[("", _("Unchanged")), *ControlStatus.choices])
+
+    def clean(self):
+        data = super().clean()
+        if data.get("outcome") == "terminated" and not data.get("reason", "").strip():
+            self.add_error("reason", _("Say why the measure ended early."))
+        return data
+
+
+class CheckInForm(forms.Form):
+    """One short form per kind of check-in: the kind is chosen above the form (links), so a
+    phone shows only the fields that kind needs, without any script."""
+
+    kind = forms.ChoiceField(choices=CheckInKind.choices, widget=forms.HiddenInput)
+    occurred_on = forms.DateField(label=_("date"), widget=date_input())
+    result = forms.ChoiceField(label=_("result"), choices=DrugTestResult.choices, widget=forms.RadioSelect)
+    method = forms.ChoiceField(label=_("method"), choices=SampleMethod.choices, widget=forms.RadioSelect,
+                               required=False, help_text=_("Not needed when the test was refused or evaded."))
+    substance = forms.ChoiceField(label=_("substance found"), choices=[("", "—"), *Substance.choices],
+                                  required=False, help_text=_("Only for a positive test."))
+    returned_on = forms.DateField(label=_("returned on"), required=False, widget=date_input(),
+                                  help_text=_("Empty while the person has not come back."))
+    notes = forms.CharField(label=_("notes"), required=False, widget=text_area())
+
+    FIELDS_BY_KIND = {
+        CheckInKind.DRUG_TEST: ["occurred_on", "result", "method", "substance", "notes"],
+        CheckInKind.DEPARTURE: ["occurred_on", "returned_on", "notes"],
+    }
+    DEFAULT_FIELDS = ["occurred_on", "notes"]
+
+    def __init__(self, *args, kind: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.kind = kind
+        keep = {"kind", *self.FIELDS_BY_KIND.get(kind, self.DEFAULT_FIELDS)}
+        for name in list(self.fields):
+            if name not in keep:
+                del self.fields[name]
+        if kind == CheckInKind.DEPARTURE:
+            self.fields["occurred_on"].label = _("left on")
+
+    def clean_occurred_on(self):
+        value = self.cleaned_data["occurred_on"]
+        if value > timezone.localdate():
+            raise ValidationError(_("The date is in the future."))
+        return value
+
+    def clean(self):
+        data = super().clean()
+        if data.get("kind") != self.kind:
+            raise ValidationError(_("Choose the kind of check-in again."))
+        if self.kind == CheckInKind.DRUG_TEST and data.get("result"):
+            if data["result"] == DrugTestResult.POSITIVE and not data.get("substance"):
+                self.add_error("substance", _("A positive test needs the substance found."))
+            if data["result"] != DrugTestResult.REFUSED and not data.get("method"):
+                self.add_error("method", _("Choose how the sample was taken."))
+        return data
+
+
+class FlagDecideForm(forms.Form):
+    decision = forms.CharField(label=_("decision taken"), max_length=300,
+                               widget=forms.TextInput(attrs={"placeholder": _("e.g. compulsory treatment ordered")}))
+    document_number = forms.CharField(label=_("document number"), max_length=100, required=False,
+                                      widget=forms.TextInput(attrs={"placeholder": _("document number")}))
+
+
+class FlagDismissForm(forms.Form):
+    reason = forms.CharField(label=_("reason"), max_length=300, min_length=4,
+                             widget=forms.TextInput(attrs={"placeholder": _("why the flag does not apply")}))

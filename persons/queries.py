@@ -1,0 +1,442 @@
+"""Read-only queries for the person pages: the lists behind the filters, the today list, the
+timeline of a person file. Nothing here writes; everything starts from ``visible_to(user)``.
+Each function runs a fixed number of queries, however many rows it returns."""
+
+import datetime
+from dataclasses import dataclass
+
+from django.db.models import Count, Exists, IntegerField, Min, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from core.roles import Role
+from jurisdictions.choices import Level
+from jurisdictions.models import Jurisdiction
+from persons import rules
+from persons.choices import CheckInKind, FlagState, MeasureKind, MeasureState
+from persons.models import (
+    CheckIn,
+    Flag,
+    Measure,
+    Person,
+    PlannedCheckIn,
+    RiskAssessment,
+    StatusChange,
+    Support,
+    Transfer,
+)
+
+DUE_SOON_DAYS = 7
+TODAY_LIMIT = 200  # lines read per kind of item on the today list; the page says when there are more
+
+
+# --- building blocks -------------------------------------------------------------------------
+
+
+def open_planned():
+    """Planned check-ins not yet done, of measures still running."""
+    return PlannedCheckIn.objects.filter(done__isnull=True, measure__ended_on__isnull=True,
+                                         measure__state=MeasureState.IN_EFFECT)
+
+
+def overdue_exists(today: datetime.date | None = None):
+    """For ``Person`` querysets: the person has an open planned check-in due before today."""
+    today = today or timezone.localdate()
+    return Exists(open_planned().filter(person=OuterRef("pk"), due_on__lt=today))
+
+
+def has_open_flag():
+    """For ``Person`` querysets: the person has an open flag."""
+    return Exists(Flag.objects.filter(person=OuterRef("pk"), state=FlagState.OPEN))
+
+
+def open_flag_count():
+    """For ``Person`` querysets: the number of open flags, as a subquery (no join, so other
+    filters cannot multiply it)."""
+    counts = (Flag.objects.filter(person=OuterRef("pk"), state=FlagState.OPEN).order_by()
+              .values("person").annotate(n=Count("pk")).values("n"))
+    return Coalesce(Subquery(counts, output_field=IntegerField()), Value(0))
+
+
+def person_rows(queryset):
+    """What a person list shows: the place, the open flags; not the other encrypted fields."""
+    return (queryset.select_related("jurisdiction", "jurisdiction__parent")
+            .defer("family_contacts", "notes")
+            .annotate(open_flags=open_flag_count()))
+
+
+def area_choices(user) -> list:
+    """Townships and villages of the user's area for a filter or a picker, grouped by township:
+    ``[(township name, [(code, name), ...]), ...]``. One query."""
+    nodes = (Jurisdiction.objects.visible_to(user).filter(level__in=[Level.TOWNSHIP, Level.VILLAGE])
+             .only("code", "name", "level", "path", "parent_id").order_by("path"))
+    return _grouped(nodes, whole_township=True)
+
+
+def village_choices(user) -> list:
+    """Villages of the user's area grouped by township, for the person form (a township itself
+    when the village is unknown). Values are primary keys."""
+    nodes = (Jurisdiction.objects.visible_to(user).filter(level__in=[Level.TOWNSHIP, Level.VILLAGE])
+             .only("pk", "code", "name", "level", "path", "parent_id").order_by("path"))
+    return _grouped(nodes, whole_township=False)
+
+
+def _grouped(nodes, whole_township: bool) -> list:
+    groups: list = []
+    township_path = None
+    for node in nodes:
+        value = node.code if whole_township else node.pk
+        if node.level == Level.TOWNSHIP:
+            township_path = node.path
+            label = (_("%(name)s (all)") if whole_township else _("%(name)s (village unknown)")) % {"name": node.name}
+            groups.append((node.name, [(value, label)]))
+        elif township_path and node.path.startswith(township_path):
+            groups[-1][1].append((value, node.name))
+        else:  # the user sits at a village: its township is outside the area
+            groups.append((node.name, [(value, node.name)]))
+    return groups
+
+
+def _parent_path(node) -> str:
+    return node.path[: node.path.rstrip("/").rfind("/") + 1]
+
+
+def grid_choices(user) -> list:
+    """Grids of the user's area grouped by village."""
+    nodes = (Jurisdiction.objects.visible_to(user).filter(level__in=[Level.VILLAGE, Level.GRID])
+             .only("pk", "name", "level", "path").order_by("path"))
+    groups: list = []
+    names = {}
+    for node in nodes:
+        if node.level == Level.VILLAGE:
+            names[node.path] = node.name
+            continue
+        village = names.get(_parent_path(node), "")
+        if not groups or groups[-1][0] != village:
+            groups.append((village, []))
+        groups[-1][1].append((node.pk, node.name))
+    return groups
+
+
+def social_workers_for(user):
+    """Social workers whose area lies inside the user's: those a file can be assigned to."""
+    from accounts.models import User
+
+    jurisdiction = getattr(user, "jurisdiction", None)
+    if jurisdiction is None:
+        return User.objects.none()
+    return (User.objects.filter(is_active=True, role_grants__role=Role.SOCIAL_WORKER,
+                                jurisdiction__path__startswith=jurisdiction.path)
+            .order_by("full_name", "username").distinct())
+
+
+# --- the today list --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TodayItem:
+    kind: str  # check_in, report_in, flag, transfer
+    overdue: bool
+    on: datetime.date  # the due date, the deadline, or the day a flag was raised
+    person_id: int
+    person_name: str
+    place: str
+    title: str
+    detail: str
+    action_url: str
+    action_label: str
+    count: int = 1
+
+    @property
+    def days(self) -> int:
+        """Days past (positive) or until (negative) ``on``."""
+        return (timezone.localdate() - self.on).days
+
+    @property
+    def sort_key(self):
+        urgent = self.overdue or self.kind == "flag"
+        return (0 if urgent else 1, self.on, self.person_name, self.kind)
+
+
+@dataclass
+class TodayList:
+    items: list[TodayItem]
+    truncated: bool
+    overdue_count: int
+    due_count: int
+    flag_count: int
+    report_in_count: int
+    transfer_count: int
+    transfers_available: bool
+
+
+def place_of(person) -> str:
+    """``城关镇 东门社区``: the village with its township (the township alone if the village is unknown)."""
+    j = person.jurisdiction
+    return _place_name(j.name, j.level, j.parent.name if j.parent_id is not None else None)
+
+
+def _place_name(name: str, level: str, parent_name: str | None) -> str:
+    return f"{parent_name} {name}" if level == Level.VILLAGE and parent_name else name
+
+
+def today_list(user, today: datetime.date | None = None) -> TodayList:
+    """What the user's people need, most urgent first: overdue check-ins, open flags and
+    missed report-in deadlines, then what falls due this week. One query per kind of item."""
+    today = today or timezone.localdate()
+    horizon = today + datetime.timedelta(days=DUE_SOON_DAYS)
+    items: list[TodayItem] = []
+    truncated = False
+    person_related = ("person", "person__jurisdiction", "person__jurisdiction__parent")
+
+    # One line per person and kind ("drug test overdue since …, 3 due dates missed"), grouped in
+    # the database: recording one check-in closes the earliest open date.
+    place_fields = ("person__jurisdiction__name", "person__jurisdiction__level", "person__jurisdiction__parent__name")
+    planned = list(open_planned().filter(due_on__lte=horizon, person__in=Person.objects.visible_to(user).values("pk"))
+                   .values("person_id", "kind", "person__name", *place_fields)
+                   .annotate(first_due=Min("due_on"), missed=Count("pk", filter=Q(due_on__lt=today)))
+                   .order_by("first_due", "person_id", "kind")[: TODAY_LIMIT + 1])
+    truncated |= len(planned) > TODAY_LIMIT
+    kinds = dict(CheckInKind.choices)
+    for row in planned[:TODAY_LIMIT]:
+        due, missed = row["first_due"], row["missed"]
+        overdue = due < today
+        if overdue:
+            detail = _("Due on %(date)s, %(days)s days overdue") % {"date": due, "days": (today - due).days}
+            if missed > 1:
+                detail += _("; %(n)s due dates missed") % {"n": missed}
+        elif due == today:
+            detail = _("Due today")
+        else:
+            detail = _("Due on %(date)s") % {"date": due}
+        items.append(TodayItem(
+            kind="check_in", overdue=overdue, on=due, person_id=row["person_id"], person_name=row["person__name"],
+            place=_place_name(*(row[f] for f in place_fields)), title=str(kinds.get(row["kind"], row["kind"])),
+            detail=detail, action_url=reverse("persons:check_in", args=[row["person_id"]]) + f"?kind={row['kind']}",
+            action_label=_("Record"), count=max(missed, 1)))
+
+    measures = list(Measure.objects.visible_to(user).filter(state=MeasureState.AWAITING_REPORT,
+                                                            ended_on__isnull=True)
+                    .select_related(*person_related).only(
+                        "kind", "decided_on", "person__name", "person__jurisdiction__name",
+                        "person__jurisdiction__level", "person__jurisdiction__parent__name")
+                    .order_by("decided_on", "id")[: TODAY_LIMIT + 1])
+    truncated |= len(measures) > TODAY_LIMIT
+    for measure in measures[:TODAY_LIMIT]:
+        deadline = rules.report_in_deadline(measure.decided_on)
+        overdue = today > deadline
+        if overdue:
+            detail = _("Report-in deadline %(date)s passed %(days)s days ago") % {
+                "date": deadline, "days": (today - deadline).days}
+        else:
+            detail = _("Report in by %(date)s (%(days)s days left)") % {"date": deadline, "days": (deadline - today).days}
+        items.append(TodayItem(
+            kind="report_in", overdue=overdue, on=deadline, person_id=measure.person_id,
+            person_name=measure.person.name, place=place_of(measure.person),
+            title=_("Report-in: %(measure)s") % {"measure": measure.get_kind_display()}, detail=detail,
+            action_url=reverse("persons:report_in", args=[measure.pk]), action_label=_("Record report-in")))
+
+    flags = list(Flag.objects.visible_to(user).filter(state=FlagState.OPEN)
+                 .select_related(*person_related).only(
+                     "title", "article", "raised_on", "person__name", "person__jurisdiction__name",
+                     "person__jurisdiction__level", "person__jurisdiction__parent__name")
+                 .order_by("-raised_on", "-id")[: TODAY_LIMIT + 1])  # the newest, when there are too many
+    truncated |= len(flags) > TODAY_LIMIT
+    for flag in flags[:TODAY_LIMIT]:
+        items.append(TodayItem(
+            kind="flag", overdue=False, on=flag.raised_on, person_id=flag.person_id, person_name=flag.person.name,
+            place=place_of(flag.person), title=flag.title,
+            detail=_("%(article)s · raised on %(date)s") % {"article": flag.article, "date": flag.raised_on},
+            action_url=reverse("persons:detail", args=[flag.person_id]) + f"#flag-{flag.pk}",
+            action_label=_("Decide")))
+
+    transfers_available, transfer_count = False, 0
+    pending = _pending_transfers(user)
+    if pending is not None:
+        transfers_available = True
+        for transfer in pending[:TODAY_LIMIT]:
+            transfer_count += 1
+            items.append(TodayItem(
+                kind="transfer", overdue=False, on=transfer.handed_over_on, person_id=transfer.person_id,
+                person_name=transfer.person.name, place=place_of(transfer.person),
+                title=_("Transfer waiting for receipt"),
+                detail=_("%(from)s → %(to)s, handed over on %(date)s") % {
+                    "from": transfer.from_jurisdiction.name, "to": transfer.to_jurisdiction.name,
+                    "date": transfer.handed_over_on},
+                action_url=reverse("persons:detail", args=[transfer.person_id]) + "#transfers",
+                action_label=_("Open")))
+
+    items.sort(key=lambda item: item.sort_key)
+    return TodayList(
+        items=items, truncated=truncated,
+        overdue_count=sum(1 for i in items if i.overdue),
+        due_count=sum(1 for i in items if not i.overdue and i.kind in ("check_in", "report_in")),
+        flag_count=sum(1 for i in items if i.kind == "flag"),
+        report_in_count=sum(1 for i in items if i.kind == "report_in"),
+        transfer_count=transfer_count, transfers_available=transfers_available,
+    )
+
+
+def _pending_transfers(user):
+    """Transfers waiting for receipt, from the domain layer when it offers them; None if not."""
+    from persons import services
+
+    pending_for = getattr(services, "pending_transfers_for", None)
+    if pending_for is None:
+        return None
+    return list(pending_for(user).select_related(
+        "person", "person__jurisdiction", "person__jurisdiction__parent", "from_jurisdiction", "to_jurisdiction",
+    ).order_by("handed_over_on", "id")[: TODAY_LIMIT])
+
+
+# --- the person page ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TimelineEvent:
+    on: datetime.date
+    kind: str  # the model, for the icon colour and the anchor
+    anchor: str
+    title: str
+    detail: str = ""
+    tone: str = "secondary"  # a Tabler colour
+
+
+def current_measure(person) -> Measure | None:
+    """The measure that is running or waiting for its report-in, newest first."""
+    return (person.measures.filter(ended_on__isnull=True)
+            .exclude(state__in=[MeasureState.REFUSED, MeasureState.COMPLETED, MeasureState.TERMINATED])
+            .order_by("-decided_on", "-id").first())
+
+
+@dataclass(frozen=True)
+class Clock:
+    label: str
+    on: datetime.date | None
+    overdue: bool = False
+    note: str = ""
+
+
+def measure_clocks(measure: Measure, today: datetime.date | None = None) -> list[Clock]:
+    """The legal clocks of a measure as the page shows them (persons.rules computes them)."""
+    today = today or timezone.localdate()
+    clocks = []
+    if measure.state == MeasureState.AWAITING_REPORT:
+        deadline = rules.report_in_deadline(measure.decided_on)
+        clocks.append(Clock(_("Report-in deadline"), deadline, today > deadline,
+                            _("戒毒条例 第十四条: within 15 days of the decision")))
+    if measure.starts_on:
+        clocks.append(Clock(_("Term starts"), measure.starts_on))
+    if measure.ends_on:
+        note = ""
+        if measure.extension_months:
+            note = _("extended by %(n)s months") % {"n": measure.extension_months}
+        clocks.append(Clock(_("Term ends"), measure.ends_on, False, note))
+        if measure.ended_on is None and measure.kind != MeasureKind.COMPULSORY_TREATMENT:
+            clocks.append(Clock(_("Termination notice due by"), rules.termination_notice_due(measure.ends_on), False,
+                                _("within 7 days of the end")))
+    if measure.kind == MeasureKind.COMPULSORY_TREATMENT and measure.starts_on:
+        due = rules.early_release_assessment_due(measure.starts_on)
+        clocks.append(Clock(_("Early-release assessment possible from"), due, False, _("禁毒法 第四十七条")))
+    return clocks
+
+
+def plan_summary(measure: Measure, today: datetime.date | None = None, upcoming: int = 5) -> dict:
+    """Overdue planned check-ins and the next few due, for the measure card. Two queries."""
+    today = today or timezone.localdate()
+    base = measure.planned.filter(done__isnull=True)
+    overdue = list(base.filter(due_on__lt=today).order_by("due_on", "id")[:50])
+    next_due = list(base.filter(due_on__gte=today).order_by("due_on", "id")[:upcoming])
+    return {"overdue": overdue, "next": next_due}
+
+
+def timeline(person) -> list[TimelineEvent]:
+    """Every status change, measure, check-in, flag, risk assessment, support record and
+    transfer of a person, newest first. One query per kind of record."""
+    events: list[TimelineEvent] = []
+    for change in StatusChange.objects.filter(person=person).order_by():
+        detail = " · ".join(filter(None, [change.document_number, change.note]))
+        events.append(TimelineEvent(change.changed_on, "status", f"status-{change.pk}",
+                                    _("Control status: %(status)s") % {"status": change.get_status_display()},
+                                    detail, "blue"))
+    for measure in Measure.objects.filter(person=person).select_related("executing_jurisdiction").order_by():
+        name = measure.get_kind_display()
+        detail = " · ".join(filter(None, [measure.decision_number, measure.deciding_authority,
+                                          measure.executing_jurisdiction.name]))
+        events.append(TimelineEvent(measure.decided_on, "measure", f"measure-{measure.pk}",
+                                    _("Measure decided: %(measure)s") % {"measure": name}, detail, "purple"))
+        if measure.reported_on:
+            events.append(TimelineEvent(measure.reported_on, "measure", f"measure-{measure.pk}-report",
+                                        _("Reported in: %(measure)s") % {"measure": name},
+                                        _("term until %(date)s") % {"date": measure.ends_on} if measure.ends_on else "",
+                                        "purple"))
+        if measure.ended_on:
+            events.append(TimelineEvent(measure.ended_on, "measure", f"measure-{measure.pk}-end",
+                                        _("Measure ended: %(measure)s (%(state)s)") % {
+                                            "measure": name, "state": measure.get_state_display()},
+                                        measure.end_reason, "purple"))
+    for check_in in CheckIn.objects.filter(person=person).order_by():
+        events.append(_check_in_event(check_in))
+    for flag in Flag.objects.filter(person=person).order_by():
+        events.append(TimelineEvent(flag.raised_on, "flag", f"flag-event-{flag.pk}",
+                                    _("Flag: %(title)s") % {"title": flag.title}, flag.article, "red"))
+        if flag.resolved_at and flag.state in (FlagState.DECIDED, FlagState.DISMISSED, FlagState.RESOLVED):
+            detail = {FlagState.DECIDED: " · ".join(filter(None, [flag.decision, flag.document_number])),
+                      FlagState.DISMISSED: flag.reason}.get(flag.state, "")
+            events.append(TimelineEvent(timezone.localdate(flag.resolved_at), "flag", f"flag-event-{flag.pk}-end",
+                                        _("Flag %(state)s: %(title)s") % {
+                                            "state": flag.get_state_display(), "title": flag.title}, detail, "red"))
+    for assessment in RiskAssessment.objects.filter(person=person).order_by():
+        detail = _("score %(score)s") % {"score": assessment.score}
+        if assessment.override_reason:
+            detail += " · " + _("overridden: %(reason)s") % {"reason": assessment.override_reason}
+        events.append(TimelineEvent(assessment.assessed_on, "risk", f"risk-{assessment.pk}",
+                                    _("Risk assessment: %(level)s") % {"level": assessment.get_level_display()},
+                                    detail, "orange"))
+    for support in Support.objects.filter(person=person).select_related("member_unit").order_by():
+        detail = " · ".join(filter(None, [support.description, support.member_unit.name if support.member_unit
+                                          else ""]))
+        events.append(TimelineEvent(support.provided_on, "support", f"support-{support.pk}",
+                                    _("Support: %(kind)s") % {"kind": support.get_kind_display()}, detail, "green"))
+    for transfer in Transfer.objects.filter(person=person).select_related("from_jurisdiction", "to_jurisdiction") \
+            .order_by():
+        events.append(TimelineEvent(transfer.handed_over_on, "transfer", f"transfer-{transfer.pk}",
+                                    _("Transfer: %(from)s → %(to)s") % {"from": transfer.from_jurisdiction.name,
+                                                                        "to": transfer.to_jurisdiction.name},
+                                    " · ".join(filter(None, [transfer.get_state_display(), transfer.reason])),
+                                    "cyan"))
+        if transfer.acknowledged_on:
+            events.append(TimelineEvent(transfer.acknowledged_on, "transfer", f"transfer-{transfer.pk}-received",
+                                        _("Transfer received by %(to)s") % {"to": transfer.to_jurisdiction.name},
+                                        "", "cyan"))
+    events.sort(key=lambda e: (e.on, e.anchor), reverse=True)
+    return events
+
+
+def _check_in_event(check_in: CheckIn) -> TimelineEvent:
+    title = check_in.get_kind_display()
+    parts = []
+    tone = "secondary"
+    if check_in.result:
+        title += _(": %(result)s") % {"result": check_in.get_result_display()}
+        tone = {"negative": "green", "positive": "red", "refused": "red"}.get(check_in.result, tone)
+    if check_in.method:
+        parts.append(check_in.get_method_display())
+    if check_in.substance:
+        parts.append(check_in.get_substance_display())
+    if check_in.kind == "departure":
+        tone = "red"
+        parts.append(_("returned on %(date)s") % {"date": check_in.returned_on} if check_in.returned_on
+                     else _("not back yet"))
+    if check_in.notes:
+        parts.append(check_in.notes)
+    return TimelineEvent(check_in.occurred_on, "check_in", f"checkin-{check_in.pk}", title, " · ".join(parts), tone)
+
+
+def person_overview(queryset, today: datetime.date | None = None):
+    """For the person page: the counts shown in the header."""
+    today = today or timezone.localdate()
+    return queryset.annotate(open_flags=open_flag_count(), is_overdue=overdue_exists(today))
+

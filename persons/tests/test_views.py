@@ -1,0 +1,517 @@
+"""The person pages: scoped (the matrix), audited, within a fixed number of queries, and forms
+that refuse bad input in Chinese without changing anything."""
+
+import datetime
+import io
+import re
+import zipfile
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.tests.factories import UserFactory
+from core.models import AuditEntry
+from core.roles import ALL_ROLES, Role
+from persons import services
+from persons.choices import CheckInKind, ControlStatus, DrugTestResult, FlagState, MeasureState, Substance
+from persons.models import CheckIn, Flag, Person
+from persons.tests import people
+
+MARKER = "目标人员"
+# Who reaches a person file that is assigned to nobody: the roles of Person.scope_roles except
+# the social worker, who sees only the files assigned to them.
+READERS = frozenset({Role.OFFICE, Role.TOWNSHIP, Role.POLICE, Role.MEMBER_UNIT})
+WRITERS = frozenset({Role.OFFICE, Role.TOWNSHIP, Role.POLICE})
+TODAY = timezone.localdate
+
+
+@pytest.fixture
+def client():
+    return Client()
+
+
+@pytest.fixture
+def village(tree):
+    return tree["villages"][0]
+
+
+@pytest.fixture
+def target(village):
+    return people.under_treatment(village, name=MARKER, phone="13912345678")
+
+
+def _login(client, jurisdiction, *roles):
+    user = UserFactory(jurisdiction=jurisdiction, roles=list(roles))
+    client.force_login(user)
+    return user
+
+
+def _refuse_three_tests(person):
+    for days in (60, 30, 2):
+        services.do_record_check_in(person, CheckInKind.DRUG_TEST, TODAY() - datetime.timedelta(days=days),
+                                    acting_user=None, result=DrugTestResult.REFUSED)
+    return person.flags.get(rule="serious_breach", state=FlagState.OPEN)
+
+
+def xlsx_text(content: bytes) -> str:
+    """Every string of an xlsx file (its shared strings and inline cells)."""
+    with zipfile.ZipFile(io.BytesIO(content)) as book:
+        return "".join(book.read(name).decode() for name in book.namelist() if name.startswith("xl/"))
+
+
+# --- scope: the matrix for every endpoint ------------------------------------------------------
+
+
+def test_list_is_scoped(scope_matrix, target, client):
+    scope_matrix.check_list(client, reverse("persons:list"), marker=MARKER, allowed_roles=READERS)
+
+
+def test_detail_is_scoped(scope_matrix, target, client):
+    scope_matrix.check_detail(client, reverse("persons:detail", args=[target.pk]), allowed_roles=READERS)
+
+
+def test_export_is_scoped(scope_matrix, target, client):
+    """An export outside one's role is refused; outside one's area it holds nobody from there."""
+    failures = []
+    for case in scope_matrix.cases:
+        client.force_login(case.user)
+        response = client.get(reverse("persons:list") + "?export=xlsx")
+        visible = scope_matrix.expected(case, WRITERS)
+        has_marker = response.status_code == 200 and MARKER in xlsx_text(response.content)
+        if visible != has_marker or response.status_code not in (200, 403):
+            failures.append(f"{case}: {response.status_code}, {'with' if has_marker else 'without'} the person")
+    assert failures == []
+
+
+@pytest.mark.parametrize("url_name", ["persons:check_in", "persons:edit", "persons:status",
+                                      "persons:measure_decide"])
+def test_person_forms_are_scoped(scope_matrix, target, client, url_name):
+    scope_matrix.check_detail(client, reverse(url_name, args=[target.pk]), allowed_roles=WRITERS)
+
+
+@pytest.mark.parametrize("url_name", ["persons:flag_decide", "persons:flag_dismiss"])
+def test_flag_forms_are_scoped(scope_matrix, target, client, url_name):
+    flag = _refuse_three_tests(target)
+    scope_matrix.check_detail(client, reverse(url_name, args=[flag.pk]), allowed_roles=WRITERS)
+
+
+def test_measure_forms_are_scoped(scope_matrix, target, client):
+    measure = target.measures.get()
+    scope_matrix.check_detail(client, reverse("persons:measure_end", args=[measure.pk]), allowed_roles=WRITERS)
+
+
+def test_a_worker_of_another_township_cannot_flag_or_record(tree, target, client):
+    flag = _refuse_three_tests(target)
+    _login(client, tree["townships"][1], Role.TOWNSHIP)
+    posts = [
+        (reverse("persons:flag_decide", args=[flag.pk]), {f"decide-{flag.pk}-decision": "已决定强制隔离戒毒"}),
+        (reverse("persons:flag_dismiss", args=[flag.pk]), {f"dismiss-{flag.pk}-reason": "情况不属实，已核实"}),
+        (reverse("persons:check_in", args=[target.pk]), {"kind": "interview", "occurred_on": TODAY().isoformat()}),
+    ]
+    check_ins = CheckIn.objects.count()
+    for url, data in posts:
+        assert client.post(url, data).status_code == 404
+    flag.refresh_from_db()
+    assert flag.state == FlagState.OPEN and CheckIn.objects.count() == check_ins
+
+
+def test_social_worker_sees_only_assigned_persons(tree, township, village, target, client):
+    other = people.person(village, name="别人的人员")
+    assigned = UserFactory(jurisdiction=township, roles=[Role.SOCIAL_WORKER])
+    colleague = UserFactory(jurisdiction=township, roles=[Role.SOCIAL_WORKER])
+    services.do_update_person(target, expected_version=target.version, acting_user=None, assigned_worker=assigned)
+    client.force_login(assigned)
+    body = client.get(reverse("persons:list")).content.decode()
+    assert MARKER in body and "别人的人员" not in body
+    assert client.get(reverse("persons:detail", args=[target.pk])).status_code == 200
+    assert client.get(reverse("persons:detail", args=[other.pk])).status_code == 404
+    assert client.get(reverse("persons:check_in", args=[target.pk])).status_code == 200
+    client.force_login(colleague)
+    assert MARKER not in client.get(reverse("persons:list")).content.decode()
+    assert client.get(reverse("persons:detail", args=[target.pk])).status_code == 404
+
+
+@pytest.mark.parametrize("role", sorted(ALL_ROLES - WRITERS - {Role.SOCIAL_WORKER}))
+def test_create_page_only_for_writers(tree, client, role):
+    _login(client, tree["county"], role)
+    assert client.get(reverse("persons:create")).status_code == 403
+
+
+def test_pages_need_a_login(target, client):
+    for url in (reverse("persons:list"), reverse("persons:detail", args=[target.pk]), reverse("persons:today")):
+        response = client.get(url)
+        assert response.status_code == 302 and response["Location"].startswith(reverse("accounts:login"))
+
+
+# --- query counts ------------------------------------------------------------------------------
+
+LIST_QUERIES = 18  # session, user, roles, policy, area choices, two counts, the page, the audit entry
+
+
+def _populate(village, count: int):
+    for n in range(count):
+        if n % 4 == 0:
+            someone = people.under_treatment(village, name=f"人员{n}")
+            if n % 8 == 0:
+                _refuse_three_tests(someone)
+        else:
+            people.person(village, name=f"人员{n}", substances=[Substance.HEROIN])
+
+
+@pytest.mark.parametrize("count", [5, 40])
+def test_list_query_count_does_not_grow_with_rows(township, village, client, count, django_assert_max_num_queries):
+    _populate(village, count)
+    _login(client, township, Role.TOWNSHIP)
+    url = reverse("persons:list") + "?status=&overdue=&q=人员"
+    with django_assert_max_num_queries(LIST_QUERIES):
+        response = client.get(url)
+    assert response.status_code == 200
+    assert len(response.context["table"].page.object_list) == count
+
+
+@pytest.mark.parametrize("count", [5, 40])
+def test_export_query_count_does_not_grow_with_rows(township, village, client, count, django_assert_max_num_queries):
+    _populate(village, count)
+    _login(client, township, Role.TOWNSHIP)
+    with django_assert_max_num_queries(LIST_QUERIES):
+        response = client.get(reverse("persons:list") + "?export=xlsx")
+    assert response.status_code == 200
+
+
+# --- the list: filters, masking, audit ---------------------------------------------------------
+
+
+@pytest.fixture
+def listing(tree, village, client):
+    """Four persons in two villages and a township user who sees them all."""
+    other_village = tree["villages"][1]
+    persons = {
+        "zhang": people.person(village, name="张伟", substances=[Substance.METHAMPHETAMINE],
+                               number=people.id_number(serial=311)),
+        "li": people.under_treatment(other_village, name="李娜", sex="F"),
+        "wang": people.person(other_village, name="王强", status=ControlStatus.WHEREABOUTS_UNKNOWN),
+        "zhao": people.under_treatment(village, name="赵敏"),
+    }
+    _refuse_three_tests(persons["zhao"])
+    _login(client, tree["townships"][0], Role.TOWNSHIP)
+    return persons
+
+
+def _names(client, query: str) -> set:
+    response = client.get(reverse("persons:list") + query)
+    assert response.status_code == 200
+    return {row.record.name for row in response.context["table"].page.object_list}
+
+
+def test_filters(listing, client, tree):
+    everyone = {"张伟", "李娜", "王强", "赵敏"}
+    assert _names(client, "") == everyone
+    assert _names(client, "?q=张") == {"张伟"}
+    assert _names(client, "?q=ZW") == {"张伟"}  # pinyin initials, any case
+    assert _names(client, "?q=l") == {"李娜"}
+    assert _names(client, "?id_number=" + listing["zhang"].id_number.lower()) == {"张伟"}
+    assert _names(client, f"?area={tree['villages'][1].code}") == {"李娜", "王强"}
+    assert _names(client, f"?area={tree['townships'][0].code}") == everyone
+    assert _names(client, "?status=whereabouts_unknown") == {"王强"}
+    assert _names(client, "?substance=methamphetamine") == {"张伟"}
+    assert _names(client, "?overdue=true") == {"李娜", "赵敏"}
+    assert _names(client, "?overdue=false") == {"张伟", "王强"}
+    assert _names(client, "?flagged=true") == {"赵敏"}
+    assert _names(client, "?flagged=true&area=" + tree["villages"][1].code) == set()
+
+
+def test_a_wrong_id_number_is_an_error_not_a_search(listing, client):
+    response = client.get(reverse("persons:list") + "?id_number=110101199003071235")
+    assert response.status_code == 200
+    assert not response.context["table"].page.object_list
+    assert "校验位不对" in response.content.decode()
+
+
+def test_an_area_outside_ones_own_is_refused(listing, client, tree):
+    response = client.get(reverse("persons:list") + f"?area={tree['townships'][1].code}")
+    assert not response.context["table"].page.object_list
+    assert response.context["filter"].errors
+
+
+def test_list_masks_id_numbers_and_counts_flags(listing, client):
+    body = client.get(reverse("persons:list")).content.decode()
+    for person in listing.values():
+        assert person.id_number not in body
+        assert person.id_number[:6] + "********" + person.id_number[-4:] in body
+    row = next(r for r in client.get(reverse("persons:list") + "?q=赵").context["table"].page.object_list)
+    assert row.record.open_flags == 1
+
+
+def test_a_search_is_audited_with_its_criteria(listing, client):
+    client.get(reverse("persons:list") + "?q=张&status=")
+    entry = AuditEntry.objects.filter(action=AuditEntry.Action.SEARCH).latest("seq")
+    assert entry.changes == {"criteria": {"q": "张"}, "results": 1}
+
+
+def test_export_holds_no_full_id_number_and_is_audited(listing, client):
+    response = client.get(reverse("persons:list") + "?overdue=true&export=xlsx")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/vnd.openxmlformats")
+    text = xlsx_text(response.content)
+    assert "李娜" in text and "赵敏" in text and "张伟" not in text
+    assert not re.search(r"\d{17}[\dX]", text), "a full ID number in the export"
+    for person in listing.values():
+        assert person.id_number not in text
+    entry = AuditEntry.objects.filter(action=AuditEntry.Action.EXPORT).get()
+    assert entry.changes == {"rows": 2, "filters": {"overdue": "true"}}
+
+
+def test_member_units_see_the_list_but_cannot_export(listing, client, tree):
+    _login(client, tree["county"], Role.MEMBER_UNIT)
+    assert client.get(reverse("persons:list")).status_code == 200
+    assert client.get(reverse("persons:list") + "?export=xlsx").status_code == 403
+
+
+def test_quick_filters_are_plain_links(listing, client):
+    body = client.get(reverse("persons:list") + "?overdue=true").content.decode()
+    assert 'href="?overdue=true" aria-current="true"' in body
+    assert 'href="?flagged=true"' in body
+
+
+# --- the person page ---------------------------------------------------------------------------
+
+
+def test_person_page_shows_the_file_the_flag_and_the_timeline(target, township, client):
+    flag = _refuse_three_tests(target)
+    user = _login(client, township, Role.TOWNSHIP)
+    response = client.get(reverse("persons:detail", args=[target.pk]))
+    body = response.content.decode()
+    assert target.id_number not in body and "139****5678" in body  # masked, with a reveal button
+    assert f'id="flag-{flag.pk}"' in body and "戒毒条例 第二十条" in body
+    assert reverse("persons:flag_decide", args=[flag.pk]) in body
+    assert body.count('<li id="checkin-') == 3
+    for event in response.context["timeline"]:
+        assert f'id="{event.anchor}"' in body
+    dates = [event.on for event in response.context["timeline"]]
+    assert dates == sorted(dates, reverse=True)
+    assert response.context["measure"].state == MeasureState.IN_EFFECT
+    assert response.context["plan"]["overdue"]  # reported in 120 days ago, nothing done since
+    assert AuditEntry.objects.filter(action=AuditEntry.Action.VIEW, actor=user, object_id=str(target.pk)).count() == 1
+
+
+def test_health_flags_only_for_health_roles(target, township, tree, client):
+    services.do_update_person(target, expected_version=target.version, acting_user=None, hiv_positive=True)
+    _login(client, township, Role.TOWNSHIP)
+    assert "艾滋病病毒感染" in client.get(reverse("persons:detail", args=[target.pk])).content.decode()
+    _login(client, tree["county"], Role.MEMBER_UNIT)
+    body = client.get(reverse("persons:detail", args=[target.pk])).content.decode()
+    assert "艾滋病病毒感染" not in body
+    assert reverse("persons:check_in", args=[target.pk]) not in body  # member units do not keep files
+
+
+def test_person_page_query_count(target, township, client, django_assert_max_num_queries):
+    _refuse_three_tests(target)
+    _login(client, township, Role.TOWNSHIP)
+    with django_assert_max_num_queries(30):
+        assert client.get(reverse("persons:detail", args=[target.pk])).status_code == 200
+
+
+# --- forms: good input changes one thing, bad input changes nothing ----------------------------
+
+
+def _new_person_data(village, **overrides):
+    data = {"name": "孙丽", "id_number": people.id_number(serial=422, sex="F"), "jurisdiction": village.pk,
+            "grid": "", "control_status": ControlStatus.COMMUNITY_TREATMENT,
+            "control_status_since": TODAY().isoformat(), "document_number": "", "substances": ["heroin", "ketamine"],
+            "phone": "13700000001", "found_how": "", "living_situation": "housed", "family_support": "on"}
+    data.update(overrides)
+    return data
+
+
+def test_create_person(township, village, client):
+    _login(client, township, Role.TOWNSHIP)
+    data = _new_person_data(village)
+    response = client.post(reverse("persons:create"), data)
+    person = Person.objects.get(name="孙丽")
+    assert response.status_code == 302 and response["Location"] == reverse("persons:detail", args=[person.pk])
+    assert person.sex == "F" and person.jurisdiction == village and person.living_situation == "housed"
+    assert sorted(person.substances.values_list("substance", flat=True)) == ["heroin", "ketamine"]
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("id_number", "110101199003071235", "校验位不对"),
+    ("id_number", people.id_number(birth="19900230"), "出生日期不存在"),
+    ("name", "", "该字段是必填项。"),
+    ("control_status_since", "2999-01-01", "日期不能晚于今天。"),
+])
+def test_create_person_refuses_bad_input_in_chinese(township, village, client, field, value, message):
+    _login(client, township, Role.TOWNSHIP)
+    response = client.post(reverse("persons:create"), _new_person_data(village, **{field: value}))
+    assert response.status_code == 400
+    assert message in " ".join(response.context["form"].errors[field])
+    assert not Person.objects.exists()
+
+
+def test_create_person_outside_the_area_is_refused(township, tree, client):
+    _login(client, township, Role.TOWNSHIP)
+    elsewhere = tree["villages"][-1]  # a village of the other township
+    response = client.post(reverse("persons:create"), _new_person_data(elsewhere))
+    assert response.status_code == 400 and "jurisdiction" in response.context["form"].errors
+    assert not Person.objects.exists()
+
+
+def test_create_person_twice_is_refused(township, village, client):
+    _login(client, township, Role.TOWNSHIP)
+    data = _new_person_data(village)
+    client.post(reverse("persons:create"), data)
+    response = client.post(reverse("persons:create"), data | {"name": "孙丽丽"})
+    assert response.status_code == 400 and "档案已存在" in " ".join(response.context["form"].errors["id_number"])
+    assert Person.objects.count() == 1
+
+
+def test_village_picker_holds_only_the_users_area(township, tree, client):
+    _login(client, township, Role.TOWNSHIP)
+    form = client.get(reverse("persons:create")).context["form"]
+    values = {value for _group, options in form.fields["jurisdiction"].choices[1:] for value, _label in options}
+    assert values == {township.pk, *(v.pk for v in tree["villages"] if v.parent_id == township.pk)}
+
+
+def test_edit_person_and_a_stale_version(target, township, client):
+    _login(client, township, Role.TOWNSHIP)
+    url = reverse("persons:edit", args=[target.pk])
+    form = client.get(url).context["form"]
+    data = {name: value for name, value in form.initial.items() if value is not None}
+    data.update(current_address="新地址1号", family_support="on", substances=[], jurisdiction=target.jurisdiction_id,
+                grid="", assigned_worker="")
+    data = {k: v for k, v in data.items() if not isinstance(v, bool) or v}
+    assert client.post(url, data).status_code == 302
+    target.refresh_from_db()
+    assert target.current_address == "新地址1号"
+    response = client.post(url, data | {"current_address": "旧版本"})  # the version posted is now stale
+    assert response.status_code == 409
+    target.refresh_from_db()
+    assert target.current_address == "新地址1号"
+
+
+def test_record_a_refused_test_from_the_check_in_form(target, township, client):
+    _login(client, township, Role.TOWNSHIP)
+    url = reverse("persons:check_in", args=[target.pk])
+    form = client.get(url + "?kind=drug_test").context["form"]
+    assert form.initial["occurred_on"] == TODAY() and "result" in form.fields
+    response = client.post(url, {"kind": "drug_test", "occurred_on": TODAY().isoformat(), "result": "refused"})
+    assert response.status_code == 302
+    check_in = target.check_ins.get()
+    assert (check_in.kind, check_in.result, check_in.recorded_by.jurisdiction) == ("drug_test", "refused", township)
+
+
+def test_check_in_form_shows_only_the_fields_of_its_kind(target, township, client):
+    _login(client, township, Role.TOWNSHIP)
+    url = reverse("persons:check_in", args=[target.pk])
+    assert set(client.get(url + "?kind=departure").context["form"].fields) == {
+        "kind", "occurred_on", "returned_on", "notes"}
+    assert set(client.get(url + "?kind=interview").context["form"].fields) == {"kind", "occurred_on", "notes"}
+
+
+@pytest.mark.parametrize(("data", "field", "message"), [
+    ({"kind": "drug_test", "result": ""}, "result", "该字段是必填项。"),
+    ({"kind": "drug_test", "result": "positive", "method": "urine"}, "substance", "阳性结果须填写检出物质。"),
+    ({"kind": "drug_test", "result": "negative"}, "method", "请选择检测方式。"),
+    ({"kind": "interview", "occurred_on": "2999-01-01"}, "occurred_on", "日期不能晚于今天。"),
+    ({"kind": "departure", "occurred_on": "2026-01-10", "returned_on": "2026-01-01"}, "returned_on",
+     "返回日期不能早于离开日期。"),
+])
+def test_check_in_form_refuses_bad_input_in_chinese(target, township, client, data, field, message):
+    _login(client, township, Role.TOWNSHIP)
+    payload = {"occurred_on": TODAY().isoformat()} | data
+    response = client.post(reverse("persons:check_in", args=[target.pk]), payload)
+    assert response.status_code == 400
+    assert message in " ".join(response.context["form"].errors[field])
+    assert not target.check_ins.exists()
+
+
+def test_decide_a_flag(target, township, client):
+    flag = _refuse_three_tests(target)
+    _login(client, township, Role.TOWNSHIP)
+    response = client.post(reverse("persons:flag_decide", args=[flag.pk]), {
+        f"decide-{flag.pk}-decision": "已决定强制隔离戒毒", f"decide-{flag.pk}-document_number": "示公强决字〔2026〕3号"})
+    assert response.status_code == 302
+    flag.refresh_from_db()
+    assert (flag.state, flag.document_number) == (FlagState.DECIDED, "示公强决字〔2026〕3号")
+
+
+def test_dismiss_a_flag_needs_a_reason(target, township, client):
+    flag = _refuse_three_tests(target)
+    _login(client, township, Role.TOWNSHIP)
+    url = reverse("persons:flag_dismiss", args=[flag.pk])
+    response = client.post(url, {f"dismiss-{flag.pk}-reason": "否"})
+    assert response.status_code == 400 and response.context["form"].errors["reason"]
+    assert Flag.objects.get(pk=flag.pk).state == FlagState.OPEN
+    assert client.post(url, {f"dismiss-{flag.pk}-reason": "检测记录录入错误，已更正"}).status_code == 302
+    assert Flag.objects.get(pk=flag.pk).state == FlagState.DISMISSED
+
+
+def test_a_flag_dealt_with_already_says_so(target, township, client):
+    flag = _refuse_three_tests(target)
+    services.do_dismiss_flag(flag, "已经核实处理", acting_user=None)
+    _login(client, township, Role.TOWNSHIP)
+    response = client.post(reverse("persons:flag_decide", args=[flag.pk]), {f"decide-{flag.pk}-decision": "强戒"})
+    assert response.status_code == 400 and "该预警已处理" in response.content.decode()
+
+
+def test_decide_measure_report_in_and_end(village, township, client):
+    someone = people.person(village, name="周杰")
+    _login(client, township, Role.TOWNSHIP)
+    decided = TODAY() - datetime.timedelta(days=5)
+    response = client.post(reverse("persons:measure_decide", args=[someone.pk]), {
+        "kind": "community_treatment", "decided_on": decided.isoformat(), "decision_number": "示公社戒决字〔2026〕9号",
+        "deciding_authority": "示范县公安局"})
+    assert response.status_code == 302
+    measure = someone.measures.get()
+    assert measure.state == MeasureState.AWAITING_REPORT
+    body = client.get(reverse("persons:detail", args=[someone.pk])).content.decode()
+    assert reverse("persons:report_in", args=[measure.pk]) in body and "报到期限" in body
+    response = client.post(reverse("persons:report_in", args=[measure.pk]), {"reported_on": "2000-01-01"})
+    assert response.status_code == 400  # before the decision: the service says so
+    assert client.post(reverse("persons:report_in", args=[measure.pk]),
+                       {"reported_on": TODAY().isoformat()}).status_code == 302
+    measure.refresh_from_db()
+    assert measure.state == MeasureState.IN_EFFECT and measure.planned.exists()
+    response = client.post(reverse("persons:measure_end", args=[measure.pk]), {
+        "ended_on": TODAY().isoformat(), "outcome": "terminated", "reason": ""})
+    assert response.status_code == 400 and "提前终止的原因" in response.content.decode()
+    assert client.post(reverse("persons:measure_end", args=[measure.pk]), {
+        "ended_on": TODAY().isoformat(), "outcome": "terminated", "reason": "决定强制隔离戒毒",
+        "next_status": "compulsory_treatment"}).status_code == 302
+    measure.refresh_from_db()
+    someone.refresh_from_db()
+    assert measure.ended_on == TODAY() and someone.control_status == ControlStatus.COMPULSORY_TREATMENT
+
+
+def test_change_status(target, township, client):
+    _login(client, township, Role.TOWNSHIP)
+    response = client.post(reverse("persons:status", args=[target.pk]), {
+        "status": "whereabouts_unknown", "changed_on": TODAY().isoformat(), "document_number": "", "note": "失联"})
+    assert response.status_code == 302
+    target.refresh_from_db()
+    assert target.control_status == ControlStatus.WHEREABOUTS_UNKNOWN
+
+
+# --- home page and navigation ------------------------------------------------------------------
+
+
+def test_home_page_shows_the_today_list_to_those_who_keep_files(target, township, tree, client):
+    _refuse_three_tests(target)
+    _login(client, township, Role.TOWNSHIP)
+    body = client.get(reverse("home")).content.decode()
+    assert "today-list" in body and MARKER in body and "戒毒条例 第二十条" in body
+    assert reverse("persons:check_in", args=[target.pk]) + "?kind=" in body
+    _login(client, tree["county"], Role.LEADERSHIP)
+    body = client.get(reverse("home")).content.decode()
+    assert "today-card" not in body and MARKER not in body
+
+
+def test_menu_items_follow_the_role(tree, client):
+    _login(client, tree["county"], Role.TOWNSHIP)
+    body = client.get(reverse("home")).content.decode()
+    for url_name in ("persons:list", "persons:create", "persons:today"):
+        assert reverse(url_name) in body
+    _login(client, tree["county"], Role.MEMBER_UNIT)
+    body = client.get(reverse("home")).content.decode()
+    assert reverse("persons:list") in body and reverse("persons:create") not in body

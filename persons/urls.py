@@ -1,0 +1,19 @@
+from django.urls import path
+
+from persons import views
+
+app_name = "persons"
+urlpatterns = [
+    path("", views.PersonListView.as_view(), name="list"),
+    path("new/", views.PersonCreateView.as_view(), name="create"),
+    path("today/", views.TodayView.as_view(), name="today"),
+    path("<int:pk>/", views.PersonDetailView.as_view(), name="detail"),
+    path("<int:pk>/edit/", views.PersonEditView.as_view(), name="edit"),
+    path("<int:pk>/status/", views.StatusChangeView.as_view(), name="status"),
+    path("<int:pk>/measures/new/", views.MeasureDecideView.as_view(), name="measure_decide"),
+    path("<int:pk>/check-ins/new/", views.CheckInView.as_view(), name="check_in"),
+    path("measures/<int:pk>/report-in/", views.ReportInView.as_view(), name="report_in"),
+    path("measures/<int:pk>/end/", views.MeasureEndView.as_view(), name="measure_end"),
+    path("flags/<int:pk>/decide/", views.FlagDecideView.as_view(), name="flag_decide"),
+    path("flags/<int:pk>/dismiss/", views.FlagDismissView.as_view(), name="flag_dismiss"),
+]

@@ -1,0 +1,398 @@
+"""The person pages (SPEC §3.1): thin views over persons.queries for reading and
+persons.services for every change."""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.generic import TemplateView
+
+from core import audit, exports
+from core.masking import mask_id_number, mask_phone
+from core.models import AuditEntry
+from core.roles import has_any_role
+from core.views import ObjectDetailView, ObjectListView, RoleRequiredMixin, ServiceFormView
+from persons import queries, rules, services
+from persons.choices import CheckInKind, FlagState, MeasureState
+from persons.filtersets import PersonFilterSet
+from persons.forms import (
+    CheckInForm,
+    EndMeasureForm,
+    FlagDecideForm,
+    FlagDismissForm,
+    MeasureForm,
+    PersonEditForm,
+    PersonForm,
+    ReportInForm,
+    StatusForm,
+)
+from persons.models import HEALTH_ROLES, Flag, Measure, Person
+from persons.tables import PersonTable
+
+READER_ROLES = Person.scope_roles
+WRITER_ROLES = services.WRITER_ROLES
+# Rosters leave the platform: only the roles that keep the files may export them.
+EXPORT_ROLES = WRITER_ROLES
+
+
+class PersonListView(ObjectListView):
+    model = Person
+    filterset_class = PersonFilterSet
+    table_class = PersonTable
+    required_roles = READER_ROLES
+    template_name = "persons/person_list.html"
+    actions = [(gettext_lazy("New person file"), "persons:create", WRITER_ROLES)]
+
+    def restrict(self, queryset):
+        return queries.person_rows(queryset)
+
+    def get(self, request, *args, **kwargs):
+        if request.GET.get("export") == "xlsx":
+            if not has_any_role(request.user, EXPORT_ROLES):
+                raise PermissionDenied
+            return self.export()
+        return super().get(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["can_export"] = has_any_role(self.request.user, EXPORT_ROLES)
+        query = self.request.GET.copy()
+        query.pop("page", None)
+        query["export"] = "xlsx"
+        context["export_query"] = query.urlencode()
+        context["quick_filters"] = self.quick_filters()
+        return context
+
+    QUICK_FILTERS = [
+        (gettext_lazy("All"), {}),
+        (gettext_lazy("Check-ins overdue"), {"overdue": "true"}),
+        (gettext_lazy("Open flags"), {"flagged": "true"}),
+        (gettext_lazy("High risk"), {"risk": "high"}),
+        (gettext_lazy("Community treatment"), {"status": "community_treatment"}),
+        (gettext_lazy("Community rehabilitation"), {"status": "community_rehabilitation"}),
+        (gettext_lazy("Whereabouts unknown"), {"status": "whereabouts_unknown"}),
+    ]
+
+    def quick_filters(self) -> list:
+        """One-click filters; each is a plain URL like any other combination."""
+        current = {k: v for k, v in self.request.GET.items() if v and k != "page"}
+        return [(label, urlencode(params), current == params) for label, params in self.QUICK_FILTERS]
+
+    def export(self):
+        filterset = self.filterset_class(self.request.GET, queryset=self.get_queryset(), request=self.request)
+        persons = filterset.qs.prefetch_related("substances") if filterset.is_valid() else Person.objects.none()
+        headers = [_("full name"), _("ID number"), _("sex"), _("birth date"), _("township"), _("village"),
+                   _("control status"), _("status since"), _("risk level"), _("substances"), _("phone"),
+                   _("open flags")]
+        rows = (_export_row(person) for person in persons.order_by("jurisdiction__path", "name", "id")
+                .iterator(chunk_size=1000))
+        content, count = exports.xlsx_bytes(_("Registered persons"), headers, rows)
+        criteria = {k: v for k, v in self.request.GET.items() if v and k not in ("export", "page")}
+        audit.record(AuditEntry.Action.EXPORT, actor=self.request.user, object_repr="registered persons",
+                     changes={"rows": count, "filters": criteria})
+        return exports.xlsx_response(_("registered-persons"), content)
+
+
+def _export_row(person) -> list:
+    """ID number and phone always masked: a full value is revealed one record at a time on the
+    person page (audited), never in bulk."""
+    j = person.jurisdiction
+    township, village = (j.parent.name, j.name) if j.level == "village" and j.parent_id else (j.name, "")
+    return [person.name, mask_id_number(person.id_number), person.get_sex_display(), person.birth_date, township,
+            village, person.get_control_status_display(), person.control_status_since,
+            person.get_risk_level_display() if person.risk_level else "",
+            "、".join(s.get_substance_display() for s in person.substances.all()), mask_phone(person.phone),
+            person.open_flags]
+
+
+class PersonDetailView(ObjectDetailView):
+    model = Person
+    required_roles = READER_ROLES
+    template_name = "persons/person_detail.html"
+    context_object_name = "person"
+
+    def restrict(self, queryset):
+        return (queries.person_overview(queryset)
+                .select_related("jurisdiction", "jurisdiction__parent", "grid", "assigned_worker")
+                .prefetch_related("substances"))
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        person = self.object
+        user = self.request.user
+        today = timezone.localdate()
+        measure = queries.current_measure(person)
+        flags = list(person.flags.filter(state=FlagState.OPEN).order_by("-raised_on", "-id"))
+        context.update({
+            "today": today,
+            "age": rules.age_on(person.birth_date, today),
+            "place": queries.place_of(person),
+            "show_health": has_any_role(user, HEALTH_ROLES),
+            "can_write": has_any_role(user, WRITER_ROLES),
+            "open_flags": [(flag, FlagDecideForm(prefix=f"decide-{flag.pk}"),
+                            FlagDismissForm(prefix=f"dismiss-{flag.pk}")) for flag in flags],
+            "measure": measure,
+            "clocks": queries.measure_clocks(measure, today) if measure else [],
+            "plan": queries.plan_summary(measure, today) if measure and measure.state == MeasureState.IN_EFFECT
+            else None,
+            "timeline": queries.timeline(person),
+            "check_in_kinds": CheckInKind.choices,
+        })
+        return context
+
+
+class TodayView(RoleRequiredMixin, TemplateView):
+    """The today list on a page of its own (the home page shows it too)."""
+
+    required_roles = WRITER_ROLES
+    capability = gettext_lazy("Today list")
+    template_name = "persons/today.html"
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(today_list=queries.today_list(self.request.user), **kwargs)
+
+
+# --- forms ---------------------------------------------------------------------------------------
+
+
+class _PersonServiceForm(ServiceFormView):
+    """A form about one person, reached through visible_to (404 outside the user's area)."""
+
+    template_name = "persons/form.html"
+    required_roles = WRITER_ROLES
+
+    def get_object(self):
+        return get_object_or_404(Person.objects.visible_to(self.request.user), pk=self.kwargs["pk"])
+
+    def get_title(self):
+        return f"{self.title}：{self.object.name}"
+
+    def detail_url(self, anchor=""):
+        return reverse("persons:detail", args=[self.object.pk]) + anchor
+
+    def render_form(self, form, status=200):
+        context = {"form": form, "title": self.get_title(), "intro": self.intro, "object": self.object,
+                   "person": self.object, "cancel_url": self.detail_url()}
+        context.update(self.extra_context())
+        return render(self.request, self.template_name, context, status=status)
+
+    def extra_context(self) -> dict:
+        return {}
+
+
+class PersonCreateView(ServiceFormView):
+    required_roles = WRITER_ROLES
+    capability = gettext_lazy("New person file")
+    template_name = "persons/form.html"
+    form_class = PersonForm
+    title = gettext_lazy("New person file")
+    success_message = gettext_lazy("Person file opened.")
+
+    def get_form_kwargs(self):
+        return {"acting_user": self.request.user}
+
+    def get_initial(self):
+        return {"control_status_since": timezone.localdate(), "family_support": True}
+
+    def render_form(self, form, status=200):
+        return render(self.request, self.template_name, {
+            "form": form, "title": self.get_title(), "cancel_url": reverse("persons:list")}, status=status)
+
+    def perform(self, form):
+        data = form.cleaned_data
+        person = services.do_create_person(
+            acting_user=self.request.user, name=data["name"], id_number=data["id_number"],
+            jurisdiction=data["jurisdiction"], grid=data["grid"], control_status=data["control_status"],
+            control_status_since=data["control_status_since"], document_number=data["document_number"],
+            substances=data["substances"], **form.person_fields())
+        return person.get_absolute_url()
+
+
+class PersonEditView(_PersonServiceForm):
+    capability = gettext_lazy("Edit person files")
+    form_class = PersonEditForm
+    title = gettext_lazy("Edit")
+
+    def get_form_kwargs(self):
+        return {"acting_user": self.request.user}
+
+    def get_initial(self):
+        person = self.object
+        initial = {name: getattr(person, name) for name in services.EDITABLE_FIELDS}
+        initial.update({"jurisdiction": person.jurisdiction_id, "grid": person.grid_id,
+                        "assigned_worker": person.assigned_worker_id, "version": person.version,
+                        "substances": list(person.substances.values_list("substance", flat=True))})
+        return initial
+
+    def perform(self, form):
+        data = form.cleaned_data
+        fields = form.person_fields()
+        fields.update(name=data["name"], jurisdiction=data["jurisdiction"], grid=data["grid"])
+        fields = {name: value for name, value in fields.items() if name in form.fields}
+        services.do_update_person(self.object, expected_version=data["version"], acting_user=self.request.user,
+                                  substances=data["substances"], **fields)
+        return self.detail_url()
+
+
+class StatusChangeView(_PersonServiceForm):
+    capability = gettext_lazy("Change control status")
+    form_class = StatusForm
+    title = gettext_lazy("Change control status")
+    success_message = gettext_lazy("Control status changed.")
+
+    def get_initial(self):
+        return {"status": self.object.control_status, "changed_on": timezone.localdate()}
+
+    def perform(self, form):
+        data = form.cleaned_data
+        services.do_change_status(self.object, data["status"], data["changed_on"], acting_user=self.request.user,
+                                  document_number=data["document_number"], note=data["note"])
+        return self.detail_url("#timeline")
+
+
+class MeasureDecideView(_PersonServiceForm):
+    capability = gettext_lazy("Record measure decisions")
+    form_class = MeasureForm
+    title = gettext_lazy("Record a measure decision")
+    success_message = gettext_lazy("Measure recorded.")
+
+    def get_initial(self):
+        return {"decided_on": timezone.localdate()}
+
+    def perform(self, form):
+        data = form.cleaned_data
+        services.do_decide_measure(self.object, data["kind"], data["decided_on"], acting_user=self.request.user,
+                                   decision_number=data["decision_number"],
+                                   deciding_authority=data["deciding_authority"], term_months=data["term_months"])
+        return self.detail_url("#measure")
+
+
+class _MeasureServiceForm(_PersonServiceForm):
+    """A form about one measure, reached through visible_to (its person's scope)."""
+
+    def get_object(self):
+        self.measure = get_object_or_404(Measure.objects.visible_to(self.request.user).select_related("person"),
+                                         pk=self.kwargs["pk"])
+        return self.measure.person
+
+    def get_title(self):
+        return f"{self.title}：{self.object.name}（{self.measure.get_kind_display()}）"
+
+    def extra_context(self):
+        return {"measure": self.measure, "clocks": queries.measure_clocks(self.measure)}
+
+
+class ReportInView(_MeasureServiceForm):
+    capability = gettext_lazy("Record report-ins")
+    form_class = ReportInForm
+    title = gettext_lazy("Record the report-in")
+    success_message = gettext_lazy("Report-in recorded; the check-in plan is ready.")
+
+    def get_initial(self):
+        return {"reported_on": timezone.localdate()}
+
+    def perform(self, form):
+        services.do_report_in(self.measure, form.cleaned_data["reported_on"], acting_user=self.request.user)
+        return self.detail_url("#measure")
+
+
+class MeasureEndView(_MeasureServiceForm):
+    capability = gettext_lazy("End measures")
+    form_class = EndMeasureForm
+    title = gettext_lazy("End the measure")
+    success_message = gettext_lazy("Measure ended.")
+
+    def get_initial(self):
+        return {"ended_on": timezone.localdate(), "outcome": "completed"}
+
+    def perform(self, form):
+        data = form.cleaned_data
+        services.do_end_measure(self.measure, data["ended_on"], acting_user=self.request.user, reason=data["reason"],
+                                completed=data["outcome"] == "completed",
+                                termination_notice_on=data["termination_notice_on"],
+                                next_status=data["next_status"] or None)
+        return self.detail_url("#measure")
+
+
+class CheckInView(_PersonServiceForm):
+    """One short form for a test, interview, visit, summary, evaluation or departure."""
+
+    capability = gettext_lazy("Record check-ins")
+    template_name = "persons/check_in_form.html"
+    form_class = CheckInForm
+    title = gettext_lazy("Record a check-in")
+    success_message = ""
+
+    def kind(self) -> str:
+        source = self.request.POST if self.request.method == "POST" else self.request.GET
+        kind = source.get("kind", "")
+        return kind if kind in CheckInKind.values else CheckInKind.DRUG_TEST
+
+    def get_form_kwargs(self):
+        return {"kind": self.kind()}
+
+    def get_initial(self):
+        return {"kind": self.kind(), "occurred_on": timezone.localdate()}
+
+    def extra_context(self):
+        return {"kinds": CheckInKind.choices, "kind": self.kind()}
+
+    def perform(self, form):
+        data = form.cleaned_data
+        check_in = services.do_record_check_in(
+            self.object, data["kind"], data["occurred_on"], acting_user=self.request.user,
+            method=data.get("method", ""), result=data.get("result", ""), substance=data.get("substance", ""),
+            returned_on=data.get("returned_on"), notes=data.get("notes", ""))
+        messages.success(self.request, _("%(kind)s recorded for %(name)s.") % {
+            "kind": check_in.get_kind_display(), "name": self.object.name})
+        new_flags = self.object.flags.filter(state=FlagState.OPEN, raised_on=timezone.localdate()).count()
+        if new_flags:
+            messages.warning(self.request, _("The rules raised a flag: see the top of the person's page."))
+        return self.detail_url()
+
+
+class _FlagServiceForm(_PersonServiceForm):
+    def get_object(self):
+        self.flag = get_object_or_404(Flag.objects.visible_to(self.request.user).select_related("person"),
+                                      pk=self.kwargs["pk"])
+        return self.flag.person
+
+    def get_form_kwargs(self):
+        return {"prefix": f"{self.prefix}-{self.flag.pk}"}
+
+    def get_title(self):
+        return f"{self.title}：{self.object.name}（{self.flag.title}）"
+
+    def extra_context(self):
+        return {"flag": self.flag, "cancel_url": self.detail_url(f"#flag-{self.flag.pk}")}
+
+
+class FlagDecideView(_FlagServiceForm):
+    capability = gettext_lazy("Decide on flags")
+    form_class = FlagDecideForm
+    prefix = "decide"
+    title = gettext_lazy("Record the decision")
+    success_message = gettext_lazy("Decision recorded.")
+
+    def perform(self, form):
+        data = form.cleaned_data
+        services.do_decide_flag(self.flag, data["decision"], document_number=data["document_number"],
+                                acting_user=self.request.user)
+        return self.detail_url()
+
+
+class FlagDismissView(_FlagServiceForm):
+    capability = gettext_lazy("Dismiss flags")
+    form_class = FlagDismissForm
+    prefix = "dismiss"
+    title = gettext_lazy("Dismiss the flag")
+    success_message = gettext_lazy("Flag dismissed.")
+
+    def perform(self, form):
+        services.do_dismiss_flag(self.flag, form.cleaned_data["reason"], acting_user=self.request.user)
+        return self.detail_url()
+
