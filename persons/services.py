@@ -13,17 +13,21 @@ from core import audit
 from core.fields import blind_lookup
 from core.masking import mask_id_number, mask_phone
 from core.models import AuditEntry
-from core.roles import Role, has_any_role
+from core.roles import Role, has_any_role, role_codes
 from core.services import save_versioned
 from jurisdictions.choices import Level
 from persons import rules
 from persons.choices import (
+    ACTIVE_STATUSES,
     CheckInKind,
     ControlStatus,
     DrugTestResult,
     FlagState,
     MeasureKind,
     MeasureState,
+    RiskLevel,
+    SupportKind,
+    TransferState,
 )
 from persons.models import (
     CheckIn,
@@ -33,7 +37,11 @@ from persons.models import (
     Person,
     PersonSubstance,
     PlannedCheckIn,
+    RiskAssessment,
+    RiskModel,
     StatusChange,
+    Support,
+    Transfer,
 )
 
 # Roles that keep person files (the member unit records support only).
@@ -130,6 +138,7 @@ def do_create_person(*, acting_user, name: str, id_number: str, jurisdiction, co
     audit.record(AuditEntry.Action.CREATE, actor=acting_user, obj=person, changes=audit.diff(
         {}, _snapshot(person) | {"id_number": id_number, "control_status": control_status,
                                  "substances": sorted(set(substances))}, masks=AUDIT_MASKS))
+    _reassess_risk(person, acting_user)
     return person
 
 
@@ -161,7 +170,9 @@ def do_update_person(person: Person, *, expected_version: int, acting_user, subs
     changes = audit.diff(before, after, masks=AUDIT_MASKS)
     if changes:
         audit.record(AuditEntry.Action.UPDATE, actor=acting_user, obj=person, changes=changes)
-    evaluate_flags(person)
+    evaluate_flags(person, reassess=False)
+    if RISK_FIELDS & set(changes):
+        _reassess_risk(person, acting_user)
     return person
 
 
@@ -180,7 +191,9 @@ def do_change_status(person: Person, status: str, changed_on: datetime.date, *, 
     audit.record(AuditEntry.Action.UPDATE, actor=acting_user, obj=person, changes={
         "control_status": [before, status], "changed_on": [None, changed_on], "document_number": [None,
                                                                                                   document_number]})
-    evaluate_flags(person)
+    evaluate_flags(person, reassess=False)
+    if person.control_status != before:
+        _reassess_risk(person, acting_user)
     return change
 
 
@@ -197,12 +210,13 @@ MEASURE_STATUS = {
 def do_decide_measure(person: Person, kind: str, decided_on: datetime.date, *, acting_user,
                       decision_number: str = "", deciding_authority: str = "", executing_jurisdiction=None,
                       term_months: int | None = None) -> Measure:
-    """Record a decision. Community measures wait for the report-in (戒毒条例 第十四条);
-    compulsory treatment starts on the decision date (禁毒法 第四十七条)."""
+    """Record a decision. Community measures wait for the report-in (戒毒条例 第十四条, 第三十八条);
+    compulsory treatment runs from the decision date (戒毒条例 第二十七条). Only community
+    rehabilitation has a term of the decision's choosing, at most three years (rules.term_months_for)."""
     _require_writer(acting_user, person)
     if kind not in MeasureKind.values:
         raise ValidationError({"kind": _("Unknown measure.")})
-    months = min(term_months or rules.TERM_MONTHS[kind], rules.TERM_MONTHS[kind])
+    months = rules.term_months_for(kind, term_months)
     executing = executing_jurisdiction or _township_of(person.jurisdiction)
     measure = Measure(person=person, kind=kind, decided_on=decided_on, decision_number=decision_number,
                       deciding_authority=deciding_authority, executing_jurisdiction=executing, term_months=months,
@@ -231,8 +245,8 @@ def _township_of(jurisdiction):
 
 @transaction.atomic
 def do_report_in(measure: Measure, reported_on: datetime.date, *, acting_user) -> Measure:
-    """The person reported in: the term runs from today (戒毒条例 第十四条), the check-in plan
-    is generated and the control status changes."""
+    """The person reported in: the term runs from that day (戒毒条例 第十四条第二款), the check-in
+    plan is generated and the control status changes."""
     _require_writer(acting_user, measure.person)
     if measure.state != MeasureState.AWAITING_REPORT:
         raise ValidationError(_("This measure is not waiting for a report-in."))
@@ -276,7 +290,7 @@ def do_end_measure(measure: Measure, ended_on: datetime.date, *, acting_user, re
 
 @transaction.atomic
 def do_extend_measure(measure: Measure, months: int, *, acting_user, decision_number: str = "") -> Measure:
-    """禁毒法 第四十七条: compulsory treatment may be extended by at most one year."""
+    """禁毒法 第四十七条第三款: compulsory treatment may be extended by at most one year."""
     _require_writer(acting_user, measure.person)
     if measure.kind != MeasureKind.COMPULSORY_TREATMENT:
         raise ValidationError(_("Only compulsory treatment can be extended."))
@@ -334,9 +348,10 @@ def _current_measure(person: Person, on: datetime.date) -> Measure | None:
 def do_record_check_in(person: Person, kind: str, occurred_on: datetime.date, *, acting_user, method: str = "",
                        result: str = "", substance: str = "", returned_on: datetime.date | None = None,
                        notes: str = "") -> CheckIn:
-    """Record a test, interview, visit, summary, evaluation or departure; it closes the
-    earliest open planned item of that kind due within a month after it, and the rules
-    are re-evaluated."""
+    """Record a test, interview, visit, summary, evaluation or departure. It closes the planned
+    item of that kind whose period it falls in, or else the earliest overdue one
+    (rules.plan_item_to_close); a refused test closes nothing. The rules are re-evaluated, and
+    the risk when the check-in bears on it."""
     _require_writer(acting_user, person)
     today = timezone.localdate()
     if kind not in CheckInKind.values:
@@ -358,17 +373,19 @@ def do_record_check_in(person: Person, kind: str, occurred_on: datetime.date, *,
         substance=substance if result == DrugTestResult.POSITIVE else "", returned_on=returned_on, notes=notes,
         recorded_by=acting_user,
     )
-    if kind != CheckInKind.DEPARTURE and result != DrugTestResult.REFUSED:
-        planned = (PlannedCheckIn.objects.filter(person=person, kind=kind, done__isnull=True,
-                                                 due_on__lte=occurred_on + datetime.timedelta(days=31))
-                   .order_by("due_on").first())
-        if planned is not None:
-            planned.done = check_in
-            planned.save(update_fields=["done"])
+    if kind != CheckInKind.DEPARTURE and result != DrugTestResult.REFUSED and check_in.measure is not None:
+        items = list(check_in.measure.planned.filter(kind=kind).order_by("due_on", "id")
+                     .values_list("pk", "due_on", "done"))
+        pk = rules.plan_item_to_close([(p, due, done is not None) for p, due, done in items],
+                                      check_in.measure.starts_on, occurred_on)
+        if pk is not None:
+            PlannedCheckIn.objects.filter(pk=pk, done__isnull=True).update(done=check_in)
     audit.record(AuditEntry.Action.CREATE, actor=acting_user, obj=check_in, changes={
         "person": [None, person.pk], "kind": [None, kind], "occurred_on": [None, occurred_on],
         "result": [None, result], "returned_on": [None, returned_on]})
-    evaluate_flags(person)
+    evaluate_flags(person, reassess=False)
+    if kind == CheckInKind.DEPARTURE or result in (DrugTestResult.REFUSED, DrugTestResult.POSITIVE):
+        _reassess_risk(person, acting_user)
     return check_in
 
 
@@ -379,7 +396,8 @@ def facts_of(person: Person):
     measures = [rules.MeasureFacts(m.pk, m.kind, m.decided_on, m.reported_on, m.starts_on, m.ends_on, m.ended_on,
                                    m.state == MeasureState.REFUSED) for m in person.measures.all()]
     tests, departures = [], []
-    for c in person.check_ins.filter(kind__in=[CheckInKind.DRUG_TEST, CheckInKind.DEPARTURE]):
+    for c in person.check_ins.filter(kind__in=[CheckInKind.DRUG_TEST, CheckInKind.DEPARTURE]).only(
+            "kind", "occurred_on", "result", "returned_on", "measure_id"):
         if c.kind == CheckInKind.DRUG_TEST:
             tests.append(rules.TestFacts(c.pk, c.occurred_on, c.result, c.measure_id))
         else:
@@ -387,13 +405,20 @@ def facts_of(person: Person):
     return measures, tests, departures
 
 
-def evaluate_flags(person: Person, today: datetime.date | None = None) -> tuple[int, int]:
+def transfer_facts(person: Person) -> list[rules.TransferFacts]:
+    return [rules.TransferFacts(t.pk, t.handed_over_on, True)
+            for t in person.transfers.filter(state=TransferState.HANDED_OVER).only("handed_over_on")]
+
+
+def evaluate_flags(person: Person, today: datetime.date | None = None, *, reassess: bool = True) -> tuple[int, int]:
     """Bring the person's open flags in line with what the rules find today: raise new ones,
     update the evidence of open ones, mark those no longer found as resolved. Idempotent;
-    decided or dismissed flags stay as they are (a new finding after a decision raises anew)."""
+    decided or dismissed flags stay as they are (a new finding after a decision raises anew).
+    A new flag re-assesses the person's risk unless the caller does it (``reassess=False``)."""
     today = today or timezone.localdate()
     measures, tests, departures = facts_of(person)
-    findings = {f.rule: f for f in rules.evaluate(measures, tests, departures, today)}
+    findings = {f.rule: f for f in rules.evaluate(measures, tests, departures, today,
+                                                  transfers=transfer_facts(person))}
     open_flags = {f.rule: f for f in person.flags.filter(state=FlagState.OPEN)}
     handled = list(person.flags.filter(state__in=[FlagState.DECIDED, FlagState.DISMISSED])
                    .values_list("rule", "evidence"))
@@ -418,6 +443,8 @@ def evaluate_flags(person: Person, today: datetime.date | None = None) -> tuple[
         if rule not in findings:
             Flag.objects.filter(pk=flag.pk).update(state=FlagState.RESOLVED, resolved_at=timezone.now())
             resolved += 1
+    if created and reassess:
+        _reassess_risk(person, None, today)
     return created, resolved
 
 
@@ -460,3 +487,288 @@ def sweep_flags(today: datetime.date | None = None) -> dict:
         created += c
         resolved += r
     return {"raised": created, "resolved": resolved}
+
+
+# --- risk assessment (风险分类评估, seed 000) -----------------------------------------------------
+
+# Fields of the person file that are risk factors: changing one re-assesses the person.
+RISK_FIELDS = frozenset({"living_situation", "family_support", "mental_disorder", "violence_history",
+                         "drug_driving_history"})
+MIN_OVERRIDE_REASON = 4
+
+
+def risk_model_for(jurisdiction) -> tuple[dict[str, int], int, int]:
+    """(weights, high, medium) of the nearest risk model up the tree, over the defaults of
+    rules.DEFAULT_RISK_WEIGHTS: a model names only the weights it changes (0 turns a factor off)."""
+    codes = [*jurisdiction.ancestor_codes, jurisdiction.code]
+    models_by_code = {m.jurisdiction.code: m for m in RiskModel.objects.filter(jurisdiction__code__in=codes)
+                      .select_related("jurisdiction")}
+    for code in reversed(codes):
+        model = models_by_code.get(code)
+        if model is not None:
+            weights = dict(rules.DEFAULT_RISK_WEIGHTS)
+            weights.update({k: int(v) for k, v in (model.weights or {}).items()})
+            return weights, model.high_threshold, model.medium_threshold
+    return dict(rules.DEFAULT_RISK_WEIGHTS), rules.DEFAULT_RISK_HIGH, rules.DEFAULT_RISK_MEDIUM
+
+
+def risk_factors(person: Person, today: datetime.date | None = None) -> dict[str, bool | int]:
+    """The risk factors of a person today, from the file and its records."""
+    today = today or timezone.localdate()
+    measures, tests, departures = facts_of(person)
+    facts = rules.PersonRiskFacts(
+        living_situation=person.living_situation, family_support=person.family_support,
+        mental_disorder=person.mental_disorder, violence_history=person.violence_history,
+        drug_driving_history=person.drug_driving_history,
+        whereabouts_unknown=person.control_status == ControlStatus.WHEREABOUTS_UNKNOWN,
+    )
+    return rules.risk_factors(facts, measures, tests, departures, today)
+
+
+def _same_result(assessment: RiskAssessment, score: int, level: str, contributions: list[dict]) -> bool:
+    def key(items):  # labels are in the language of the moment: compare the numbers
+        return [(c.get("factor"), c.get("value"), c.get("weight"), c.get("points")) for c in items]
+
+    return (assessment.score, assessment.computed_level, key(assessment.contributions)) == (
+        score, level, key(contributions))
+
+
+@transaction.atomic
+def do_assess_risk(person: Person, *, acting_user=None, today: datetime.date | None = None) -> RiskAssessment:
+    """Score the person's risk today and keep it in the history; ``Person.risk_level`` follows.
+
+    Idempotent: when nothing changed since the latest assessment of the same month, nothing is
+    written and that assessment is returned. A changed result on the same day replaces that
+    day's automatic assessment; otherwise a new one is added. A human override holds as long as
+    the computed level stays what it was when the override was made."""
+    if acting_user is not None:
+        _require_writer(acting_user, person)
+    today = today or timezone.localdate()
+    weights, high, medium = risk_model_for(person.jurisdiction)
+    score, computed, contributions = rules.risk_score(risk_factors(person, today), weights, high, medium)
+    latest = person.risk_assessments.order_by("-assessed_on", "-id").first()
+    if latest is not None and latest.assessed_on > today:
+        return latest  # a later assessment exists (a sweep run for a past day): history stays as it is
+    if (latest is not None and (latest.assessed_on.year, latest.assessed_on.month) == (today.year, today.month)
+            and _same_result(latest, score, computed, contributions)):
+        return latest
+    level, override_reason = computed, ""
+    if latest is not None and latest.override_reason and latest.computed_level == computed:
+        level, override_reason = latest.level, latest.override_reason
+    if latest is not None and latest.assessed_on == today and not latest.override_reason:
+        before = {"score": latest.score, "level": latest.level}
+        latest.score, latest.computed_level, latest.level = score, computed, level
+        latest.contributions, latest.override_reason = contributions, override_reason
+        latest.save(update_fields=["score", "computed_level", "level", "contributions", "override_reason"])
+        assessment = latest
+        audit.record(AuditEntry.Action.UPDATE, actor=acting_user, obj=assessment, changes=audit.diff(
+            before, {"score": score, "level": level}))
+    else:
+        assessment = RiskAssessment.objects.create(
+            person=person, assessed_on=today, score=score, computed_level=computed, level=level,
+            contributions=contributions, override_reason=override_reason, recorded_by=acting_user)
+        audit.record(AuditEntry.Action.CREATE, actor=acting_user, obj=assessment, changes={
+            "person": [None, person.pk], "score": [None, score], "level": [None, level]})
+    if person.risk_level != level:
+        Person.objects.filter(pk=person.pk).update(risk_level=level)
+        person.risk_level = level
+    return assessment
+
+
+def _reassess_risk(person: Person, acting_user=None, today: datetime.date | None = None):
+    """After an event that bears on the risk: re-assess a person managed in the community
+    (the classification is of 社会面 persons, seed 000)."""
+    if person.control_status in ACTIVE_STATUSES:
+        do_assess_risk(person, acting_user=acting_user, today=today)
+
+
+@transaction.atomic
+def do_override_risk(assessment: RiskAssessment, level: str, reason: str, *, acting_user) -> RiskAssessment:
+    """A person who knows better sets the level, with the reason (audited)."""
+    _require_writer(acting_user, assessment.person)
+    if level not in RiskLevel.values:
+        raise ValidationError({"level": _("Unknown risk level.")})
+    reason = (reason or "").strip()
+    if len(reason) < MIN_OVERRIDE_REASON:
+        raise ValidationError({"reason": _("Give the reason for changing the level.")})
+    before = assessment.level
+    assessment.level, assessment.override_reason = level, reason
+    assessment.save(update_fields=["level", "override_reason"])
+    person = assessment.person
+    latest = person.risk_assessments.order_by("-assessed_on", "-id").values_list("pk", flat=True).first()
+    if latest == assessment.pk:
+        Person.objects.filter(pk=person.pk).update(risk_level=level)
+        person.risk_level = level
+    audit.record(AuditEntry.Action.UPDATE, actor=acting_user, obj=assessment, changes={
+        "level": [before, level], "computed_level": [assessment.computed_level, assessment.computed_level],
+        "override_reason": [None, reason]})
+    return assessment
+
+
+def sweep_risk(today: datetime.date | None = None) -> dict:
+    """Monthly: assess every person managed in the community not yet assessed this month."""
+    today = today or timezone.localdate()
+    month_start = today.replace(day=1)
+    persons = (Person.objects.filter(control_status__in=ACTIVE_STATUSES)
+               .exclude(risk_assessments__assessed_on__gte=month_start).select_related("jurisdiction"))
+    assessed = 0
+    for person in persons.iterator(chunk_size=500):
+        do_assess_risk(person, today=today)
+        assessed += 1
+    return {"assessed": assessed}
+
+
+# --- support (帮扶, seeds 000/003) ------------------------------------------------------------------
+
+SUPPORT_ROLES = WRITER_ROLES | {Role.MEMBER_UNIT}
+
+
+@transaction.atomic
+def do_record_support(person: Person, kind: str, provided_on: datetime.date, description: str, *,
+                      acting_user) -> Support:
+    """Record help given to a person. A member-unit user records it for their unit (stored on
+    the record); workers, the office and the police may record it too. Only for a person the
+    user can see."""
+    member_unit = None
+    if acting_user is not None:
+        roles = role_codes(acting_user)
+        if not roles & SUPPORT_ROLES:
+            raise NotAllowed(_("Your role does not record support."))
+        if not Person.objects.visible_to(acting_user).filter(pk=person.pk).exists():
+            raise NotAllowed(_("This person is outside your area."))
+        if Role.MEMBER_UNIT in roles:
+            member_unit = acting_user.member_unit
+            if member_unit is None and not roles & WRITER_ROLES:
+                raise NotAllowed(_("Your account belongs to no member unit."))
+    if kind not in SupportKind.values:
+        raise ValidationError({"kind": _("Unknown kind of support.")})
+    description = (description or "").strip()
+    if not description:
+        raise ValidationError({"description": _("Say what help was given.")})
+    if provided_on > timezone.localdate():
+        raise ValidationError({"provided_on": _("The date is in the future.")})
+    support = Support.objects.create(person=person, kind=kind, provided_on=provided_on, description=description,
+                                     member_unit=member_unit, recorded_by=acting_user)
+    audit.record(AuditEntry.Action.CREATE, actor=acting_user, obj=support, changes={
+        "person": [None, person.pk], "kind": [None, kind], "provided_on": [None, provided_on],
+        "member_unit": [None, member_unit.pk if member_unit else None], "description": [None, description]})
+    return support
+
+
+# --- transfers (异地执行, 衔接) ---------------------------------------------------------------------
+
+
+def _in_area(acting_user, jurisdiction) -> bool:
+    area = getattr(acting_user, "jurisdiction", None)
+    return area is not None and bool(area.path) and jurisdiction.path.startswith(area.path)
+
+
+@transaction.atomic
+def do_hand_over(person: Person, to_jurisdiction, reason: str, handed_over_on: datetime.date, *,
+                 acting_user) -> Transfer:
+    """The sending township hands the person over to another township (异地执行). Until the
+    receiving one acknowledges, both see the person (Person.scope_path includes the receiving
+    area); the person should report there within 15 days (戒毒条例 第二十二条第二款)."""
+    _require_writer(acting_user, person)
+    if to_jurisdiction.level not in (Level.VILLAGE, Level.TOWNSHIP):
+        raise ValidationError({"to_jurisdiction": _("Choose the receiving village or township.")})
+    if _township_of(to_jurisdiction).pk == _township_of(person.jurisdiction).pk:
+        raise ValidationError({"to_jurisdiction": _(
+            "That is in the same township: change the village on the person file instead.")})
+    if person.transfers.filter(state=TransferState.HANDED_OVER).exists():
+        raise ValidationError(_("A transfer of this person is already waiting for receipt."))
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("Give the reason for the transfer.")})
+    if handed_over_on > timezone.localdate():
+        raise ValidationError({"handed_over_on": _("The date is in the future.")})
+    transfer = Transfer.objects.create(person=person, from_jurisdiction=person.jurisdiction,
+                                       to_jurisdiction=to_jurisdiction, reason=reason,
+                                       handed_over_on=handed_over_on, recorded_by=acting_user)
+    person.refresh_from_db(fields=["version"])
+    person.receiving_jurisdiction = to_jurisdiction
+    save_versioned(person, None, ["receiving_jurisdiction"])
+    audit.record(AuditEntry.Action.CREATE, actor=acting_user, obj=transfer, changes={
+        "person": [None, person.pk], "from_jurisdiction": [None, transfer.from_jurisdiction.code],
+        "to_jurisdiction": [None, to_jurisdiction.code], "reason": [None, reason],
+        "handed_over_on": [None, handed_over_on]})
+    return transfer
+
+
+def _open_transfer(transfer: Transfer) -> Transfer:
+    locked = Transfer.objects.select_for_update().select_related(
+        "person", "from_jurisdiction", "to_jurisdiction").get(pk=transfer.pk)
+    if locked.state != TransferState.HANDED_OVER:
+        raise ValidationError(_("This transfer is not waiting for receipt."))
+    return locked
+
+
+@transaction.atomic
+def do_acknowledge_transfer(transfer: Transfer, *, acting_user,
+                            acknowledged_on: datetime.date | None = None) -> Transfer:
+    """A user of the receiving area confirms receipt: the person moves to the receiving village
+    (or township), leaves the sending area's lists, and the running community measure is
+    executed by the receiving township from now on, its term running on (戒毒条例 第二十二条)."""
+    if acting_user is not None:
+        if not has_any_role(acting_user, WRITER_ROLES):
+            raise NotAllowed(_("Your role does not keep person files."))
+        if not _in_area(acting_user, transfer.to_jurisdiction):
+            raise NotAllowed(_("Only the receiving area acknowledges a transfer."))
+    transfer = _open_transfer(transfer)
+    acknowledged_on = acknowledged_on or timezone.localdate()
+    if acknowledged_on < transfer.handed_over_on:
+        raise ValidationError({"acknowledged_on": _("The receipt cannot be before the hand-over.")})
+    target = transfer.to_jurisdiction
+    person = transfer.person
+    person.refresh_from_db()
+    person.jurisdiction, person.grid, person.assigned_worker = target, None, None
+    person.county_code, person.receiving_jurisdiction = target.county_code, None
+    save_versioned(person, None, ["jurisdiction", "grid", "assigned_worker", "county_code", "receiving_jurisdiction"])
+    transfer.state = TransferState.ACKNOWLEDGED
+    transfer.acknowledged_on, transfer.acknowledged_by = acknowledged_on, acting_user
+    transfer.save(update_fields=["state", "acknowledged_on", "acknowledged_by"])
+    township = _township_of(target)
+    for measure in person.measures.filter(ended_on__isnull=True).exclude(kind=MeasureKind.COMPULSORY_TREATMENT):
+        measure.executing_jurisdiction = township
+        measure.save(update_fields=["executing_jurisdiction"])
+        generate_plan(measure)  # the receiving township's policy for the items still open
+    audit.record(AuditEntry.Action.UPDATE, actor=acting_user, obj=transfer, changes={
+        "state": [TransferState.HANDED_OVER, TransferState.ACKNOWLEDGED],
+        "jurisdiction": [transfer.from_jurisdiction.code, target.code], "acknowledged_on": [None, acknowledged_on]})
+    evaluate_flags(person)
+    return transfer
+
+
+@transaction.atomic
+def do_cancel_transfer(transfer: Transfer, *, acting_user, reason: str = "") -> Transfer:
+    """Withdraw a hand-over that has not been received (by either side); the person stays where
+    they were."""
+    if acting_user is not None:
+        if not has_any_role(acting_user, WRITER_ROLES):
+            raise NotAllowed(_("Your role does not keep person files."))
+        if not (_in_area(acting_user, transfer.from_jurisdiction) or _in_area(acting_user, transfer.to_jurisdiction)):
+            raise NotAllowed(_("This transfer is outside your area."))
+    transfer = _open_transfer(transfer)
+    transfer.state = TransferState.CANCELLED
+    transfer.save(update_fields=["state"])
+    person = transfer.person
+    person.refresh_from_db(fields=["version", "receiving_jurisdiction"])
+    person.receiving_jurisdiction = None
+    save_versioned(person, None, ["receiving_jurisdiction"])
+    audit.record(AuditEntry.Action.UPDATE, actor=acting_user, obj=transfer, changes={
+        "state": [TransferState.HANDED_OVER, TransferState.CANCELLED], "reason": [None, (reason or "").strip()]})
+    evaluate_flags(person)
+    return transfer
+
+
+def pending_transfers_for(user):
+    """Transfers waiting for receipt that concern the user's area: those it must acknowledge
+    (``incoming`` True) and those it handed over (``incoming`` False), for the today list."""
+    from django.db.models import BooleanField, ExpressionWrapper, Q
+
+    area = getattr(user, "jurisdiction", None)
+    pending = Transfer.objects.visible_to(user).filter(state=TransferState.HANDED_OVER)
+    if area is None or not area.path:
+        return pending.none()
+    return pending.annotate(incoming=ExpressionWrapper(Q(to_jurisdiction__path__startswith=area.path),
+                                                       output_field=BooleanField()))
