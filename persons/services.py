@@ -534,17 +534,19 @@ def _same_result(assessment: RiskAssessment, score: int, level: str, contributio
 
 
 @transaction.atomic
-def do_assess_risk(person: Person, *, acting_user=None, today: datetime.date | None = None) -> RiskAssessment:
+def do_assess_risk(person: Person, *, acting_user=None, today: datetime.date | None = None,
+                   risk_model: tuple[dict[str, int], int, int] | None = None) -> RiskAssessment:
     """Score the person's risk today and keep it in the history; ``Person.risk_level`` follows.
 
     Idempotent: when nothing changed since the latest assessment of the same month, nothing is
     written and that assessment is returned. A changed result on the same day replaces that
     day's automatic assessment; otherwise a new one is added. A human override holds as long as
-    the computed level stays what it was when the override was made."""
+    the computed level stays what it was when the override was made. ``risk_model`` saves the
+    look-up when the caller already has ``risk_model_for`` of the person's place (the sweep)."""
     if acting_user is not None:
         _require_writer(acting_user, person)
     today = today or timezone.localdate()
-    weights, high, medium = risk_model_for(person.jurisdiction)
+    weights, high, medium = risk_model or risk_model_for(person.jurisdiction)
     score, computed, contributions = rules.risk_score(risk_factors(person, today), weights, high, medium)
     latest = person.risk_assessments.order_by("-assessed_on", "-id").first()
     if latest is not None and latest.assessed_on > today:
@@ -612,8 +614,11 @@ def sweep_risk(today: datetime.date | None = None) -> dict:
     persons = (Person.objects.filter(control_status__in=ACTIVE_STATUSES)
                .exclude(risk_assessments__assessed_on__gte=month_start).select_related("jurisdiction"))
     assessed = 0
+    models_by_place = {}
     for person in persons.iterator(chunk_size=500):
-        do_assess_risk(person, today=today)
+        if person.jurisdiction_id not in models_by_place:
+            models_by_place[person.jurisdiction_id] = risk_model_for(person.jurisdiction)
+        do_assess_risk(person, today=today, risk_model=models_by_place[person.jurisdiction_id])
         assessed += 1
     return {"assessed": assessed}
 
