@@ -264,7 +264,7 @@ class Life:
         best = (None, datetime.date.max)
         for name, rate in rates.items():
             if rate > 0:
-                on = start + datetime.timedelta(days=1 + int(self.rng.expovariate(rate) * 365.25))
+                on = start + datetime.timedelta(days=1 + int(min(self.rng.expovariate(rate), 100) * 365.25))
                 if on < best[1]:
                     best = (name, on)
         for name, on in (fixed or {}).items():
@@ -427,7 +427,7 @@ class Life:
             self.set_status(reported, status, document=plan.decision_number, text="历史台账补录")
         term_end = rules.term_end(kind, reported, term)
         conduct = plan.conduct
-        rates = {"relapse": 0.11 if rehabilitation else 0.12, "refuse": 0.035, "wander": 0.025, "vanish": 0.11,
+        rates = {"relapse": 0.11 if rehabilitation else 0.12, "refuse": 0.05, "wander": 0.035, "vanish": 0.11,
                  "custody": 0.035, "death": self.mortality, "moved": 0.008}
         since = reported
         while True:
@@ -442,42 +442,52 @@ class Life:
             if name == "relapse":
                 conduct.positives.append(on)
                 self.flag(plan, on, "use_during_measure")
-                decided = on + _days(rng, 7, 45)
+                decided = min(on + _days(rng, 7, 45), term_end)
                 if rng.random() < (0.55 if rehabilitation else 0.45):
                     if decided > self.today:
                         return None
                     return self.to_compulsory(plan, decided, "use_during_measure", "社区戒毒期间复吸")
-                if decided <= self.today:
+                if decided <= self.today and rng.random() < 0.75:  # or not dealt with (yet)
                     self.resolve(plan, decided, "use_during_measure", "批评教育，增加检测频次")
+                    on = decided  # a later finding is a new one
                 since = on
                 continue
             if name == "refuse":
                 rates["refuse"] = 0
+                on = max(on, reported + datetime.timedelta(days=90))  # three tests take a while
+                if on > min(term_end, self.today):
+                    continue
                 conduct.refusals_by = on
                 self.flag(plan, on, "serious_breach")
-                decided = on + _days(rng, 10, 60)
-                if decided > self.today:
+                decided = min(on + _days(rng, 15, 120), term_end)
+                if decided > self.today or rng.random() < 0.25:  # not dealt with (yet)
                     since = on
                     continue
                 if rng.random() < 0.75:
                     return self.to_compulsory(plan, decided, "serious_breach", "拒绝、逃避检测三次以上，严重违反社区戒毒协议")
                 self.resolve(plan, decided, "serious_breach", "本人住院治疗期间未能检测，已补检，情况属实", dismiss=True)
-                since = on
+                since = decided
                 continue
             if name == "wander":
                 rates["wander"] = 0
+                on = max(on, reported + datetime.timedelta(days=90))
+                if on > min(term_end, self.today):
+                    continue
                 self.wander(plan, reported, on)
                 self.flag(plan, on, "serious_breach")
-                decided = on + _days(rng, 5, 30)
-                if decided > self.today:
+                decided = min(on + _days(rng, 10, 90), term_end)
+                if decided > self.today or rng.random() < 0.25:  # not dealt with (yet)
                     since = on
                     continue
                 if rng.random() < 0.5:
                     return self.to_compulsory(plan, decided, "serious_breach", "擅自离开执行地，严重违反社区戒毒协议")
                 self.resolve(plan, decided, "serious_breach", "外出务工，已补办请假手续，按时返回", dismiss=True)
-                since = on
+                since = decided
                 continue
             if name == "vanish":
+                if on + datetime.timedelta(days=rules.SERIOUS_BREACH_DAYS_AWAY + 1) >= term_end:
+                    rates["vanish"] = 0  # gone at the very end of the term: not told apart here
+                    continue
                 return self.vanish(plan, on, term_end, status)
             if name == "custody":
                 self.end(plan, on, "因涉嫌违法犯罪被羁押，终止执行")
@@ -514,7 +524,7 @@ class Life:
         rule = "report_in_overdue" if plan.kind == MeasureKind.COMMUNITY_TREATMENT else ""
         if rule:
             self.flag(plan, plan.decided_on + datetime.timedelta(days=rules.REPORT_IN_DAYS + 1), rule)
-        handled = plan.decided_on + _days(rng, 30, 150) if rng.random() < 0.4 else plan.decided_on + _days(rng, 150, 1000)
+        handled = plan.decided_on + _days(rng, 30, 150) if rng.random() < 0.3 else plan.decided_on + _days(rng, 150, 1000)
         if handled > self.today:
             return None
         if rng.random() < 0.6:
@@ -576,10 +586,13 @@ class Life:
         ends = rules.term_end(MeasureKind.COMPULSORY_TREATMENT, decided_on, 24)
         assessment = decided_on + relativedelta(months=rules.EARLY_RELEASE_AFTER_MONTHS)
         early = rng.random() < 0.25
-        self.flag(plan, assessment, "early_release_assessment")
+        _, died = self.race(decided_on, {"death": self.mortality * 0.4})
+        last = min(died, self.today)  # nothing happens after this day
+        if assessment <= last:
+            self.flag(plan, assessment, "early_release_assessment")
         assessed = assessment + _days(rng, 10, 40)
         released = ends
-        if assessed <= self.today:
+        if assessed <= last:
             if early:
                 released = assessed + _days(rng, 0, 150)
                 self.resolve(plan, assessed, "early_release_assessment", "经诊断评估，同意提前解除强制隔离戒毒",
@@ -590,13 +603,12 @@ class Life:
                 if rng.random() < 0.06:
                     months = rng.choice((3, 6, 12))
                     extended = decided_on + relativedelta(months=20)
-                    if extended <= self.today:
+                    if extended <= last:
                         if plan.materialised:
                             self.add(extended, "extend", measure=plan, months=months,
                                      document=self.docs.next("extension", extended))
                         released = rules.term_end(MeasureKind.COMPULSORY_TREATMENT, decided_on, 24, months)
-        name, died = self.race(decided_on, {"death": self.mortality * 0.4})
-        if died < min(released, self.today + datetime.timedelta(days=1)):
+        if died <= min(released, self.today):
             self.end(plan, died, "所内死亡", next_status=ControlStatus.DECEASED, text="所内因病死亡")
             return None
         if released > self.today:
@@ -865,8 +877,10 @@ def plan_check_ins(rng: random.Random, plan: MeasurePlan, items: list[tuple[int,
     if conduct.refusals_by:
         candidates = [pk for pk, due in tests if due <= conduct.refusals_by and back_from(due) is None]
         refused = set(candidates[-conduct.refusals:])
-        for n in range(conduct.refusals - len(refused)):  # more than the plan had: spot checks
-            add(CheckInKind.DRUG_TEST, conduct.refusals_by - datetime.timedelta(days=9 * n),
+        missing = conduct.refusals - len(refused)  # more than the plan had by then: spot checks
+        gap = max(1, (conduct.refusals_by - start).days // (missing + 1))
+        for n in range(missing):
+            add(CheckInKind.DRUG_TEST, conduct.refusals_by - datetime.timedelta(days=gap * n),
                 result=DrugTestResult.REFUSED, notes="通知检测未到")
     positive_on: dict[int, datetime.date] = {}
     substance = next((s for s in plan.db.person.substances.values_list("substance", flat=True)), Substance.OTHER) \
@@ -961,7 +975,8 @@ class Writer:
         self.villages = [by_parent[t.pk] for t in townships]
         self.grids = {v.pk: by_parent[v.pk] for vs in self.villages for v in vs}
         self.stats = Counter()
-        self.assessment_days = [today.replace(day=1) - relativedelta(months=1), today]
+        self.missing: list[tuple[int, str, datetime.date]] = []
+        self.last_month = today.replace(day=1) - relativedelta(months=1)
 
     def recorder(self, draft: Draft):
         if draft.worker:
@@ -986,7 +1001,10 @@ class Writer:
         )
         township = self.townships[draft.township]
         recorder = self.recorder(draft)
+        pending: list[tuple[CheckIn, int | None]] = []  # check-ins not yet written, by date
         for action in sorted(life.actions, key=lambda a: a.on):
+            # What happened up to this day is on file before the rules look at it, and nothing later.
+            pending = self.write_check_ins(pending, action.on)
             plan = action.measure
             if action.what == "status":
                 services.do_change_status(person, action.status, action.on, acting_user=None,
@@ -997,7 +1015,8 @@ class Writer:
                     deciding_authority=AUTHORITY, executing_jurisdiction=township, term_months=plan.term_months)
             elif action.what == "report":
                 services.do_report_in(plan.db, action.on, acting_user=None)
-                self.write_check_ins(person, plan, recorder, incidental=not draft.worker)
+                pending = sorted(pending + self.check_ins(person, plan, recorder, incidental=not draft.worker),
+                                 key=lambda pair: pair[0].occurred_on)
             elif action.what == "extend":
                 services.do_extend_measure(plan.db, action.months, acting_user=None, decision_number=action.document)
             elif action.what == "end":
@@ -1007,10 +1026,13 @@ class Writer:
                 evaluate(person, action.on)
             else:
                 self.resolve(person, action)
+        self.write_check_ins(pending, self.today)
         evaluate(person, self.today)
         if person.control_status in ACTIVE_STATUSES:
-            # 风险分类评估 (seed 000): last month's scoring, and today's.
-            for on in self.assessment_days:
+            # 风险分类评估 (seed 000): today's scoring; the social worker's people have last
+            # month's too (a history to show, without doubling the time for everybody).
+            days = [self.last_month, self.today] if draft.worker else [self.today]
+            for on in days:
                 if on >= person.control_status_since:
                     services.do_assess_risk(person, today=on)
                     self.stats["risk assessments"] += 1
@@ -1019,8 +1041,9 @@ class Writer:
 
     def resolve(self, person: Person, action: Action):
         flag = person.flags.filter(rule=action.rule, state=FlagState.OPEN).first()
-        if flag is None:
+        if flag is None:  # the history and the rules disagree: counted, and tested to be zero
             self.stats["flags missing"] += 1
+            self.missing.append((person.pk, action.rule, action.on))
             return
         if action.what == "decide_flag":
             services.do_decide_flag(flag, action.text, document_number=action.document, acting_user=None)
@@ -1030,14 +1053,22 @@ class Writer:
         moment = timezone.make_aware(datetime.datetime.combine(action.on, datetime.time(10)))
         Flag.objects.filter(pk=flag.pk).update(resolved_at=moment)
 
-    def write_check_ins(self, person: Person, plan: MeasurePlan, recorder, incidental: bool):
+    def check_ins(self, person: Person, plan: MeasurePlan, recorder, incidental: bool):
+        """The check-ins of a measure that has just been reported in to (its plan exists now)."""
         items = list(PlannedCheckIn.objects.filter(measure=plan.db).values_list("id", "kind", "due_on"))
         pairs = plan_check_ins(self.rng, plan, items, self.today, incidental)
-        if not pairs:
-            return
         for check_in, _ in pairs:
             check_in.person, check_in.county_code, check_in.measure = person, person.county_code, plan.db
             check_in.recorded_by = recorder
+        return pairs
+
+    def write_check_ins(self, pending: list[tuple[CheckIn, int | None]], until: datetime.date):
+        """Bulk-insert the pending check-ins up to ``until`` and close their planned items;
+        returns the rest."""
+        cut = next((n for n, (check_in, _) in enumerate(pending) if check_in.occurred_on > until), len(pending))
+        pairs, rest = pending[:cut], pending[cut:]
+        if not pairs:
+            return rest
         created = CheckIn.objects.bulk_create([c for c, _ in pairs], batch_size=500)
         links = [(check_in.pk, closes) for check_in, (_, closes) in zip(created, pairs, strict=True) if closes]
         if links:
@@ -1046,6 +1077,7 @@ class Writer:
                 cursor.executemany(f"UPDATE {table} SET done_id = %s WHERE id = %s", links)
         self.stats["check-ins"] += len(created)
         self.stats["plan items closed"] += len(links)
+        return rest
 
 
 def build_persons(count: int = DEFAULT_PERSONS, *, today: datetime.date | None = None, seed: int = SEED,
