@@ -70,8 +70,8 @@ class PersonFilterSet(django_filters.FilterSet):
         return queryset.filter(Exists(PersonSubstance.objects.filter(person=OuterRef("pk"), substance=value)))
 
     def filter_overdue(self, queryset, name, value):
-        exists = queries.overdue_exists(timezone.localdate())
-        return queryset.filter(exists) if value else queryset.exclude(exists)
+        ids = queries.overdue_person_ids(timezone.localdate())
+        return queryset.filter(pk__in=ids) if value else queryset.exclude(pk__in=ids)
 
     def filter_flagged(self, queryset, name, value):
         return queryset.filter(queries.has_open_flag()) if value else queryset.exclude(queries.has_open_flag())

@@ -16,8 +16,10 @@ from persons.choices import (
     FoundHow,
     LivingSituation,
     MeasureKind,
+    RiskLevel,
     SampleMethod,
     Substance,
+    SupportKind,
 )
 from persons.models import HEALTH_ROLES
 
@@ -282,3 +284,63 @@ class FlagDecideForm(forms.Form):
 class FlagDismissForm(forms.Form):
     reason = forms.CharField(label=_("reason"), max_length=300, min_length=4,
                              widget=forms.TextInput(attrs={"placeholder": _("why the flag does not apply")}))
+
+
+class HandOverForm(forms.Form):
+    """异地执行: hand the person over to another township (of this county, or by code elsewhere)."""
+
+    to_jurisdiction = forms.TypedChoiceField(label=_("receiving village or township"), coerce=int, choices=[],
+                                             required=False, empty_value=None)
+    to_code = forms.CharField(label=_("or its code, for a place outside this county"), max_length=20,
+                              required=False, widget=forms.TextInput(attrs={"inputmode": "numeric"}))
+    reason = forms.CharField(label=_("reason"), max_length=300)
+    handed_over_on = forms.DateField(label=_("handed over on"), widget=date_input())
+
+    def __init__(self, *args, person, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["to_jurisdiction"].choices = [("", _("Choose…")), *queries.hand_over_choices(person)]
+
+    def clean_handed_over_on(self):
+        value = self.cleaned_data["handed_over_on"]
+        if value > timezone.localdate():
+            raise ValidationError(_("The date is in the future."))
+        return value
+
+    def clean(self):
+        data = super().clean()
+        code = data.get("to_code", "").strip()
+        if code:
+            node = Jurisdiction.objects.filter(code=code).first()
+            if node is None:
+                self.add_error("to_code", _("No place has this code."))
+            data["to_jurisdiction"] = node
+        elif data.get("to_jurisdiction"):
+            data["to_jurisdiction"] = Jurisdiction.objects.get(pk=data["to_jurisdiction"])
+        elif not self.errors:
+            self.add_error("to_jurisdiction", _("Choose the receiving village or township."))
+        return data
+
+
+class TransferReceiptForm(forms.Form):
+    acknowledged_on = forms.DateField(label=_("received on"), widget=date_input())
+
+    def clean_acknowledged_on(self):
+        value = self.cleaned_data["acknowledged_on"]
+        if value > timezone.localdate():
+            raise ValidationError(_("The date is in the future."))
+        return value
+
+
+class TransferCancelForm(forms.Form):
+    reason = forms.CharField(label=_("reason"), max_length=300, required=False)
+
+
+class SupportForm(forms.Form):
+    kind = forms.ChoiceField(label=_("kind"), choices=SupportKind.choices)
+    provided_on = forms.DateField(label=_("date"), widget=date_input())
+    description = forms.CharField(label=_("description"), max_length=500, widget=text_area())
+
+
+class RiskOverrideForm(forms.Form):
+    level = forms.ChoiceField(label=_("level"), choices=RiskLevel.choices, widget=forms.RadioSelect)
+    reason = forms.CharField(label=_("override reason"), max_length=300, min_length=4, widget=text_area())

@@ -29,7 +29,9 @@ from persons.models import (
 )
 
 DUE_SOON_DAYS = 7
-TODAY_LIMIT = 200  # lines read per kind of item on the today list; the page says when there are more
+RECENT_DAYS = 30  # flags raised, and report-ins missed, this recently are listed; older ones counted
+SECTION_LIMIT = 50  # lines per section of the today list; the rest is counted, with a link
+TODAY_ROWS = 1000  # rows read per kind at most (an office at province level has many)
 
 
 # --- building blocks -------------------------------------------------------------------------
@@ -42,9 +44,17 @@ def open_planned():
 
 
 def overdue_exists(today: datetime.date | None = None):
-    """For ``Person`` querysets: the person has an open planned check-in due before today."""
+    """For one person's row: an open planned check-in is due before today."""
     today = today or timezone.localdate()
     return Exists(open_planned().filter(person=OuterRef("pk"), due_on__lt=today))
+
+
+def overdue_person_ids(today: datetime.date | None = None):
+    """For filtering many persons (``pk__in``): those with an open planned check-in due before
+    today. A subquery run once over the open-items index, not once per person (SQLite would
+    otherwise walk every open item for every person)."""
+    today = today or timezone.localdate()
+    return open_planned().filter(due_on__lt=today).values("person_id")
 
 
 def has_open_flag():
@@ -103,6 +113,17 @@ def _parent_path(node) -> str:
     return node.path[: node.path.rstrip("/").rfind("/") + 1]
 
 
+def hand_over_choices(person) -> list:
+    """Townships and villages of the person's county other than their own township, grouped by
+    township (values are primary keys). Names of places are not personal data."""
+    own = person.jurisdiction
+    township_path = own.path if own.level == Level.TOWNSHIP else _parent_path(own)
+    nodes = (Jurisdiction.objects.filter(county_code=person.county_code, level__in=[Level.TOWNSHIP, Level.VILLAGE])
+             .exclude(path__startswith=township_path)
+             .only("pk", "code", "name", "level", "path", "parent_id").order_by("path"))
+    return _grouped(nodes, whole_township=False)
+
+
 def grid_choices(user) -> list:
     """Grids of the user's area grouped by village."""
     nodes = (Jurisdiction.objects.visible_to(user).filter(level__in=[Level.VILLAGE, Level.GRID])
@@ -136,10 +157,17 @@ def social_workers_for(user):
 
 
 @dataclass(frozen=True)
+class TodayAction:
+    label: str
+    url: str
+    count: int = 1  # due dates of this kind missed
+
+
+@dataclass(frozen=True)
 class TodayItem:
     kind: str  # check_in, report_in, flag, transfer
     overdue: bool
-    on: datetime.date  # the due date, the deadline, or the day a flag was raised
+    on: datetime.date  # the due date, the deadline, the day a flag was raised or a transfer handed over
     person_id: int
     person_name: str
     place: str
@@ -147,29 +175,46 @@ class TodayItem:
     detail: str
     action_url: str
     action_label: str
-    count: int = 1
+    actions: tuple[TodayAction, ...] = ()  # check-ins: one per kind, each to its pre-filled form
 
-    @property
-    def days(self) -> int:
-        """Days past (positive) or until (negative) ``on``."""
-        return (timezone.localdate() - self.on).days
 
-    @property
-    def sort_key(self):
-        urgent = self.overdue or self.kind == "flag"
-        return (0 if urgent else 1, self.on, self.person_name, self.kind)
+@dataclass
+class TodaySection:
+    key: str  # overdue, flags, due, transfers
+    label: str
+    items: list[TodayItem]
+    hidden: int = 0  # more of the same, not listed: see more_url
+    more_url: str = ""
+    more_label: str = ""
 
 
 @dataclass
 class TodayList:
-    items: list[TodayItem]
-    truncated: bool
-    overdue_count: int
-    due_count: int
-    flag_count: int
-    report_in_count: int
-    transfer_count: int
+    sections: list[TodaySection]
     transfers_available: bool
+
+    @property
+    def items(self) -> list[TodayItem]:
+        return [item for section in self.sections for item in section.items]
+
+    def count(self, key: str) -> int:
+        return sum(len(s.items) + s.hidden for s in self.sections if s.key == key)
+
+    @property
+    def overdue_count(self) -> int:
+        return self.count("overdue")
+
+    @property
+    def flag_count(self) -> int:
+        return self.count("flags")
+
+    @property
+    def due_count(self) -> int:
+        return self.count("due")
+
+    @property
+    def transfer_count(self) -> int:
+        return self.count("transfers")
 
 
 def place_of(person) -> str:
@@ -182,101 +227,120 @@ def _place_name(name: str, level: str, parent_name: str | None) -> str:
     return f"{parent_name} {name}" if level == Level.VILLAGE and parent_name else name
 
 
+PLACE_FIELDS = ("person__jurisdiction__name", "person__jurisdiction__level", "person__jurisdiction__parent__name")
+
+
+def _row_place(row: dict) -> str:
+    return _place_name(*(row[f] for f in PLACE_FIELDS))
+
+
 def today_list(user, today: datetime.date | None = None) -> TodayList:
-    """What the user's people need, most urgent first: overdue check-ins, open flags and
-    missed report-in deadlines, then what falls due this week. One query per kind of item."""
+    """What the user's people need, most urgent first (SPEC §3.1): overdue check-ins and missed
+    report-ins, flags raised in the last month, what falls due this week, transfers waiting.
+    Older open flags and long-missed report-ins are counted, with a link to the filtered list,
+    rather than listed every day. Five queries, however many people."""
     today = today or timezone.localdate()
     horizon = today + datetime.timedelta(days=DUE_SOON_DAYS)
-    items: list[TodayItem] = []
-    truncated = False
-    person_related = ("person", "person__jurisdiction", "person__jurisdiction__parent")
+    recent = today - datetime.timedelta(days=RECENT_DAYS)
+    visible = Person.objects.visible_to(user).values("pk")
+    overdue, flags, due, transfers = [], [], [], []
 
-    # One line per person and kind ("drug test overdue since …, 3 due dates missed"), grouped in
-    # the database: recording one check-in closes the earliest open date.
-    place_fields = ("person__jurisdiction__name", "person__jurisdiction__level", "person__jurisdiction__parent__name")
-    planned = list(open_planned().filter(due_on__lte=horizon, person__in=Person.objects.visible_to(user).values("pk"))
-                   .values("person_id", "kind", "person__name", *place_fields)
-                   .annotate(first_due=Min("due_on"), missed=Count("pk", filter=Q(due_on__lt=today)))
-                   .order_by("first_due", "person_id", "kind")[: TODAY_LIMIT + 1])
-    truncated |= len(planned) > TODAY_LIMIT
+    # Grouped in the database per person and kind (recording one check-in closes the earliest
+    # open date), then one line per person: "drug test, interview — overdue since …".
+    planned = (open_planned().filter(due_on__lte=horizon, person__in=visible)
+               .values("person_id", "kind", "person__name", *PLACE_FIELDS)
+               .annotate(first_due=Min("due_on"), missed=Count("pk", filter=Q(due_on__lt=today)))
+               .order_by("first_due", "person_id", "kind")[:TODAY_ROWS])
+    per_person: dict = {}
+    for row in planned:
+        late = row["first_due"] < today
+        per_person.setdefault((late, row["person_id"]), []).append(row)
     kinds = dict(CheckInKind.choices)
-    for row in planned[:TODAY_LIMIT]:
-        due, missed = row["first_due"], row["missed"]
-        overdue = due < today
-        if overdue:
-            detail = _("Due on %(date)s, %(days)s days overdue") % {"date": due, "days": (today - due).days}
-            if missed > 1:
+    for (late, person_id), rows in per_person.items():
+        first = rows[0]  # the earliest due date: rows come in date order
+        due_on, missed = first["first_due"], sum(r["missed"] for r in rows)
+        if late:
+            detail = _("Due on %(date)s, %(days)s days overdue") % {"date": due_on, "days": (today - due_on).days}
+            if missed > len(rows):
                 detail += _("; %(n)s due dates missed") % {"n": missed}
-        elif due == today:
+        elif due_on == today:
             detail = _("Due today")
         else:
-            detail = _("Due on %(date)s") % {"date": due}
-        items.append(TodayItem(
-            kind="check_in", overdue=overdue, on=due, person_id=row["person_id"], person_name=row["person__name"],
-            place=_place_name(*(row[f] for f in place_fields)), title=str(kinds.get(row["kind"], row["kind"])),
-            detail=detail, action_url=reverse("persons:check_in", args=[row["person_id"]]) + f"?kind={row['kind']}",
-            action_label=_("Record"), count=max(missed, 1)))
+            detail = _("Due on %(date)s") % {"date": due_on}
+        actions = tuple(TodayAction(str(kinds.get(r["kind"], r["kind"])),
+                                    reverse("persons:check_in", args=[person_id]) + f"?kind={r['kind']}",
+                                    max(r["missed"], 1)) for r in rows)
+        (overdue if late else due).append(TodayItem(
+            kind="check_in", overdue=late, on=due_on, person_id=person_id, person_name=first["person__name"],
+            place=_row_place(first), title="、".join(a.label for a in actions), detail=detail,
+            action_url=actions[0].url, action_label=_("Record"), actions=actions))
 
-    measures = list(Measure.objects.visible_to(user).filter(state=MeasureState.AWAITING_REPORT,
-                                                            ended_on__isnull=True)
-                    .select_related(*person_related).only(
-                        "kind", "decided_on", "person__name", "person__jurisdiction__name",
-                        "person__jurisdiction__level", "person__jurisdiction__parent__name")
-                    .order_by("decided_on", "id")[: TODAY_LIMIT + 1])
-    truncated |= len(measures) > TODAY_LIMIT
-    for measure in measures[:TODAY_LIMIT]:
-        deadline = rules.report_in_deadline(measure.decided_on)
-        overdue = today > deadline
-        if overdue:
+    # Report-ins still to come, or missed within the last month; a report-in missed long ago
+    # is an open flag (视为拒绝接受社区戒毒) that waits for a decision.
+    measures = (Measure.objects.visible_to(user)
+                .filter(state=MeasureState.AWAITING_REPORT, ended_on__isnull=True,
+                        decided_on__gte=recent - datetime.timedelta(days=rules.REPORT_IN_DAYS))
+                .values("pk", "kind", "decided_on", "person_id", "person__name", *PLACE_FIELDS)
+                .order_by("decided_on", "pk")[:TODAY_ROWS])
+    measure_kinds = dict(MeasureKind.choices)
+    for row in measures:
+        deadline = rules.report_in_deadline(row["decided_on"])
+        late = today > deadline
+        if late:
             detail = _("Report-in deadline %(date)s passed %(days)s days ago") % {
                 "date": deadline, "days": (today - deadline).days}
         else:
             detail = _("Report in by %(date)s (%(days)s days left)") % {"date": deadline, "days": (deadline - today).days}
-        items.append(TodayItem(
-            kind="report_in", overdue=overdue, on=deadline, person_id=measure.person_id,
-            person_name=measure.person.name, place=place_of(measure.person),
-            title=_("Report-in: %(measure)s") % {"measure": measure.get_kind_display()}, detail=detail,
-            action_url=reverse("persons:report_in", args=[measure.pk]), action_label=_("Record report-in")))
+        (overdue if late else due).append(TodayItem(
+            kind="report_in", overdue=late, on=deadline, person_id=row["person_id"], person_name=row["person__name"],
+            place=_row_place(row), title=_("Report-in: %(measure)s") % {"measure": measure_kinds.get(row["kind"])},
+            detail=detail, action_url=reverse("persons:report_in", args=[row["pk"]]),
+            action_label=_("Record report-in")))
 
-    flags = list(Flag.objects.visible_to(user).filter(state=FlagState.OPEN)
-                 .select_related(*person_related).only(
-                     "title", "article", "raised_on", "person__name", "person__jurisdiction__name",
-                     "person__jurisdiction__level", "person__jurisdiction__parent__name")
-                 .order_by("-raised_on", "-id")[: TODAY_LIMIT + 1])  # the newest, when there are too many
-    truncated |= len(flags) > TODAY_LIMIT
-    for flag in flags[:TODAY_LIMIT]:
-        items.append(TodayItem(
-            kind="flag", overdue=False, on=flag.raised_on, person_id=flag.person_id, person_name=flag.person.name,
-            place=place_of(flag.person), title=flag.title,
-            detail=_("%(article)s · raised on %(date)s") % {"article": flag.article, "date": flag.raised_on},
-            action_url=reverse("persons:detail", args=[flag.person_id]) + f"#flag-{flag.pk}",
+    open_flags = Flag.objects.visible_to(user).filter(state=FlagState.OPEN)
+    older_flags = open_flags.filter(raised_on__lt=recent).count()
+    for row in (open_flags.filter(raised_on__gte=recent)
+                .values("pk", "title", "article", "raised_on", "person_id", "person__name", *PLACE_FIELDS)
+                .order_by("-raised_on", "-pk")[:TODAY_ROWS]):
+        flags.append(TodayItem(
+            kind="flag", overdue=False, on=row["raised_on"], person_id=row["person_id"],
+            person_name=row["person__name"], place=_row_place(row), title=row["title"],
+            detail=_("%(article)s · raised on %(date)s") % {"article": row["article"], "date": row["raised_on"]},
+            action_url=reverse("persons:detail", args=[row["person_id"]]) + f"#flag-{row['pk']}",
             action_label=_("Decide")))
 
-    transfers_available, transfer_count = False, 0
     pending = _pending_transfers(user)
-    if pending is not None:
-        transfers_available = True
-        for transfer in pending[:TODAY_LIMIT]:
-            transfer_count += 1
-            items.append(TodayItem(
-                kind="transfer", overdue=False, on=transfer.handed_over_on, person_id=transfer.person_id,
-                person_name=transfer.person.name, place=place_of(transfer.person),
-                title=_("Transfer waiting for receipt"),
-                detail=_("%(from)s → %(to)s, handed over on %(date)s") % {
-                    "from": transfer.from_jurisdiction.name, "to": transfer.to_jurisdiction.name,
-                    "date": transfer.handed_over_on},
-                action_url=reverse("persons:detail", args=[transfer.person_id]) + "#transfers",
-                action_label=_("Open")))
+    for transfer in pending or ():
+        incoming = getattr(transfer, "incoming", True)
+        transfers.append((not incoming, TodayItem(
+            kind="transfer", overdue=False, on=transfer.handed_over_on, person_id=transfer.person_id,
+            person_name=transfer.person.name, place=place_of(transfer.person),
+            title=_("Transfer to your area: waiting for your receipt") if incoming
+            else _("Handed over: waiting for the receiving area"),
+            detail=_("%(from)s → %(to)s, handed over on %(date)s") % {
+                "from": transfer.from_jurisdiction.name, "to": transfer.to_jurisdiction.name,
+                "date": transfer.handed_over_on},
+            action_url=(reverse("persons:transfer_acknowledge", args=[transfer.pk]) if incoming
+                        else reverse("persons:detail", args=[transfer.person_id]) + "#transfers"),
+            action_label=_("Receive") if incoming else _("Open"))))
 
-    items.sort(key=lambda item: item.sort_key)
-    return TodayList(
-        items=items, truncated=truncated,
-        overdue_count=sum(1 for i in items if i.overdue),
-        due_count=sum(1 for i in items if not i.overdue and i.kind in ("check_in", "report_in")),
-        flag_count=sum(1 for i in items if i.kind == "flag"),
-        report_in_count=sum(1 for i in items if i.kind == "report_in"),
-        transfer_count=transfer_count, transfers_available=transfers_available,
-    )
+    list_url = reverse("persons:list")
+    by_date = lambda item: (item.on, item.person_name, item.kind)  # noqa: E731
+    flags.sort(key=by_date)
+    return TodayList(sections=[
+        _section("overdue", _("Overdue"), sorted(overdue, key=by_date), f"{list_url}?overdue=true",
+                 _("All persons with overdue check-ins")),
+        _section("flags", _("New flags (last 30 days)"), flags, f"{list_url}?flagged=true",
+                 _("All persons with open flags"), hidden=older_flags),
+        _section("due", _("Due this week"), sorted(due, key=by_date)),
+        # Those the user must receive first.
+        _section("transfers", _("Transfers waiting"), [i for _o, i in sorted(transfers, key=lambda t: (t[0], t[1].on))]),
+    ], transfers_available=pending is not None)
+
+
+def _section(key, label, items, more_url="", more_label="", hidden=0) -> TodaySection:
+    shown = items[:SECTION_LIMIT]
+    return TodaySection(key, label, shown, hidden + len(items) - len(shown), more_url, more_label)
 
 
 def _pending_transfers(user):
@@ -288,7 +352,7 @@ def _pending_transfers(user):
         return None
     return list(pending_for(user).select_related(
         "person", "person__jurisdiction", "person__jurisdiction__parent", "from_jurisdiction", "to_jurisdiction",
-    ).order_by("handed_over_on", "id")[: TODAY_LIMIT])
+    ).order_by("handed_over_on", "id")[:TODAY_ROWS])
 
 
 # --- the person page ---------------------------------------------------------------------------

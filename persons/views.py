@@ -17,20 +17,25 @@ from core.models import AuditEntry
 from core.roles import has_any_role
 from core.views import ObjectDetailView, ObjectListView, RoleRequiredMixin, ServiceFormView
 from persons import queries, rules, services
-from persons.choices import CheckInKind, FlagState, MeasureState
+from persons.choices import CheckInKind, FlagState, MeasureState, TransferState
 from persons.filtersets import PersonFilterSet
 from persons.forms import (
     CheckInForm,
     EndMeasureForm,
     FlagDecideForm,
     FlagDismissForm,
+    HandOverForm,
     MeasureForm,
     PersonEditForm,
     PersonForm,
     ReportInForm,
+    RiskOverrideForm,
     StatusForm,
+    SupportForm,
+    TransferCancelForm,
+    TransferReceiptForm,
 )
-from persons.models import HEALTH_ROLES, Flag, Measure, Person
+from persons.models import HEALTH_ROLES, Flag, Measure, Person, RiskAssessment, Transfer
 from persons.tables import PersonTable
 
 READER_ROLES = Person.scope_roles
@@ -140,8 +145,16 @@ class PersonDetailView(ObjectDetailView):
             "plan": queries.plan_summary(measure, today) if measure and measure.state == MeasureState.IN_EFFECT
             else None,
             "timeline": queries.timeline(person),
-            "check_in_kinds": CheckInKind.choices,
+            "can_support": has_any_role(user, services.SUPPORT_ROLES),
         })
+        risk = person.risk_assessments.order_by("-assessed_on", "-id").first()
+        context["risk"] = risk
+        context["risk_factors"] = [c for c in (risk.contributions if risk else []) if c.get("points")]
+        transfer = (person.transfers.filter(state=TransferState.HANDED_OVER)
+                    .select_related("from_jurisdiction", "to_jurisdiction").first())
+        context["pending_transfer"] = transfer
+        area = user.jurisdiction
+        context["receiving"] = bool(transfer and area and transfer.to_jurisdiction.path.startswith(area.path))
         return context
 
 
@@ -396,3 +409,106 @@ class FlagDismissView(_FlagServiceForm):
         services.do_dismiss_flag(self.flag, form.cleaned_data["reason"], acting_user=self.request.user)
         return self.detail_url()
 
+
+
+class HandOverView(_PersonServiceForm):
+    capability = gettext_lazy("Hand persons over to another area")
+    form_class = HandOverForm
+    title = gettext_lazy("Hand over to another area")
+    intro = gettext_lazy("Until the receiving area confirms receipt, both areas see the person and the transfer "
+                         "waits on both today lists (戒毒条例 第二十二条).")
+    success_message = gettext_lazy("Handed over; waiting for the receiving area.")
+
+    def get_form_kwargs(self):
+        return {"person": self.object}
+
+    def get_initial(self):
+        return {"handed_over_on": timezone.localdate()}
+
+    def perform(self, form):
+        data = form.cleaned_data
+        services.do_hand_over(self.object, data["to_jurisdiction"], data["reason"], data["handed_over_on"],
+                              acting_user=self.request.user)
+        return self.detail_url("#transfers")
+
+
+class _TransferServiceForm(_PersonServiceForm):
+    def get_object(self):
+        self.transfer = get_object_or_404(
+            Transfer.objects.visible_to(self.request.user).select_related("person", "from_jurisdiction",
+                                                                          "to_jurisdiction"),
+            pk=self.kwargs["pk"])
+        return self.transfer.person
+
+    def get_title(self):
+        return f"{self.title}：{self.object.name}（{self.transfer}）"
+
+
+class TransferReceiveView(_TransferServiceForm):
+    capability = gettext_lazy("Receive transfers")
+    form_class = TransferReceiptForm
+    title = gettext_lazy("Confirm receipt")
+    intro = gettext_lazy("The person moves to the receiving area, and a running community measure is executed "
+                         "there from now on, its term running on.")
+    success_message = gettext_lazy("Receipt confirmed: the person is now in your area.")
+
+    def get_initial(self):
+        return {"acknowledged_on": timezone.localdate()}
+
+    def perform(self, form):
+        services.do_acknowledge_transfer(self.transfer, acting_user=self.request.user,
+                                         acknowledged_on=form.cleaned_data["acknowledged_on"])
+        return self.detail_url("#transfers")
+
+
+class TransferCancelView(_TransferServiceForm):
+    capability = gettext_lazy("Withdraw transfers")
+    form_class = TransferCancelForm
+    title = gettext_lazy("Withdraw the hand-over")
+    success_message = gettext_lazy("Hand-over withdrawn.")
+
+    def perform(self, form):
+        services.do_cancel_transfer(self.transfer, acting_user=self.request.user, reason=form.cleaned_data["reason"])
+        return self.detail_url("#transfers")
+
+
+class SupportView(_PersonServiceForm):
+    """帮扶: a member unit records the help it gave; workers may record it too."""
+
+    required_roles = services.SUPPORT_ROLES
+    capability = gettext_lazy("Record support")
+    form_class = SupportForm
+    title = gettext_lazy("Record support")
+    success_message = gettext_lazy("Support recorded.")
+
+    def get_initial(self):
+        return {"provided_on": timezone.localdate()}
+
+    def perform(self, form):
+        data = form.cleaned_data
+        services.do_record_support(self.object, data["kind"], data["provided_on"], data["description"],
+                                   acting_user=self.request.user)
+        return self.detail_url("#timeline")
+
+
+class RiskOverrideView(_PersonServiceForm):
+    capability = gettext_lazy("Override risk levels")
+    form_class = RiskOverrideForm
+    title = gettext_lazy("Change the risk level")
+    success_message = gettext_lazy("Risk level changed.")
+
+    def get_object(self):
+        self.assessment = get_object_or_404(
+            RiskAssessment.objects.visible_to(self.request.user).select_related("person"), pk=self.kwargs["pk"])
+        return self.assessment.person
+
+    def get_initial(self):
+        return {"level": self.assessment.level}
+
+    def extra_context(self):
+        return {"assessment": self.assessment}
+
+    def perform(self, form):
+        services.do_override_risk(self.assessment, form.cleaned_data["level"], form.cleaned_data["reason"],
+                                  acting_user=self.request.user)
+        return self.detail_url("#risk")

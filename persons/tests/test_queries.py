@@ -10,6 +10,7 @@ from accounts.tests.factories import UserFactory
 from core.roles import Role
 from persons import queries, services
 from persons.choices import CheckInKind, DrugTestResult, MeasureKind
+from persons.models import Flag
 from persons.tests import people
 
 TODAY = timezone.localdate
@@ -41,29 +42,32 @@ def test_today_list_puts_the_overdue_first_then_by_date(village, worker):
                                acting_user=None)
     result = queries.today_list(worker)
     lines = [(item.person_name, item.kind, item.overdue) for item in result.items]
-    assert lines[:2] == [("逾期者", "check_in", True), ("逾期者", "check_in", True)]
+    assert lines[0] == ("逾期者", "check_in", True)
     assert ("待报到", "report_in", False) in lines
     assert ("将到期", "check_in", False) in lines
-    assert all(not item.overdue for item in result.items[2:])
+    assert all(not item.overdue for item in result.items[1:])
     tier_two = [item.on for item in result.items if not item.overdue and item.kind != "flag"]
     assert tier_two == sorted(tier_two)
     report_in = next(item for item in result.items if item.kind == "report_in")
     assert report_in.on == TODAY() + datetime.timedelta(days=12)
     assert report_in.action_url.endswith(f"/measures/{awaiting.measures.get().pk}/report-in/")
-    assert result.overdue_count == 2
+    assert result.overdue_count == 1
 
 
 def test_the_check_in_link_is_pre_filled_with_person_and_kind(village, worker):
     late = people.under_treatment(village, name="逾期者", decided_days_ago=45, reported_days_ago=40)
-    item = next(i for i in queries.today_list(worker).items if i.title == "毒品检测")
-    assert item.action_url == f"/persons/{late.pk}/check-ins/new/?kind=drug_test"
+    item = next(i for i in queries.today_list(worker).items if i.person_id == late.pk)
+    assert item.overdue and item.title == "毒品检测、谈话"  # one line per person
+    assert [a.url for a in item.actions] == [f"/persons/{late.pk}/check-ins/new/?kind=drug_test",
+                                             f"/persons/{late.pk}/check-ins/new/?kind=interview"]
 
 
 def test_missed_due_dates_are_one_line_per_person_and_kind(village, worker):
     people.under_treatment(village, name="多次逾期", decided_days_ago=130, reported_days_ago=120)
-    items = [i for i in queries.today_list(worker).items if i.kind == "check_in" and i.title == "毒品检测"]
-    assert len(items) == 1 and items[0].count == 3 and items[0].overdue  # three monthly dates passed; the 4th is not yet
-    assert "共漏 3 次" in items[0].detail
+    items = [i for i in queries.today_list(worker).items if i.kind == "check_in" and i.overdue]
+    assert len(items) == 1  # one line for the person
+    test = next(a for a in items[0].actions if a.label == "毒品检测")
+    assert test.count == 3  # three monthly dates passed; the 4th is not yet
 
 
 def test_open_flags_are_urgent_and_link_to_the_flag(village, worker):
@@ -71,7 +75,8 @@ def test_open_flags_are_urgent_and_link_to_the_flag(village, worker):
     _refuse_three_tests(person)
     flag = person.flags.get(rule="serious_breach", state="open")
     item = next(i for i in queries.today_list(worker).items if i.kind == "flag")
-    assert item.sort_key[0] == 0 and "戒毒条例 第二十条" in item.detail
+    assert "戒毒条例 第二十条" in item.detail
+    assert [s.key for s in queries.today_list(worker).sections if s.items][:2] == ["overdue", "flags"]
     assert item.action_url == f"/persons/{person.pk}/#flag-{flag.pk}"
 
 
@@ -101,7 +106,7 @@ def test_a_social_worker_gets_only_their_people(village, township):
     assert {i.person_name for i in queries.today_list(social_worker).items} == {"我的人员"}
 
 
-TODAY_QUERIES = 4  # planned check-ins, report-ins, flags (transfers: one more when the domain offers them)
+TODAY_QUERIES = 5  # planned check-ins, report-ins, older open flags counted, new flags, transfers
 
 
 @pytest.mark.parametrize("count", [5, 40])
@@ -113,7 +118,8 @@ def test_today_list_query_count_does_not_grow_with_rows(village, worker, count, 
     worker.role_codes  # noqa: B018 - the user's roles are read once per request, before the page
     with django_assert_max_num_queries(TODAY_QUERIES):
         result = queries.today_list(worker)
-    assert len({i.person_id for i in result.items}) == count
+    assert result.overdue_count >= count  # everybody has missed check-ins (listed, or counted past the limit)
+    assert all(len(section.items) <= queries.SECTION_LIMIT for section in result.sections)
 
 
 @pytest.mark.parametrize("count", [5, 40])
@@ -158,3 +164,23 @@ def test_measure_clocks(village):
     measure = services.do_decide_measure(person, MeasureKind.COMMUNITY_TREATMENT, decided, acting_user=None)
     clocks = queries.measure_clocks(measure)
     assert clocks[0].on == decided + datetime.timedelta(days=15) and clocks[0].overdue
+
+
+def test_a_transfer_waits_on_both_today_lists(tree, village, worker):
+    person = people.under_treatment(village, name="移交者")
+    transfer = services.do_hand_over(person, tree["villages"][-1], "迁居", TODAY(), acting_user=None)
+    sending = next(i for i in queries.today_list(worker).items if i.kind == "transfer")
+    receiver = UserFactory(jurisdiction=tree["townships"][1], roles=[Role.TOWNSHIP])
+    receiving = next(i for i in queries.today_list(receiver).items if i.kind == "transfer")
+    assert receiving.action_url == f"/persons/transfers/{transfer.pk}/receive/"
+    assert sending.action_url == f"/persons/{person.pk}/#transfers"
+    services.do_acknowledge_transfer(transfer, acting_user=receiver)
+    assert not [i for i in queries.today_list(worker).items if i.kind == "transfer"]
+
+
+def test_old_open_flags_are_counted_not_listed(village, worker):
+    person = people.under_treatment(village, name="旧预警")
+    _refuse_three_tests(person)
+    Flag.objects.filter(person=person).update(raised_on=TODAY() - datetime.timedelta(days=40))
+    section = next(s for s in queries.today_list(worker).sections if s.key == "flags")
+    assert section.items == [] and section.hidden == 1 and section.more_url == "/persons/?flagged=true"

@@ -515,3 +515,91 @@ def test_menu_items_follow_the_role(tree, client):
     _login(client, tree["county"], Role.MEMBER_UNIT)
     body = client.get(reverse("home")).content.decode()
     assert reverse("persons:list") in body and reverse("persons:create") not in body
+
+
+# --- transfers, support, risk ------------------------------------------------------------------
+
+
+def test_hand_over_and_receive_through_the_forms(tree, target, township, client):
+    receiving_village = tree["villages"][-1]  # in the other township
+    _login(client, township, Role.TOWNSHIP)
+    form = client.get(reverse("persons:hand_over", args=[target.pk])).context["form"]
+    offered = {value for _group, options in form.fields["to_jurisdiction"].choices[1:] for value, _l in options}
+    assert receiving_village.pk in offered and target.jurisdiction_id not in offered
+    response = client.post(reverse("persons:hand_over", args=[target.pk]), {
+        "to_jurisdiction": receiving_village.pk, "reason": "迁居青山镇", "handed_over_on": TODAY().isoformat()})
+    assert response.status_code == 302
+    transfer = target.transfers.get()
+    receiver = _login(client, tree["townships"][1], Role.TOWNSHIP)
+    body = client.get(reverse("home")).content.decode()
+    assert MARKER in body and reverse("persons:transfer_acknowledge", args=[transfer.pk]) in body
+    assert client.get(reverse("persons:detail", args=[target.pk])).status_code == 200
+    response = client.post(reverse("persons:transfer_acknowledge", args=[transfer.pk]),
+                           {"acknowledged_on": TODAY().isoformat()})
+    assert response.status_code == 302
+    target.refresh_from_db()
+    assert target.jurisdiction == receiving_village and receiver.jurisdiction == tree["townships"][1]
+    _login(client, township, Role.TOWNSHIP)
+    assert client.get(reverse("persons:detail", args=[target.pk])).status_code == 404
+
+
+def test_the_sending_township_cannot_confirm_receipt(tree, target, township, client):
+    transfer = services.do_hand_over(target, tree["villages"][-1], "迁居", TODAY(), acting_user=None)
+    _login(client, township, Role.TOWNSHIP)
+    body = client.get(reverse("persons:detail", args=[target.pk])).content.decode()
+    assert reverse("persons:transfer_cancel", args=[transfer.pk]) in body
+    assert reverse("persons:transfer_acknowledge", args=[transfer.pk]) not in body
+    response = client.post(reverse("persons:transfer_acknowledge", args=[transfer.pk]),
+                           {"acknowledged_on": TODAY().isoformat()})
+    assert response.status_code == 400 and "只有接收地可以确认接收" in response.content.decode()
+    assert client.post(reverse("persons:transfer_cancel", args=[transfer.pk]), {"reason": "填错了"}).status_code == 302
+    target.refresh_from_db()
+    assert target.receiving_jurisdiction is None and target.jurisdiction == tree["villages"][0]
+
+
+def test_hand_over_needs_a_place(target, township, client):
+    _login(client, township, Role.TOWNSHIP)
+    response = client.post(reverse("persons:hand_over", args=[target.pk]), {
+        "to_jurisdiction": "", "to_code": "", "reason": "迁居", "handed_over_on": TODAY().isoformat()})
+    assert response.status_code == 400 and "请选择接收地" in response.content.decode()
+    response = client.post(reverse("persons:hand_over", args=[target.pk]), {
+        "to_code": "999999999", "reason": "迁居", "handed_over_on": TODAY().isoformat()})
+    assert response.status_code == 400 and not target.transfers.exists()
+
+
+def test_transfer_forms_are_scoped(scope_matrix, tree, target, client):
+    transfer = services.do_hand_over(target, tree["villages"][-1], "迁居", TODAY(), acting_user=None)
+    scope_matrix.check_detail(client, reverse("persons:transfer_cancel", args=[transfer.pk]), allowed_roles=WRITERS)
+
+
+def test_a_member_unit_records_support(target, tree, client):
+    user = _login(client, tree["county"], Role.MEMBER_UNIT)
+    body = client.get(reverse("persons:detail", args=[target.pk])).content.decode()
+    assert reverse("persons:support", args=[target.pk]) in body
+    response = client.post(reverse("persons:support", args=[target.pk]), {
+        "kind": "employment", "provided_on": TODAY().isoformat(), "description": "推荐到县工业园区就业"})
+    assert response.status_code == 302
+    support = target.support_records.get()
+    assert support.member_unit == user.member_unit
+    assert "帮扶：就业" in client.get(reverse("persons:detail", args=[target.pk])).content.decode()
+    response = client.post(reverse("persons:support", args=[target.pk]), {
+        "kind": "employment", "provided_on": TODAY().isoformat(), "description": ""})
+    assert response.status_code == 400 and target.support_records.count() == 1
+
+
+def test_support_form_is_scoped(scope_matrix, target, client):
+    scope_matrix.check_detail(client, reverse("persons:support", args=[target.pk]),
+                              allowed_roles=WRITERS | {Role.MEMBER_UNIT})
+
+
+def test_risk_card_and_override(target, township, client):
+    assessment = services.do_assess_risk(target, acting_user=None)
+    _login(client, township, Role.TOWNSHIP)
+    body = client.get(reverse("persons:detail", args=[target.pk])).content.decode()
+    assert 'id="risk"' in body and reverse("persons:risk_override", args=[assessment.pk]) in body
+    url = reverse("persons:risk_override", args=[assessment.pk])
+    assert client.post(url, {"level": "high", "reason": ""}).status_code == 400
+    assert client.post(url, {"level": "high", "reason": "近期与吸毒人员频繁接触"}).status_code == 302
+    target.refresh_from_db()
+    assert target.risk_level == "high"
+    assert "近期与吸毒人员频繁接触" in client.get(reverse("persons:detail", args=[target.pk])).content.decode()
