@@ -61,7 +61,7 @@ class PersonFilterSet(django_filters.FilterSet):
     def filter_id_number(self, queryset, name, value):
         return queryset.filter(**blind_lookup(Person, "id_number", value))
 
-    def filter_area(self, queryset, name, value):
+    def filter_area(self, queryset, name, value: str):
         # The code was one of the choices, which come from the user's own area.
         path = Jurisdiction.objects.filter(code=value).values_list("path", flat=True).first()
         return queryset.filter(jurisdiction__path__startswith=path) if path else queryset.none()

@@ -416,6 +416,19 @@ def plan_summary(measure: Measure, today: datetime.date | None = None, upcoming:
     return {"overdue": overdue, "next": next_due}
 
 
+EVIDENCE_ANCHORS = {"persons.CheckIn": "checkin", "persons.Measure": "measure", "persons.Transfer": "transfer"}
+
+
+def evidence_of(flag) -> list[dict]:
+    """A flag's evidence, each with the anchor of its record on the person's timeline."""
+    items = []
+    for entry in flag.evidence or []:
+        prefix = EVIDENCE_ANCHORS.get(entry.get("model"))
+        items.append({"on": entry.get("on"), "label": entry.get("label", ""),
+                      "anchor": f"{prefix}-{entry.get('id')}" if prefix else "timeline"})
+    return items
+
+
 def timeline(person) -> list[TimelineEvent]:
     """Every status change, measure, check-in, flag, risk assessment, support record and
     transfer of a person, newest first. One query per kind of record."""

@@ -138,7 +138,7 @@ class PersonDetailView(ObjectDetailView):
             "place": queries.place_of(person),
             "show_health": has_any_role(user, HEALTH_ROLES),
             "can_write": has_any_role(user, WRITER_ROLES),
-            "open_flags": [(flag, FlagDecideForm(prefix=f"decide-{flag.pk}"),
+            "open_flags": [(flag, queries.evidence_of(flag), FlagDecideForm(prefix=f"decide-{flag.pk}"),
                             FlagDismissForm(prefix=f"dismiss-{flag.pk}")) for flag in flags],
             "measure": measure,
             "clocks": queries.measure_clocks(measure, today) if measure else [],

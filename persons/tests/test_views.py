@@ -289,6 +289,9 @@ def test_person_page_shows_the_file_the_flag_and_the_timeline(target, township, 
     assert body.count('<li id="checkin-') == 3
     for event in response.context["timeline"]:
         assert f'id="{event.anchor}"' in body
+    for _flag, evidence, _decide, _dismiss in response.context["open_flags"]:
+        for item in evidence:  # each piece of evidence links to its line on the timeline
+            assert f'href="#{item["anchor"]}"' in body and f'id="{item["anchor"]}"' in body
     dates = [event.on for event in response.context["timeline"]]
     assert dates == sorted(dates, reverse=True)
     assert response.context["measure"].state == MeasureState.IN_EFFECT
