@@ -70,7 +70,13 @@ class PersonListView(ObjectListView):
         query["export"] = "xlsx"
         context["export_query"] = query.urlencode()
         context["quick_filters"] = self.quick_filters()
+        context["main_filters"] = self.MAIN_FILTERS
+        context["extra_filters_active"] = sum(1 for k, v in self.request.GET.items()
+                                              if v and k in self.filterset_class.base_filters
+                                              and k not in self.MAIN_FILTERS)
         return context
+
+    MAIN_FILTERS = ("q", "id_number")
 
     QUICK_FILTERS = [
         (gettext_lazy("All"), {}),

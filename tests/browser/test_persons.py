@@ -75,6 +75,15 @@ def test_the_pages_on_a_phone(log_in, person, screenshot):
         screenshot(page, f"-{name}")
         # Nothing wider than the phone: no sideways scrolling of the page itself.
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], name
+    # The list folds the criteria beyond name and ID number behind one button.
+    page.goto("/persons/")
+    assert not page.locator("#id_status").is_visible()
+    page.get_by_role("button", name="更多条件").click()
+    page.wait_for_selector("#id_status", state="visible")
+    page.select_option("#id_status", "community_treatment")
+    page.get_by_role("button", name="筛选").click()
+    page.wait_for_load_state()
+    assert "status=community_treatment" in page.url and "测试甲" in page.locator(".person-table").inner_text()
 
 
 def test_the_list_and_forms_on_a_desktop(log_in, person, screenshot):
