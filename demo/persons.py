@@ -13,16 +13,18 @@ How it is made
   ``do_create_person`` (ID number encrypted and blind-indexed; one audit entry per person), and
   every status change, measure decision, report-in (which generates the check-in plan),
   extension and end by its own service, each audited.
-* Check-ins are not one service call each: per measure they are inserted with
-  ``CheckIn.objects.bulk_create`` (with ``county_code``) and close ``PlannedCheckIn.done`` by the
-  rule ``do_record_check_in`` follows (the earliest open item of that kind due within a month
-  after it; a refused test closes nothing). One summary audit entry covers the bulk part.
-* Flags come from ``evaluate_flags`` only. The services re-evaluate flags after every change with
-  today's date, which, replaying five years, would raise and then resolve a report-in flag for
-  every past measure; while a person's history is written that re-evaluation is deferred
-  (``_replaying``) and the builder calls ``evaluate_flags`` itself on the day each finding
-  arose, records the decision or dismissal the history says was taken (``do_decide_flag``,
-  ``do_dismiss_flag``), and evaluates everybody once more for today.
+* Check-ins are not one service call each: they are inserted with ``CheckIn.objects.bulk_create``
+  (with ``county_code``) and close ``PlannedCheckIn.done`` by ``rules.plan_item_to_close``, the
+  rule ``do_record_check_in`` follows (a refused test and a departure close nothing). They are
+  written in date order up to each step of the history, so on each day the rules see what was
+  on file that day. One summary audit entry covers this bulk part.
+* Flags come from ``evaluate_flags`` only. The services re-evaluate flags (and re-assess the
+  risk) after every change with today's date, which, replaying five years, would raise and
+  then resolve a report-in flag for every past measure; while a person's history is written
+  that is held back (``_replaying``) and the builder calls ``evaluate_flags`` itself on the day
+  each finding arose, records the decision or dismissal the history says was taken
+  (``do_decide_flag``, ``do_dismiss_flag``), and evaluates everybody once more for today.
+  Persons managed in the community are then scored for risk by ``do_assess_risk``.
 * Measures decided before the five-year window are carried over as status changes only, as a
   paper ledger would be; from the window on they are real measures with plans and check-ins.
 """
@@ -188,6 +190,7 @@ class Draft:
     drug_driving_history: bool = False
     family_support: bool = True
     worker: bool = False  # assigned to the demo social worker
+    scripted: bool = False  # one of the cases the demo needs (no incidental refusals)
     notes: str = ""
 
 
@@ -689,9 +692,8 @@ class People:
             if years_ago <= 2 and rng.random() < 0.025:
                 age_found = rng.randint(14, 17)  # seed 004: 未成年吸毒人员占比3.3%
             else:
-                age_found = _pick(rng, ((rng.randint(18, 24), 22), (rng.randint(25, 34), 40),
-                                        (rng.randint(35, 44), 24), (rng.randint(45, 52), 14)))
-            age_found = min(age_found, 58 - years_ago) if years_ago < 40 else age_found
+                low, high = _pick(rng, (((18, 24), 22), ((25, 34), 40), ((35, 44), 24), ((45, 52), 14)))
+                age_found = min(rng.randint(low, high), 58 - years_ago)  # nobody over 60 today
             born = found_on - relativedelta(years=age_found) - datetime.timedelta(days=rng.randint(0, 364))
         age_found = rules.age_on(born, found_on)
         sex = sex or ("M" if rng.random() < 0.85 else "F")
@@ -743,8 +745,8 @@ def simulate(count: int, today: datetime.date, townships, seed: int = SEED) -> l
     for _ in range(max(0, count - len(result))):
         draft = people.draft()
         drawn.append((draft, Life(rng, draft, today, docs)))
-    # Decision numbers follow the order of the decisions, so the lives run in the order
-    # people were found.
+    # Decision numbers count up per kind and year in the order the lives are run: by the day
+    # people were found, so that earlier cases tend to have the smaller numbers.
     for _, life in sorted(drawn, key=lambda pair: pair[0].found_on):
         life.run()
     for draft, life in drawn:
@@ -790,12 +792,22 @@ def scripted(rng, people: People, docs: DocumentNumbers, today) -> list[tuple[Dr
 
     def case(*, kind=MeasureKind.COMMUNITY_TREATMENT, decided, reported=None, township=0, worker=False, sex=None,
              age=None, conduct=None, flag_on=(), **draft_values):
+        rehabilitation = kind == MeasureKind.COMMUNITY_REHABILITATION
+        # 社区康复 follows two years of compulsory treatment, released the day it is decided.
+        compulsory_on = decided - relativedelta(months=24) + day if rehabilitation else None
         draft = people.draft(sex=sex, age=age, township=township, village=rng.randint(0, 4),
-                             found_on=decided - _days(rng, 3, 10))
+                             found_on=(compulsory_on or decided) - _days(rng, 3, 10))
         for name, value in draft_values.items():
             setattr(draft, name, value)
-        draft.worker = worker
+        draft.worker, draft.scripted = worker, True
         life = Life(rng, draft, today, docs)
+        if rehabilitation:
+            compulsory = life.measure(MeasureKind.COMPULSORY_TREATMENT, compulsory_on, 24)
+            assessment = compulsory_on + relativedelta(months=rules.EARLY_RELEASE_AFTER_MONTHS)
+            life.flag(compulsory, assessment, "early_release_assessment")
+            life.resolve(compulsory, assessment + 20 * day, "early_release_assessment",
+                         "经诊断评估，暂不符合提前解除条件，继续执行", docs.next("assessment", assessment))
+            life.end(compulsory, decided, "期满解除", completed=True)
         plan = life.measure(kind, decided, 36)
         plan.conduct = conduct or Conduct()
         if reported is not None:
@@ -843,9 +855,10 @@ def scripted(rng, people: People, docs: DocumentNumbers, today) -> list[tuple[Dr
 
 
 def plan_check_ins(rng: random.Random, plan: MeasurePlan, items: list[tuple[int, str, datetime.date]],
-                   today: datetime.date, incidental: bool = True) -> list[tuple[CheckIn, int | None]]:
+                   today: datetime.date, substance: str, incidental: bool = True) -> list[tuple[CheckIn, int | None]]:
     """The check-ins of one community measure from its report-in to its end (or today), from
     its planned items and the person's conduct: (unsaved check-in, the planned item it closes).
+    A positive test finds ``substance``; ``incidental`` adds the odd refusal (re-tested later).
 
     A check-in closes the planned item ``do_record_check_in`` would close
     (rules.plan_item_to_close); a refused test and a departure close nothing."""
@@ -883,8 +896,6 @@ def plan_check_ins(rng: random.Random, plan: MeasurePlan, items: list[tuple[int,
             add(CheckInKind.DRUG_TEST, conduct.refusals_by - datetime.timedelta(days=gap * n),
                 result=DrugTestResult.REFUSED, notes="通知检测未到")
     positive_on: dict[int, datetime.date] = {}
-    substance = next((s for s in plan.db.person.substances.values_list("substance", flat=True)), Substance.OTHER) \
-        if plan.db else Substance.METHAMPHETAMINE
     for on in conduct.positives:
         match = next((pk for pk, due in tests if on <= due <= on + datetime.timedelta(days=31)
                       and pk not in refused and pk not in positive_on), None)
@@ -1015,7 +1026,7 @@ class Writer:
                     deciding_authority=AUTHORITY, executing_jurisdiction=township, term_months=plan.term_months)
             elif action.what == "report":
                 services.do_report_in(plan.db, action.on, acting_user=None)
-                pending = sorted(pending + self.check_ins(person, plan, recorder, incidental=not draft.worker),
+                pending = sorted(pending + self.check_ins(person, plan, recorder, draft),
                                  key=lambda pair: pair[0].occurred_on)
             elif action.what == "extend":
                 services.do_extend_measure(plan.db, action.months, acting_user=None, decision_number=action.document)
@@ -1053,10 +1064,11 @@ class Writer:
         moment = timezone.make_aware(datetime.datetime.combine(action.on, datetime.time(10)))
         Flag.objects.filter(pk=flag.pk).update(resolved_at=moment)
 
-    def check_ins(self, person: Person, plan: MeasurePlan, recorder, incidental: bool):
-        """The check-ins of a measure that has just been reported in to (its plan exists now)."""
+    def check_ins(self, person: Person, plan: MeasurePlan, recorder, draft: Draft):
+        """The check-ins of a measure that has just been reported in to (its plan exists now).
+        A scripted case has only the incidents its script says."""
         items = list(PlannedCheckIn.objects.filter(measure=plan.db).values_list("id", "kind", "due_on"))
-        pairs = plan_check_ins(self.rng, plan, items, self.today, incidental)
+        pairs = plan_check_ins(self.rng, plan, items, self.today, draft.substances[0], incidental=not draft.scripted)
         for check_in, _ in pairs:
             check_in.person, check_in.county_code, check_in.measure = person, person.county_code, plan.db
             check_in.recorded_by = recorder

@@ -239,3 +239,4 @@ def test_synthetic_drugs_rise_and_execution_is_about_80_percent(full_size):
                       and m.kind != MeasureKind.COMPULSORY_TREATMENT]
     executing = [m for m in open_community if m.reported_on and not m.conduct.vanished_on]
     assert 0.75 < len(executing) / len(open_community) < 0.9  # seeds 003/004: about 80%
+

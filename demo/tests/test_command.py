@@ -1,0 +1,18 @@
+"""`jindu demo --persons N` (the module-scoped county of test_persons stays out of the way)."""
+
+import io
+
+from django.core.management import call_command
+
+from persons.models import Person
+
+
+def test_the_command_takes_the_number_of_persons_and_prints_progress(db, monkeypatch):
+    monkeypatch.setenv("JINDU_DEMO_PASSWORD", "Demo-Passw0rd-7")
+    out = io.StringIO()
+    call_command("demo", "--persons", "15", stdout=out)
+    assert Person.objects.count() == 15
+    lines = out.getvalue().splitlines()
+    assert "15" in lines[0] and any("15" in line for line in lines[1:3])
+    call_command("demo", "--persons", "30", stdout=io.StringIO())
+    assert Person.objects.count() == 15  # loaded already: nothing added
