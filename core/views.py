@@ -112,7 +112,9 @@ class ScopedQuerysetMixin:
 
 class ObjectListView(RoleRequiredMixin, ScopedQuerysetMixin, SingleTableMixin, FilterView):
     template_name = "core/object_list.html"
-    paginate_by = 50
+    # The table paginates (and counts) once; the view's own pagination stays off.
+    paginate_by = None
+    table_pagination = {"per_page": 50}
     title = ""
     actions: list = []  # [(label, url_name, roles)]
 
@@ -181,7 +183,7 @@ class AuditEntryListView(ObjectListView):
     table_class = AuditEntryTable
     required_roles = frozenset({Role.AUDIT_ADMIN})
     template_name = "core/audit_list.html"
-    paginate_by = 100
+    table_pagination = {"per_page": 100}
 
     def get(self, request, *args, **kwargs):
         if request.GET.get("export") == "xlsx":

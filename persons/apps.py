@@ -14,8 +14,11 @@ class PersonsConfig(AppConfig):
         sweep.register("person_risk", services.sweep_risk)
 
         from core.navigation import MenuItem, register_item
+        from core.roles import Role
         from persons.models import Person
 
         register_item("persons", MenuItem(_("Today list"), "persons:today", services.WRITER_ROLES))
         register_item("persons", MenuItem(_("Person list"), "persons:list", Person.scope_roles))
         register_item("persons", MenuItem(_("New person file"), "persons:create", services.WRITER_ROLES))
+        register_item("persons", MenuItem(_("Check-in policy"), "persons:policy", frozenset({Role.OFFICE})))
+        register_item("persons", MenuItem(_("Risk model"), "persons:risk_model", frozenset({Role.OFFICE})))

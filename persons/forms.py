@@ -344,3 +344,38 @@ class SupportForm(forms.Form):
 class RiskOverrideForm(forms.Form):
     level = forms.ChoiceField(label=_("level"), choices=RiskLevel.choices, widget=forms.RadioSelect)
     reason = forms.CharField(label=_("override reason"), max_length=300, min_length=4, widget=text_area())
+
+
+class CheckInPolicyForm(forms.Form):
+    """How often check-ins are due in the office's area (persons.services.do_set_check_in_policy)."""
+
+    test_every_months_year1 = forms.IntegerField(label=_("Drug test every … months in year 1"), min_value=1,
+                                                 max_value=12)
+    test_every_months_year2 = forms.IntegerField(label=_("Drug test every … months in year 2"), min_value=1,
+                                                 max_value=12)
+    test_every_months_year3 = forms.IntegerField(label=_("Drug test every … months in year 3"), min_value=1,
+                                                 max_value=12)
+    interview_every_months = forms.IntegerField(label=_("Interview every … months"), min_value=1, max_value=12)
+    home_visit_every_months = forms.IntegerField(label=_("Home visit every … months (0: none)"), min_value=0,
+                                                 max_value=12)
+    half_year_summary = forms.BooleanField(label=_("Half-year summary"), required=False)
+    yearly_evaluation = forms.BooleanField(label=_("Yearly evaluation"), required=False)
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+
+class RiskModelForm(forms.Form):
+    """Points per risk factor and the level thresholds (persons.services.do_set_risk_model)."""
+
+    high = forms.IntegerField(label=_("High risk from (points)"), min_value=1, max_value=1000)
+    medium = forms.IntegerField(label=_("Medium risk from (points)"), min_value=1, max_value=1000)
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in rules.DEFAULT_RISK_WEIGHTS:
+            self.fields[f"weight_{name}"] = forms.IntegerField(
+                label=rules.RISK_FACTOR_LABELS.get(name, name), min_value=0, max_value=100,
+                help_text=_("Default: %(points)s") % {"points": rules.DEFAULT_RISK_WEIGHTS[name]})
+
+    def weights(self) -> dict:
+        return {name: self.cleaned_data[f"weight_{name}"] for name in rules.DEFAULT_RISK_WEIGHTS}

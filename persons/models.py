@@ -40,7 +40,7 @@ REVEAL_ROLES = frozenset({Role.OFFICE, Role.TOWNSHIP, Role.SOCIAL_WORKER, Role.P
 
 
 class Person(BaseModel):
-    name = models.CharField(_("name"), max_length=50)
+    name = models.CharField(_("full name"), max_length=50)
     name_initials = models.CharField(_("pinyin initials"), max_length=50, blank=True, db_index=True, editable=False)
     id_number = EncryptedTextField(_("ID number"))
     id_number_index = BlindIndexField(source="id_number", unique=True)

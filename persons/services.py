@@ -396,18 +396,20 @@ def facts_of(person: Person):
     measures = [rules.MeasureFacts(m.pk, m.kind, m.decided_on, m.reported_on, m.starts_on, m.ends_on, m.ended_on,
                                    m.state == MeasureState.REFUSED) for m in person.measures.all()]
     tests, departures = [], []
-    for c in person.check_ins.filter(kind__in=[CheckInKind.DRUG_TEST, CheckInKind.DEPARTURE]).only(
-            "kind", "occurred_on", "result", "returned_on", "measure_id"):
-        if c.kind == CheckInKind.DRUG_TEST:
-            tests.append(rules.TestFacts(c.pk, c.occurred_on, c.result, c.measure_id))
+    # Plain values: one query, no model instances (and no lazy load of the deferred person).
+    rows = person.check_ins.filter(kind__in=[CheckInKind.DRUG_TEST, CheckInKind.DEPARTURE]).values_list(
+        "pk", "kind", "occurred_on", "result", "returned_on", "measure_id")
+    for pk, kind, occurred_on, result, returned_on, measure_id in rows:
+        if kind == CheckInKind.DRUG_TEST:
+            tests.append(rules.TestFacts(pk, occurred_on, result, measure_id))
         else:
-            departures.append(rules.DepartureFacts(c.pk, c.occurred_on, c.returned_on, c.measure_id))
+            departures.append(rules.DepartureFacts(pk, occurred_on, returned_on, measure_id))
     return measures, tests, departures
 
 
 def transfer_facts(person: Person) -> list[rules.TransferFacts]:
-    return [rules.TransferFacts(t.pk, t.handed_over_on, True)
-            for t in person.transfers.filter(state=TransferState.HANDED_OVER).only("handed_over_on")]
+    return [rules.TransferFacts(pk, handed_over_on, True) for pk, handed_over_on in
+            person.transfers.filter(state=TransferState.HANDED_OVER).values_list("pk", "handed_over_on")]
 
 
 def evaluate_flags(person: Person, today: datetime.date | None = None, *, reassess: bool = True) -> tuple[int, int]:
@@ -777,3 +779,95 @@ def pending_transfers_for(user):
         return pending.none()
     return pending.annotate(incoming=ExpressionWrapper(Q(to_jurisdiction__path__startswith=area.path),
                                                        output_field=BooleanField()))
+
+
+# --- the office's settings: check-in policy and risk model ----------------------------------
+
+POLICY_FIELDS = ("test_every_months_year1", "test_every_months_year2", "test_every_months_year3",
+                 "interview_every_months", "home_visit_every_months", "half_year_summary", "yearly_evaluation")
+
+
+def _require_office(acting_user, jurisdiction):
+    if acting_user is not None and not has_any_role(acting_user, {Role.OFFICE}):
+        raise NotAllowed(_("Only the drug-control office sets the check-in policy and the risk model."))
+    _require_area(acting_user, jurisdiction)
+
+
+@transaction.atomic
+def do_set_check_in_policy(jurisdiction, *, acting_user, expected_version: int | None = None,
+                           **values) -> CheckInPolicy:
+    """The office sets how often check-ins are due in its area (SPEC §3.1: a policy a
+    jurisdiction can change); open plan items of measures in effect there are regenerated."""
+    _require_office(acting_user, jurisdiction)
+    unknown = set(values) - set(POLICY_FIELDS)
+    if unknown:
+        raise ValueError(f"unknown policy fields {sorted(unknown)}")
+    errors = {}
+    for name in ("test_every_months_year1", "test_every_months_year2", "test_every_months_year3",
+                 "interview_every_months"):
+        if name in values and not 1 <= values[name] <= 12:
+            errors[name] = _("Between 1 and 12 months.")
+    if "home_visit_every_months" in values and not 0 <= values["home_visit_every_months"] <= 12:
+        errors["home_visit_every_months"] = _("Between 0 (none) and 12 months.")
+    if errors:
+        raise ValidationError(errors)
+    policy = CheckInPolicy.objects.select_for_update().filter(jurisdiction=jurisdiction).first()
+    created = policy is None
+    if created:
+        current = policy_for(jurisdiction)
+        policy = CheckInPolicy.objects.create(
+            jurisdiction=jurisdiction, test_every_months_year1=current.test_every_months[0],
+            test_every_months_year2=current.test_every_months[1], test_every_months_year3=current.test_every_months[2],
+            interview_every_months=current.interview_every_months,
+            home_visit_every_months=current.home_visit_every_months,
+            half_year_summary=current.half_year_summary, yearly_evaluation=current.yearly_evaluation)
+    before = {name: getattr(policy, name) for name in values}
+    for name, value in values.items():
+        setattr(policy, name, value)
+    save_versioned(policy, policy.version if created else expected_version, sorted(values))
+    changes = audit.diff(before, values)
+    regenerated = 0
+    if changes or created:
+        measures = Measure.objects.filter(state=MeasureState.IN_EFFECT,
+                                          executing_jurisdiction__path__startswith=jurisdiction.path)
+        for measure in measures.exclude(kind=MeasureKind.COMPULSORY_TREATMENT).select_related(
+                "person", "executing_jurisdiction"):
+            generate_plan(measure)
+            regenerated += 1
+        audit.record(AuditEntry.Action.POLICY, actor=acting_user, obj=policy,
+                     changes=changes | {"plans_regenerated": regenerated})
+    return policy
+
+
+@transaction.atomic
+def do_set_risk_model(jurisdiction, *, acting_user, weights: dict, high: int, medium: int,
+                      expected_version: int | None = None) -> RiskModel:
+    """The office sets the risk factors' points and the level thresholds for its area; the
+    monthly sweep and every relevant event score with them from now on."""
+    _require_office(acting_user, jurisdiction)
+    errors = {}
+    unknown = set(weights) - set(rules.DEFAULT_RISK_WEIGHTS)
+    if unknown:
+        raise ValueError(f"unknown risk factors {sorted(unknown)}")
+    for name, value in weights.items():
+        if not 0 <= value <= 100:
+            errors[name] = _("Between 0 and 100 points.")
+    if not 0 < medium < high <= 1000:
+        errors["medium"] = _("The medium threshold must be above 0 and below the high threshold.")
+    if errors:
+        raise ValidationError(errors)
+    model = RiskModel.objects.select_for_update().filter(jurisdiction=jurisdiction).first()
+    created = model is None
+    if created:
+        model = RiskModel.objects.create(jurisdiction=jurisdiction, weights=dict(rules.DEFAULT_RISK_WEIGHTS),
+                                         high_threshold=rules.DEFAULT_RISK_HIGH,
+                                         medium_threshold=rules.DEFAULT_RISK_MEDIUM)
+    before = {"weights": dict(model.weights), "high": model.high_threshold, "medium": model.medium_threshold}
+    model.weights = {name: int(value) for name, value in weights.items()}
+    model.high_threshold, model.medium_threshold = high, medium
+    save_versioned(model, model.version if created else expected_version,
+                   ["weights", "high_threshold", "medium_threshold"])
+    changes = audit.diff(before, {"weights": model.weights, "high": high, "medium": medium})
+    if changes or created:
+        audit.record(AuditEntry.Action.POLICY, actor=acting_user, obj=model, changes=changes)
+    return model

@@ -14,13 +14,14 @@ from django.views.generic import TemplateView
 from core import audit, exports
 from core.masking import mask_id_number, mask_phone
 from core.models import AuditEntry
-from core.roles import has_any_role
+from core.roles import Role, has_any_role
 from core.views import ObjectDetailView, ObjectListView, RoleRequiredMixin, ServiceFormView
 from persons import queries, rules, services
 from persons.choices import CheckInKind, FlagState, MeasureState, TransferState
 from persons.filtersets import PersonFilterSet
 from persons.forms import (
     CheckInForm,
+    CheckInPolicyForm,
     EndMeasureForm,
     FlagDecideForm,
     FlagDismissForm,
@@ -29,13 +30,23 @@ from persons.forms import (
     PersonEditForm,
     PersonForm,
     ReportInForm,
+    RiskModelForm,
     RiskOverrideForm,
     StatusForm,
     SupportForm,
     TransferCancelForm,
     TransferReceiptForm,
 )
-from persons.models import HEALTH_ROLES, Flag, Measure, Person, RiskAssessment, Transfer
+from persons.models import (
+    HEALTH_ROLES,
+    CheckInPolicy,
+    Flag,
+    Measure,
+    Person,
+    RiskAssessment,
+    RiskModel,
+    Transfer,
+)
 from persons.tables import PersonTable
 
 READER_ROLES = Person.scope_roles
@@ -518,3 +529,60 @@ class RiskOverrideView(_PersonServiceForm):
         services.do_override_risk(self.assessment, form.cleaned_data["level"], form.cleaned_data["reason"],
                                   acting_user=self.request.user)
         return self.detail_url("#risk")
+
+
+class _AreaSettingsView(ServiceFormView):
+    """The office's settings for its own area (the nearest ancestor's apply until it sets its own)."""
+
+    required_roles = frozenset({Role.OFFICE})
+    model = None
+
+    def get_object(self):
+        return self.model.objects.filter(jurisdiction=self.request.user.jurisdiction).first()
+
+    def get_title(self):
+        return f"{self.title}：{self.request.user.jurisdiction.name}"
+
+
+class CheckInPolicyView(_AreaSettingsView):
+    capability = gettext_lazy("Check-in policy")
+    model = CheckInPolicy
+    form_class = CheckInPolicyForm
+    title = gettext_lazy("Check-in policy")
+    intro = gettext_lazy("Open due dates of the measures in effect in your area are regenerated when you save.")
+
+    def get_initial(self):
+        current = services.policy_for(self.request.user.jurisdiction)
+        return {"test_every_months_year1": current.test_every_months[0],
+                "test_every_months_year2": current.test_every_months[1],
+                "test_every_months_year3": current.test_every_months[2],
+                "interview_every_months": current.interview_every_months,
+                "home_visit_every_months": current.home_visit_every_months,
+                "half_year_summary": current.half_year_summary, "yearly_evaluation": current.yearly_evaluation,
+                "version": self.object.version if self.object else None}
+
+    def perform(self, form):
+        values = {name: form.cleaned_data[name] for name in services.POLICY_FIELDS}
+        services.do_set_check_in_policy(self.request.user.jurisdiction, acting_user=self.request.user,
+                                        expected_version=form.cleaned_data["version"], **values)
+        return "persons:policy"
+
+
+class RiskModelView(_AreaSettingsView):
+    capability = gettext_lazy("Risk model")
+    model = RiskModel
+    form_class = RiskModelForm
+    title = gettext_lazy("Risk model")
+    intro = gettext_lazy("Points per factor and the thresholds of the levels; the monthly assessment and every "
+                         "relevant event use them from now on.")
+
+    def get_initial(self):
+        weights, high, medium = services.risk_model_for(self.request.user.jurisdiction)
+        initial = {f"weight_{name}": value for name, value in weights.items()}
+        return initial | {"high": high, "medium": medium, "version": self.object.version if self.object else None}
+
+    def perform(self, form):
+        services.do_set_risk_model(self.request.user.jurisdiction, acting_user=self.request.user,
+                                   weights=form.weights(), high=form.cleaned_data["high"],
+                                   medium=form.cleaned_data["medium"], expected_version=form.cleaned_data["version"])
+        return "persons:risk_model"

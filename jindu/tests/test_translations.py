@@ -14,7 +14,8 @@ from django.utils import translation
 LOCALE_DIR = Path(settings.BASE_DIR) / "jindu" / "locale" / "zh_Hans" / "LC_MESSAGES"
 PO_PATH = LOCALE_DIR / "django.po"
 MO_PATH = LOCALE_DIR / "django.mo"
-FIRST_PARTY = ("core", "accounts", "jurisdictions", "demo", "jindu")
+# Our own apps: the installed apps whose package lives in this repository, and the project.
+FIRST_PARTY = ("jindu", *(app for app in settings.INSTALLED_APPS if (Path(settings.BASE_DIR) / app).is_dir()))
 PLACEHOLDER = re.compile(r"%\(\w+\)[sd]")
 
 
