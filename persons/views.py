@@ -2,7 +2,6 @@
 persons.services for every change."""
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
@@ -11,9 +10,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.generic import TemplateView
 
-from core import audit, exports
 from core.masking import mask_id_number, mask_phone
-from core.models import AuditEntry
 from core.roles import Role, has_any_role
 from core.views import ObjectDetailView, ObjectListView, RoleRequiredMixin, ServiceFormView
 from persons import queries, rules, services
@@ -66,20 +63,12 @@ class PersonListView(ObjectListView):
     def restrict(self, queryset):
         return queries.person_rows(queryset)
 
-    def get(self, request, *args, **kwargs):
-        if request.GET.get("export") == "xlsx":
-            if not has_any_role(request.user, EXPORT_ROLES):
-                raise PermissionDenied
-            return self.export()
-        return super().get(request, *args, **kwargs)
+    export_roles = EXPORT_ROLES
+    export_filename = "registered-persons"
+    export_ordering = ("jurisdiction__path", "name", "id")
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["can_export"] = has_any_role(self.request.user, EXPORT_ROLES)
-        query = self.request.GET.copy()
-        query.pop("page", None)
-        query["export"] = "xlsx"
-        context["export_query"] = query.urlencode()
         context["quick_filters"] = self.quick_filters()
         context["main_filters"] = self.MAIN_FILTERS
         context["extra_filters_active"] = sum(1 for k, v in self.request.GET.items()
@@ -104,19 +93,16 @@ class PersonListView(ObjectListView):
         current = {k: v for k, v in self.request.GET.items() if v and k != "page"}
         return [(label, urlencode(params), current == params) for label, params in self.QUICK_FILTERS]
 
-    def export(self):
-        filterset = self.filterset_class(self.request.GET, queryset=self.get_queryset(), request=self.request)
-        persons = filterset.qs.prefetch_related("substances") if filterset.is_valid() else Person.objects.none()
-        headers = [_("full name"), _("ID number"), _("sex"), _("birth date"), _("township"), _("village"),
-                   _("control status"), _("status since"), _("risk level"), _("substances"), _("phone"),
-                   _("open flags")]
-        rows = (_export_row(person) for person in persons.order_by("jurisdiction__path", "name", "id")
-                .iterator(chunk_size=1000))
-        content, count = exports.xlsx_bytes(_("Registered persons"), headers, rows)
-        criteria = {k: v for k, v in self.request.GET.items() if v and k not in ("export", "page")}
-        audit.record(AuditEntry.Action.EXPORT, actor=self.request.user, object_repr="registered persons",
-                     changes={"rows": count, "filters": criteria})
-        return exports.xlsx_response(_("registered-persons"), content)
+    def export_queryset(self, queryset):
+        return queryset.prefetch_related("substances")
+
+    def export_headers(self):
+        return [_("full name"), _("ID number"), _("sex"), _("birth date"), _("township"), _("village"),
+                _("control status"), _("status since"), _("risk level"), _("substances"), _("phone"),
+                _("open flags")]
+
+    def export_row(self, person):
+        return _export_row(person)
 
 
 def _export_row(person) -> list:
