@@ -1,8 +1,11 @@
 """Base API classes: every viewset's queryset is ``visible_to(request.user)`` and its roles
-are declared, as in the HTML views."""
+are declared, as in the HTML views. For models with ``audit_reads = True`` every list page
+and every record read is audited, as on the pages: a program reading files is still reading them."""
 
 from rest_framework import permissions, viewsets
 
+from core import audit
+from core.models import AuditEntry
 from core.roles import has_any_role
 
 
@@ -21,3 +24,20 @@ class ScopedReadOnlyViewSet(viewsets.ReadOnlyModelViewSet):
 
     def restrict(self, queryset):
         return queryset
+
+    def list(self, request, *args, **kwargs):
+        response = super().list(request, *args, **kwargs)
+        if response.status_code == 200 and getattr(self.model, "audit_reads", False):
+            criteria = {k: v for k, v in request.query_params.items() if v and k != "format"}
+            data = response.data
+            count = data.get("count", len(data.get("results", []))) if isinstance(data, dict) else len(data)
+            audit.record(AuditEntry.Action.SEARCH, actor=request.user,
+                         object_repr=f"{self.model._meta.verbose_name_plural} (API)",
+                         changes={"criteria": criteria, "results": count})
+        return response
+
+    def get_object(self):
+        obj = super().get_object()
+        if getattr(self.model, "audit_reads", False):
+            audit.record(AuditEntry.Action.VIEW, actor=self.request.user, obj=obj)
+        return obj
