@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "jurisdictions",
     "accounts",
     "persons",
+    "monitoring",
     "demo",
 ]
 

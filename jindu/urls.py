@@ -10,6 +10,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("jurisdictions/", include("jurisdictions.urls")),
     path("persons/", include("persons.urls")),
+    path("monitoring/", include("monitoring.urls")),
     path("api/", include("jindu.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("healthz", login_not_required(views.health), name="health"),
