@@ -86,13 +86,12 @@ def _lock_chain() -> AuditAnchor:
     return anchor
 
 
-def record(action, *, actor=None, obj: models.Model | None = None, changes=None, object_repr="",
+def _build(action, *, actor=None, obj: models.Model | None = None, changes=None, object_repr="",
            ip_address=None) -> AuditEntry:
-    """Append one audit entry. ``actor`` None means the system or the command-line operator."""
     context = _request_context.get()
     jurisdiction = getattr(actor, "jurisdiction", None) if actor else None
     ip_field = AuditEntry._meta.get_field("ip_address")
-    entry = AuditEntry(
+    return AuditEntry(
         actor=actor if actor is not None and actor.pk else None,
         actor_username=getattr(actor, "username", "") or "",
         actor_jurisdiction=getattr(jurisdiction, "code", "") or "",
@@ -105,15 +104,42 @@ def record(action, *, actor=None, obj: models.Model | None = None, changes=None,
         ip_address=ip_field.to_python(ip_address or (context.ip_address if context else None)),
         request_id=context.request_id if context else "",
     )
+
+
+def _append(entries: list[AuditEntry], batch_size: int = 2000) -> None:
+    """Chain ``entries`` after the current head under one lock and write them."""
+    if not entries:
+        return
     with transaction.atomic():
         anchor = _lock_chain()
-        entry.seq = anchor.seq + 1
-        entry.prev_hash = anchor.hash
-        entry.at = timezone.now()
-        entry.hash = content_hash(entry)
-        entry.save()
-        AuditAnchor.objects.filter(pk=1).update(seq=entry.seq, hash=entry.hash)
+        seq, prev = anchor.seq, anchor.hash
+        at = timezone.now()
+        for entry in entries:
+            seq += 1
+            entry.seq, entry.prev_hash, entry.at = seq, prev, at
+            entry.hash = prev = content_hash(entry)
+        if len(entries) == 1:
+            entries[0].save()
+        else:
+            AuditEntry.objects.bulk_create(entries, batch_size=batch_size)
+        AuditAnchor.objects.filter(pk=1).update(seq=seq, hash=prev)
+
+
+def record(action, *, actor=None, obj: models.Model | None = None, changes=None, object_repr="",
+           ip_address=None) -> AuditEntry:
+    """Append one audit entry. ``actor`` None means the system or the command-line operator."""
+    entry = _build(action, actor=actor, obj=obj, changes=changes, object_repr=object_repr, ip_address=ip_address)
+    _append([entry])
     return entry
+
+
+def record_many(specs, *, actor=None) -> int:
+    """Append many entries under one lock (bulk imports, sweeps): ``specs`` are dicts of
+    ``record``'s keyword arguments (``action``, ``obj``, ``changes``, ``object_repr``), all by
+    ``actor``. The chain is the same as from that many ``record`` calls."""
+    entries = [_build(spec.pop("action"), actor=actor, **spec) for spec in (dict(s) for s in specs)]
+    _append(entries)
+    return len(entries)
 
 
 def diff(before: dict, after: dict, masks: dict | None = None) -> dict:

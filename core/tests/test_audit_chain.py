@@ -120,3 +120,22 @@ def test_prune_keeps_retention_and_chain(db, settings, capsys):
     assert set(AuditEntry.objects.values_list("seq", flat=True)) == {4, 5}
     call_command("audit", "verify")
     assert "2 entries" in capsys.readouterr().out
+
+
+def test_record_many_continues_the_chain_under_one_lock(chain):
+    written = audit.record_many(
+        [{"action": AuditEntry.Action.CREATE, "object_repr": f"bulk {n}", "changes": {"n": n}} for n in range(250)]
+    )
+    assert written == 250
+    entries = list(AuditEntry.objects.order_by("seq"))
+    assert [e.seq for e in entries] == list(range(1, 257))
+    assert entries[6].prev_hash == chain[-1].hash
+    assert all(later.prev_hash == earlier.hash for earlier, later in zip(entries, entries[1:]))
+    assert audit.verify() == (256, None)
+    audit.record(AuditEntry.Action.SYSTEM, object_repr="after")
+    assert audit.verify() == (257, None)
+
+
+def test_record_many_with_nothing_writes_nothing(db):
+    assert audit.record_many([]) == 0
+    assert not AuditEntry.objects.exists()
