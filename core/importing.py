@@ -1,8 +1,14 @@
-"""The registry behind `jindu import KIND FILE`: each app registers the kinds it can import."""
+"""Ledger imports, shared by every app: the registry behind `jindu import KIND FILE`, the
+row-error type every import reports with, and the reader that turns an uploaded file
+(xlsx, xls, ods, CSV in UTF-8 or GBK) into rows of cell values with their sheet row numbers."""
 
+import csv
+import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from django.utils.translation import gettext as _
 
 
 @dataclass(frozen=True)
@@ -22,3 +28,71 @@ def register(kind: ImportKind) -> None:
 
 def kinds() -> dict[str, ImportKind]:
     return dict(_KINDS)
+
+
+@dataclass
+class RowError:
+    """What is wrong, and where: ``row`` as the user sees it in the file (1-based, counting
+    title lines), ``field`` as the file's own column header."""
+
+    row: int
+    field: str
+    message: str
+
+    def as_dict(self):
+        return {"row": self.row, "field": self.field, "message": self.message}
+
+
+class FileRejected(Exception):
+    """The file as a whole cannot be read; ``errors`` say where and why."""
+
+    def __init__(self, errors: list[RowError]):
+        super().__init__("; ".join(f"{e.row}: {e.message}" for e in errors))
+        self.errors = errors
+
+
+def decode_text(data: bytes) -> str:
+    """UTF-8 (with or without BOM), else GB18030 (a superset of GBK) as saved by Excel on
+    Chinese Windows."""
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise FileRejected([RowError(0, "", _("The file is neither UTF-8 nor GBK/GB18030 text."))])
+
+
+SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
+TABLE_SUFFIXES = (*SPREADSHEET_SUFFIXES, ".csv", ".txt")
+
+
+def _is_spreadsheet(data: bytes, filename: str) -> bool:
+    # Zip (xlsx, ods) or OLE2 (xls): trust the content over a renamed file.
+    if data[:4] == b"PK\x03\x04" or data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        return True
+    return filename.lower().endswith(SPREADSHEET_SUFFIXES) and not filename.lower().endswith((".csv", ".txt"))
+
+
+def read_table(data: bytes, filename: str = "") -> list[list]:
+    """The first sheet (or the CSV) as a list of rows; row ``i`` of the list is sheet row
+    ``i + 1``. Spreadsheet cells keep their types (numbers, dates); merged cells hold their
+    value in the first cell only; CSV cells are strings."""
+    if not data:
+        raise FileRejected([RowError(1, "", _("The file is empty."))])
+    if _is_spreadsheet(data, filename):
+        from python_calamine import CalamineWorkbook
+
+        try:
+            workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
+            sheet = workbook.get_sheet_by_index(0)
+            rows = sheet.to_python(skip_empty_area=False)
+        except Exception as error:  # calamine raises its own types for damaged files
+            raise FileRejected([RowError(0, "", _("The spreadsheet cannot be read (%(error)s).")
+                                         % {"error": str(error)[:200]})]) from None
+        return [list(row) for row in rows]
+    text = decode_text(data)
+    try:
+        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",\t;")
+    except csv.Error:
+        dialect = csv.excel
+    return [list(row) for row in csv.reader(io.StringIO(text), dialect)]

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
 
+from core.importing import FileRejected, RowError, decode_text
 from jurisdictions.choices import LEVEL_SYNONYMS, Level
 
 # Header names other offices use for the same column.
@@ -31,32 +32,8 @@ class JurisdictionRow:
     parent_code: str
 
 
-@dataclass
-class RowError:
-    row: int
-    field: str
-    message: str
-
-    def as_dict(self):
-        return {"row": self.row, "field": self.field, "message": self.message}
-
-
-class FileRejected(Exception):
-    """The file as a whole cannot be read; ``errors`` say where and why."""
-
-    def __init__(self, errors: list[RowError]):
-        super().__init__("; ".join(f"{e.row}: {e.message}" for e in errors))
-        self.errors = errors
-
-
 def decode(data: bytes) -> str:
-    """UTF-8 (with or without BOM), else GB18030 as saved by Excel on Chinese Windows."""
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise FileRejected([RowError(0, "", _("The file is neither UTF-8 nor GBK/GB18030 text."))])
+    return decode_text(data)
 
 
 def normalise_level(value: str) -> str:

@@ -130,7 +130,7 @@ def test_record_many_continues_the_chain_under_one_lock(chain):
     entries = list(AuditEntry.objects.order_by("seq"))
     assert [e.seq for e in entries] == list(range(1, 257))
     assert entries[6].prev_hash == chain[-1].hash
-    assert all(later.prev_hash == earlier.hash for earlier, later in zip(entries, entries[1:]))
+    assert all(later.prev_hash == earlier.hash for earlier, later in zip(entries, entries[1:], strict=False))
     assert audit.verify() == (256, None)
     audit.record(AuditEntry.Action.SYSTEM, object_repr="after")
     assert audit.verify() == (257, None)
