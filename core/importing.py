@@ -96,3 +96,57 @@ def read_table(data: bytes, filename: str = "") -> list[list]:
     except csv.Error:
         dialect = csv.excel
     return [list(row) for row in csv.reader(io.StringIO(text), dialect)]
+
+
+ERROR_COLUMN = "错误原因"
+
+
+def text_cell(value):
+    """A cell of a read table as text for writing back (dates as ISO dates, whole floats as integers)."""
+    import datetime
+    import math
+
+    if isinstance(value, float) and math.isfinite(value) and value == int(value):
+        return str(int(value))
+    if isinstance(value, datetime.datetime | datetime.date):
+        return value.isoformat()
+    return value
+
+
+def annotate(data: bytes, filename: str, header_row: int, errors: list[RowError]) -> tuple[bytes, str]:
+    """The user's own file with an added 错误原因 column on each rejected row, ready to fix and
+    upload again: (content, file name). An xlsx keeps its layout (openpyxl); a CSV is written
+    back as UTF-8 with BOM (Excel opens it correctly); an xls or ods becomes an xlsx."""
+    by_row: dict[int, list[str]] = {}
+    for error in errors:
+        by_row.setdefault(error.row, []).append(f"{error.field}：{error.message}" if error.field else error.message)
+    stem = filename.rsplit(".", 1)[0] if "." in filename else (filename or "ledger")
+    if data[:4] == b"PK\x03\x04" and not filename.lower().endswith(".ods"):
+        import openpyxl
+
+        workbook = openpyxl.load_workbook(io.BytesIO(data))
+        sheet = workbook.worksheets[0]
+        column = sheet.max_column + 1
+        sheet.cell(row=header_row, column=column, value=ERROR_COLUMN)
+        for row, messages in by_row.items():
+            if row >= 1:
+                sheet.cell(row=row, column=column, value="；".join(messages))
+        out = io.BytesIO()
+        workbook.save(out)
+        return out.getvalue(), f"{stem}_错误原因.xlsx"
+    table = read_table(data, filename)
+    width = max((len(r) for r in table), default=0)
+    rows = [list(r) + [""] * (width - len(r)) for r in table]
+    if 1 <= header_row <= len(rows):
+        rows[header_row - 1].append(ERROR_COLUMN)
+    for row, messages in by_row.items():
+        if 1 <= row <= len(rows):
+            rows[row - 1].append("；".join(messages))
+    if _is_spreadsheet(data, filename):
+        from core.exports import xlsx_bytes
+
+        content, _count = xlsx_bytes(stem, rows[0] if rows else [], [[text_cell(v) for v in r] for r in rows[1:]])
+        return content, f"{stem}_错误原因.xlsx"
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(rows)
+    return buffer.getvalue().encode("utf-8-sig"), f"{stem}_错误原因.csv"

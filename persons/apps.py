@@ -13,6 +13,12 @@ class PersonsConfig(AppConfig):
         sweep.register("person_flags", services.sweep_flags)
         sweep.register("person_risk", services.sweep_risk)
 
+        from core import importing
+        from persons import cli
+
+        importing.register(importing.ImportKind(
+            "persons", "persons ledger (台账): xlsx, xls, ods or CSV", cli.add_arguments, cli.handle))
+
         from core.navigation import MenuItem, register_item
         from core.roles import Role
         from persons.models import Person

@@ -2,6 +2,7 @@
 entry and re-evaluates the rules the change may affect (SPEC §3.1; STYLE: Zulip actions)."""
 
 import datetime
+from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -871,3 +872,242 @@ def do_set_risk_model(jurisdiction, *, acting_user, weights: dict, high: int, me
     if changes or created:
         audit.record(AuditEntry.Action.POLICY, actor=acting_user, obj=model, changes=changes)
     return model
+
+
+# --- ledger import (台账导入, issue «Ledger import and export») ----------------------------------
+
+IMPORT_FIELDS = ("name", "registered_residence", "current_address", "phone", "jurisdiction", "first_found_on",
+                 "first_found_approximate", "living_situation", "family_contacts", "notes")
+IMPORT_BATCH = 2000
+
+
+@dataclass
+class ImportResult:
+    rows_read: int = 0
+    imported: int = 0  # files created
+    updated: int = 0
+    unchanged: int = 0
+    rejected: list = field(default_factory=list)  # core.importing.RowError
+    warnings: list = field(default_factory=list)
+    skipped_rows: list = field(default_factory=list)
+    dry_run: bool = False
+    written: bool = False  # False when nothing was changed (dry run, or refused for rejected rows)
+    person_ids: list = field(default_factory=list)  # created and updated files
+
+    def as_dict(self) -> dict:
+        return {"rows_read": self.rows_read, "imported": self.imported, "updated": self.updated,
+                "unchanged": self.unchanged, "rejected": [e.as_dict() for e in self.rejected],
+                "warnings": [e.as_dict() for e in self.warnings], "skipped_rows": self.skipped_rows,
+                "dry_run": self.dry_run, "written": self.written}
+
+
+def _import_places(jurisdiction):
+    from jurisdictions.models import Jurisdiction
+    from persons.importers import PlaceResolver
+
+    nodes = list(Jurisdiction.objects.filter(path__startswith=jurisdiction.path,
+                                             level__in=[Level.TOWNSHIP, Level.VILLAGE]).exclude(pk=jurisdiction.pk))
+    return PlaceResolver(jurisdiction, nodes)
+
+
+def _existing_files(id_numbers: list[str]) -> dict[str, Person]:
+    index_field = Person._meta.get_field("id_number_index")
+    by_index = {index_field.index_for(n): n for n in id_numbers}
+    found = {}
+    keys = list(by_index)
+    for start in range(0, len(keys), IMPORT_BATCH):
+        for person in Person.objects.filter(id_number_index__in=keys[start:start + IMPORT_BATCH]).prefetch_related(
+                "substances"):
+            found[by_index[person.id_number_index]] = person
+    return found
+
+
+def do_import_persons(ledger, *, acting_user, jurisdiction, skip_invalid: bool = False, dry_run: bool = False,
+                      source: str = "", today: datetime.date | None = None, progress=None) -> ImportResult:
+    """Bring a read ledger (persons.importers.read_ledger) into the registry.
+
+    All or nothing: with any rejected row nothing is written unless ``skip_invalid``, which
+    writes the valid rows and reports the others. Files are matched by ID number: a new number
+    opens a file; a known one updates the fields the ledger fills (a blank cell never erases
+    what the file holds) and records a changed status in the status history; an unchanged row
+    writes nothing, so importing the same ledger twice creates nothing. A file outside the
+    importer's area is not touched and the row is refused. Each created or updated file gets
+    its own audit entry, and the import one more with the counts."""
+    from core.importing import RowError
+
+    _require_writer(acting_user)
+    _require_area(acting_user, jurisdiction)
+    today = today or timezone.localdate()
+    result = ImportResult(rows_read=ledger.rows_read, skipped_rows=list(ledger.skipped_rows), dry_run=dry_run,
+                          warnings=list(ledger.warnings))
+    places = _import_places(jurisdiction)
+    id_column = ledger.header_of("id_number")
+    village_column = ledger.header_of("village")
+    rows = []
+    for row in ledger.rows:
+        if not row.errors:
+            place, message = places.resolve(row.raw.get("village", ""), row.raw.get("township", ""))
+            if message:
+                row.errors.append(RowError(row.row, village_column, message))
+            row.values["jurisdiction"] = place
+        rows.append(row)
+    existing = _existing_files([r.values["id_number"] for r in rows if not r.errors])
+    visible = set()
+    if existing:
+        pks = [p.pk for p in existing.values()]
+        scoped = Person.objects.all() if acting_user is None else Person.objects.visible_to(acting_user)
+        for start in range(0, len(pks), IMPORT_BATCH):
+            visible |= set(scoped.filter(pk__in=pks[start:start + IMPORT_BATCH]).values_list("pk", flat=True))
+    creates, updates = [], []
+    for row in rows:
+        if row.errors:
+            continue
+        person = existing.get(row.values["id_number"])
+        if person is None:
+            if not row.values.get("control_status"):
+                row.errors.append(RowError(row.row, ledger.header_of("control_status"),
+                                           _("A new file needs the control status.")))
+                continue
+            creates.append(row)
+        elif person.pk not in visible:
+            row.errors.append(RowError(row.row, id_column, _(
+                "A file with this ID number is kept by another area; ask its office to hand it over.")))
+        else:
+            updates.append((row, person))
+    for row in rows:
+        if row.errors:
+            result.rejected.extend(row.errors)
+        else:
+            result.warnings.extend(row.warnings)  # a refused row's warnings do not matter
+    result.rejected.sort(key=lambda e: e.row)
+    result.warnings.sort(key=lambda e: e.row)
+    changes = [(row, person, _import_changes(person, row.values)) for row, person in updates]
+    result.imported = len(creates)
+    result.updated = sum(1 for _row, _person, diff in changes if diff)
+    result.unchanged = len(changes) - result.updated
+    if dry_run or (result.rejected and not skip_invalid):
+        if not dry_run:
+            result.imported = result.updated = result.unchanged = 0
+        return result
+    with transaction.atomic():
+        created = _create_imported(creates, acting_user, today, progress)
+        updated = _update_imported([(row, person, diff) for row, person, diff in changes if diff], acting_user,
+                                   today)
+        result.person_ids = [p.pk for p in created] + [p.pk for p in updated]
+        audit.record(AuditEntry.Action.IMPORT, actor=acting_user, obj=jurisdiction,
+                     object_repr=f"{jurisdiction.name}: {source}"[:200], changes={
+                         "kind": "persons", "source": source, "rows_read": result.rows_read,
+                         "imported": result.imported, "updated": result.updated, "unchanged": result.unchanged,
+                         "rejected": len({e.row for e in result.rejected}), "skip_invalid": skip_invalid})
+    result.written = True
+    return result
+
+
+def _import_changes(person: Person, values: dict) -> dict:
+    """{field: [old, new]} for what the ledger changes; blank cells are left out."""
+    changed = {}
+    for name in IMPORT_FIELDS:
+        if name not in values or values[name] in ("", None):
+            continue
+        old = getattr(person, name)
+        if name == "first_found_approximate" and "first_found_on" not in changed:
+            continue
+        if old != values[name]:
+            changed[name] = [old, values[name]]
+    status = values.get("control_status")
+    if status and status != person.control_status:
+        changed["control_status"] = [person.control_status, status]
+    substances = values.get("substances")
+    if substances:
+        held = sorted(s.substance for s in person.substances.all())
+        if sorted(set(substances)) != held:
+            changed["substances"] = [held, sorted(set(substances))]
+    return changed
+
+
+def _imported_notes(values: dict) -> str:
+    notes = values.get("notes", "")
+    if values.get("unknown_substances"):
+        notes = (notes + "\n" if notes else "") + _("Substances as written in the ledger: %(value)s") % {
+            "value": values["unknown_substances"]}
+    return notes
+
+
+def _create_imported(rows, acting_user, today, progress=None) -> list[Person]:
+    people = []
+    for row in rows:
+        values = row.values
+        number, place = values["id_number"], values["jurisdiction"]
+        people.append(Person(
+            name=values["name"], name_initials=pinyin_initials(values["name"]), id_number=number,
+            sex=rules.sex_of(number), birth_date=rules.birth_date_of(number), jurisdiction=place,
+            county_code=place.county_code, control_status=values["control_status"],
+            control_status_since=values.get("control_status_since") or today,
+            registered_residence=values.get("registered_residence", ""), current_address=values.get("current_address", ""),
+            phone=values.get("phone", ""), family_contacts=values.get("family_contacts", ""),
+            first_found_on=values.get("first_found_on"),
+            first_found_approximate=values.get("first_found_approximate", False),
+            living_situation=values.get("living_situation", ""), notes=_imported_notes(values),
+        ))
+    created = []
+    for start in range(0, len(people), IMPORT_BATCH):
+        batch = Person.objects.bulk_create(people[start:start + IMPORT_BATCH])
+        created.extend(batch)
+        if progress:
+            progress(len(created), len(people))
+    substances, statuses, entries = [], [], []
+    for person, row in zip(created, rows, strict=True):
+        held = sorted(set(row.values.get("substances") or []))
+        substances.extend(PersonSubstance(person=person, substance=s) for s in held)
+        statuses.append(StatusChange(person=person, county_code=person.county_code, status=person.control_status,
+                                     changed_on=person.control_status_since, recorded_by=acting_user,
+                                     note=_("Imported from a ledger")))
+        entries.append({"action": AuditEntry.Action.CREATE, "obj": person, "changes": audit.diff(
+            {}, _snapshot(person) | {"id_number": person.id_number, "control_status": person.control_status,
+                                     "substances": held}, masks=AUDIT_MASKS)})
+    PersonSubstance.objects.bulk_create(substances, batch_size=IMPORT_BATCH)
+    StatusChange.objects.bulk_create(statuses, batch_size=IMPORT_BATCH)
+    audit.record_many(entries, actor=acting_user)
+    return created
+
+
+def _update_imported(changes, acting_user, today) -> list[Person]:
+    entries, statuses = [], []
+    for row, person, diff in changes:
+        fields = [name for name in diff if name in IMPORT_FIELDS]
+        if "first_found_on" in fields and "first_found_approximate" not in fields:
+            person.first_found_approximate = row.values.get("first_found_approximate", False)
+            fields.append("first_found_approximate")
+        for name in fields:
+            setattr(person, name, row.values[name])
+        if "name" in fields:
+            person.name_initials = pinyin_initials(person.name)
+            fields.append("name_initials")
+        if "jurisdiction" in fields:
+            person.county_code = person.jurisdiction.county_code
+            fields.append("county_code")
+        if "control_status" in diff:
+            since = row.values.get("control_status_since") or today
+            statuses.append(StatusChange(person=person, county_code=person.county_code,
+                                         status=row.values["control_status"], changed_on=since,
+                                         recorded_by=acting_user, note=_("Imported from a ledger")))
+            if since >= person.control_status_since:
+                person.control_status, person.control_status_since = row.values["control_status"], since
+                fields += ["control_status", "control_status_since"]
+        person.version += 1
+        Person.objects.filter(pk=person.pk).update(**{name: getattr(person, name) for name in fields},
+                                                   version=person.version)
+        if "substances" in diff:
+            wanted = set(row.values["substances"])
+            person.substances.exclude(substance__in=wanted).delete()
+            held = set(person.substances.values_list("substance", flat=True))
+            PersonSubstance.objects.bulk_create([PersonSubstance(person=person, substance=s)
+                                                 for s in sorted(wanted - held)])
+        shown = {k: [str(v.pk) if hasattr(v, "pk") else v for v in pair] for k, pair in diff.items()}
+        for key, mask in AUDIT_MASKS.items():
+            if key in shown:
+                shown[key] = [mask(v) for v in shown[key]]
+        entries.append({"action": AuditEntry.Action.UPDATE, "obj": person, "changes": shown})
+    StatusChange.objects.bulk_create(statuses, batch_size=IMPORT_BATCH)
+    audit.record_many(entries, actor=acting_user)
+    return [person for _row, person, _diff in changes]

@@ -1,0 +1,538 @@
+"""Reading a persons ledger (吸毒人员台账): find the header among the title lines, map the
+office's own column names to fields, and turn every data row into checked values or errors.
+
+This module only reads and checks; it never writes. ``services.do_import_persons`` resolves
+villages and existing files against the database and writes, shared by the web upload and
+``jindu import persons``. The synonym tables below are the documented contract of what an
+office's file may call each column and value (docs/import.md).
+"""
+
+import datetime
+import math
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from core.importing import FileRejected, RowError, read_table
+from persons import rules
+from persons.choices import ControlStatus, LivingSituation, Sex, Substance
+
+# --- columns ---------------------------------------------------------------------------------
+
+# field key → (label, header names used by offices). Headers are compared after ``_key``:
+# spaces removed, full-width brackets made half-width, trailing colon and required-star dropped.
+COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "serial": (gettext_lazy("Serial number"), ("序号", "编号", "序", "no", "no.")),
+    "name": (gettext_lazy("Full name"), ("姓名", "名字", "人员姓名", "吸毒人员姓名")),
+    "sex": (gettext_lazy("Sex"), ("性别",)),
+    "id_number": (gettext_lazy("ID number"), (
+        "身份证号", "身份证号码", "公民身份号码", "公民身份证号码", "身份证件号码", "证件号码", "身份证")),
+    "birth_date": (gettext_lazy("Birth date"), ("出生日期", "出生年月", "出生年月日")),
+    "registered_residence": (gettext_lazy("Registered residence"), (
+        "户籍地址", "户籍地", "户籍所在地", "户籍住址", "户籍地详址", "户口所在地")),
+    "current_address": (gettext_lazy("Current address"), (
+        "现住址", "现居住地", "现居住地址", "实际居住地", "实际居住地址", "居住地址", "现住地址", "居住地")),
+    "township": (gettext_lazy("Township"), ("乡镇(街道)", "所属乡镇", "所属乡镇(街道)", "乡镇", "街道", "乡(镇)")),
+    "village": (gettext_lazy("Village"), (
+        "所属村(社区)", "村(居)委会", "村(社区)", "社区", "所在村(社区)", "所属社区", "所属村", "村居", "村(居)",
+        "村(居)委", "所属村(居)", "村社区", "村(社区)名称")),
+    "substances": (gettext_lazy("Substances"), (
+        "吸食毒品种类", "滥用毒品种类", "毒品种类", "吸食种类", "滥用种类", "吸毒种类", "吸食毒品类型", "滥用毒品类型")),
+    "first_found_on": (gettext_lazy("First found"), (
+        "初次发现日期", "首次发现时间", "初次发现时间", "首次发现日期", "初次发现", "首次发现")),
+    "control_status": (gettext_lazy("Control status"), (
+        "管控现状", "目前管控状态", "管控状态", "现状", "人员状态", "目前状态", "管控情况", "当前状态")),
+    "control_status_since": (gettext_lazy("Status since"), (
+        "状态起始日期", "管控起始日期", "状态变更日期", "现状起始日期", "起始日期")),
+    "living_situation": (gettext_lazy("Job and home"), ("就业居住情况", "两有情况", "就业住房情况", "就业及居住情况")),
+    "phone": (gettext_lazy("Phone"), ("联系电话", "电话", "手机号码", "手机号", "联系方式", "手机", "电话号码")),
+    "family_contacts": (gettext_lazy("Family contacts"), (
+        "家属联系方式", "家属联系电话", "紧急联系人", "家属电话", "监护人联系方式")),
+    "notes": (gettext_lazy("Notes"), ("备注", "说明", "其他情况")),
+}
+# Columns that carry no field of their own: recognised so they are not reported as unknown.
+IGNORED = frozenset({"serial"})
+REQUIRED = ("name", "id_number")
+
+
+def _key(text) -> str:
+    text = unicodedata.normalize("NFKC", str(text or ""))  # full-width → half-width
+    text = re.sub(r"\s+", "", text).rstrip(":*").lstrip("*")
+    return text.lower()
+
+
+HEADER_LOOKUP = {_key(name): key for key, (_label, names) in COLUMNS.items() for name in names}
+
+
+def column_label(key: str) -> str:
+    return str(COLUMNS[key][0]) if key in COLUMNS else key
+
+
+# --- values ----------------------------------------------------------------------------------
+
+STATUS_SYNONYMS = {
+    ControlStatus.COMMUNITY_TREATMENT: ("社区戒毒", "社区戒毒中", "社戒"),
+    ControlStatus.COMMUNITY_REHABILITATION: ("社区康复", "社区康复中", "社康"),
+    ControlStatus.COMPULSORY_TREATMENT: ("强制隔离戒毒", "强戒", "强制戒毒", "强戒所", "强制隔离戒毒中"),
+    ControlStatus.VOLUNTARY_TREATMENT: ("自愿戒毒", "自愿戒毒中"),
+    ControlStatus.MAINTENANCE_THERAPY: ("药物维持治疗", "美沙酮维持治疗", "维持治疗", "美沙酮", "美沙酮治疗"),
+    ControlStatus.THREE_YEAR_ABSTINENCE: ("戒断三年未复吸", "戒断三年", "三年未复吸", "戒断3年未复吸", "戒断满三年",
+                                          "戒断三年以上未复吸", "戒断三年未发现复吸"),
+    ControlStatus.SOCIAL_CONTROL: ("社会面管控", "社会面", "社会面管控人员", "社会面在控"),
+    ControlStatus.IN_CUSTODY: ("羁押", "在押", "服刑", "监狱服刑", "看守所羁押", "拘留", "服刑中", "在押服刑"),
+    ControlStatus.DECEASED: ("死亡", "已死亡"),
+    ControlStatus.MOVED_OUT: ("迁出", "户籍迁出", "外迁", "已迁出"),
+    ControlStatus.ABROAD: ("出国(境)", "出境", "出国", "出国境"),
+    ControlStatus.WHEREABOUTS_UNKNOWN: ("下落不明", "失联", "去向不明", "脱管", "漏管", "失控"),
+}
+SUBSTANCE_SYNONYMS = {
+    Substance.HEROIN: ("海洛因", "白粉", "四号"),
+    Substance.METHAMPHETAMINE: ("甲基苯丙胺", "冰毒", "麻古", "麻果", "甲基苯丙胺(冰毒)"),
+    Substance.KETAMINE: ("氯胺酮", "k粉", "k仔", "氯胺酮(k粉)"),
+    Substance.CANNABIS: ("大麻", "大麻叶", "大麻脂"),
+    Substance.MDMA: ("摇头丸", "mdma", "亚甲二氧基甲基苯丙胺"),
+    Substance.COCAINE: ("可卡因", "古柯碱"),
+    Substance.OPIUM: ("鸦片", "阿片"),
+    Substance.MORPHINE: ("吗啡",),
+    Substance.NPS: ("新精神活性物质", "合成大麻素", "新型毒品"),
+    Substance.METHCATHINONE: ("甲卡西酮", "卡西酮", "浴盐"),
+    Substance.OTHER: ("其他", "其它"),
+}
+LIVING_SYNONYMS = {
+    LivingSituation.STABLE: ("两有", "有业有居", "有就业有住所"),
+    LivingSituation.HOUSED: ("一有", "有居无业", "有住所"),
+    LivingSituation.UNSTABLE: ("两无", "无业无居", "无就业无住所"),
+}
+SEX_SYNONYMS = {Sex.MALE: ("男", "m", "male", "1"), Sex.FEMALE: ("女", "f", "female", "2")}
+
+
+def _lookup(table: dict) -> dict[str, str]:
+    found = {}
+    for value, names in table.items():
+        found[_key(value)] = value
+        found[_key(value.label)] = value
+        for name in names:
+            found[_key(name)] = value
+    return found
+
+
+STATUS_LOOKUP = _lookup(STATUS_SYNONYMS)
+SUBSTANCE_LOOKUP = _lookup(SUBSTANCE_SYNONYMS)
+LIVING_LOOKUP = _lookup(LIVING_SYNONYMS)
+SEX_LOOKUP = _lookup(SEX_SYNONYMS)
+_SUBSTANCE_SPLIT = re.compile(r"[、,，;；/／和及+＋\s]+")
+
+
+class ValueProblem(ValueError):
+    pass
+
+
+def text_of(value) -> str:
+    """A cell as the user typed it: numbers Excel stored as floats lose their ``.0``."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        if math.isfinite(value) and value == int(value):
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, (datetime.datetime, datetime.date)):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def parse_id_number(value) -> str:
+    """The ID number column, whichever way Excel kept it (``rules.normalise_id_number`` decides)."""
+    if isinstance(value, float | int) and not isinstance(value, bool):
+        number = int(value)
+        if len(str(number)) > 15:
+            # An 18-digit number does not fit a double: Excel kept only 15 significant digits.
+            raise ValueProblem(_("The number was stored by a spreadsheet as a number and has lost digits: "
+                                 "format the column as text and type it again."))
+        value = str(number)
+    try:
+        return rules.normalise_id_number(text_of(value))
+    except rules.IdNumberError as error:
+        raise ValueProblem(str(error)) from None
+
+
+_DATE = re.compile(r"^(\d{4})\s*[.\-/年]\s*(\d{1,2})\s*[.\-/月]\s*(\d{1,2})\s*日?(?:[ T]\d{1,2}:\d{2}(?::\d{2})?(?:\.\d+)?)?$")
+_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+_MONTH = re.compile(r"^(\d{4})\s*[.\-/年]\s*(\d{1,2})\s*月?(?:份)?$")
+_YEAR = re.compile(r"^(\d{4})\s*年?$")
+_EXCEL_EPOCH = datetime.date(1899, 12, 30)
+
+
+def parse_date(value, today: datetime.date | None = None) -> tuple[datetime.date, bool]:
+    """(date, approximate). Excel dates and serial numbers, ``2019.3.5``, ``2019年3月5日``,
+    ``20190305``, ``2016/2/9``, ``2020-08-01 00:00:00``; a month only (``2010年5月``, ``2019.03``)
+    or a year only is the first day of it, marked approximate."""
+    today = today or timezone.localdate()
+    approximate = False
+    if isinstance(value, datetime.datetime):
+        day = value.date()
+    elif isinstance(value, datetime.date):
+        day = value
+    elif isinstance(value, float | int) and not isinstance(value, bool):
+        number = int(value)
+        if 19000101 <= number <= 21001231:
+            return parse_date(str(number), today)
+        if 1900 <= number <= 2100:
+            return parse_date(str(number), today)
+        if 1 <= number < 80000:
+            day = _EXCEL_EPOCH + datetime.timedelta(days=number)
+        else:
+            raise ValueProblem(_("“%(value)s” is not a date.") % {"value": text_of(value)})
+    else:
+        text = unicodedata.normalize("NFKC", str(value)).strip()
+        try:
+            if match := _DATE.match(text) or _COMPACT.match(text):
+                day = datetime.date(*(int(g) for g in match.groups()))
+            elif match := _MONTH.match(text):
+                day, approximate = datetime.date(int(match[1]), int(match[2]), 1), True
+            elif match := _YEAR.match(text):
+                day, approximate = datetime.date(int(match[1]), 1, 1), True
+            else:
+                raise ValueProblem(_("“%(value)s” is not a date: write it as 2019-03-05 or 2019年3月5日.")
+                                   % {"value": text})
+        except ValueError as error:
+            if isinstance(error, ValueProblem):
+                raise
+            raise ValueProblem(_("“%(value)s” is not a real date.") % {"value": text}) from None
+    if day > today:
+        raise ValueProblem(_("%(date)s is in the future.") % {"date": day.isoformat()})
+    if day.year < 1900:
+        raise ValueProblem(_("%(date)s is too early to be right.") % {"date": day.isoformat()})
+    return day, approximate
+
+
+def parse_substances(value) -> tuple[list[str], list[str]]:
+    """(substances, the parts not recognised)."""
+    found, unknown = [], []
+    for part in _SUBSTANCE_SPLIT.split(unicodedata.normalize("NFKC", text_of(value))):
+        if not part:
+            continue
+        substance = SUBSTANCE_LOOKUP.get(_key(part))
+        if substance is None:
+            unknown.append(part)
+        elif substance not in found:
+            found.append(substance)
+    return found, unknown
+
+
+def parse_phone(value) -> str:
+    return re.sub(r"[\s\-]", "", unicodedata.normalize("NFKC", text_of(value)))
+
+
+# --- the ledger ------------------------------------------------------------------------------
+
+
+@dataclass
+class LedgerRow:
+    row: int  # the sheet row number the user sees
+    values: dict = field(default_factory=dict)  # field key → checked value ("" / None when blank)
+    raw: dict = field(default_factory=dict)  # field key → the cell as typed (for place names)
+    errors: list[RowError] = field(default_factory=list)
+    warnings: list[RowError] = field(default_factory=list)
+
+
+@dataclass
+class Ledger:
+    header_row: int  # 1-based
+    headers: list[str]  # the file's own header texts, by column
+    mapping: dict[int, str]  # column index → field key ("" = ignored)
+    rows: list[LedgerRow]
+    rows_read: int
+    skipped_rows: list[int]
+    warnings: list[RowError]  # file-level: unknown columns
+    title: str = ""
+
+    def header_of(self, key: str) -> str:
+        for index, mapped in self.mapping.items():
+            if mapped == key:
+                return self.headers[index] or column_label(key)
+        return column_label(key)
+
+
+MAX_HEADER_SEARCH = 20
+_FOOTER = re.compile(r"^(合计|总计|小计|共计|填表人|制表人|审核人|负责人|填报人|注[:：]|说明[:：]|备注[:：])")
+
+
+def detect_header(table: list[list]) -> int:
+    """The 0-based index of the header row: the first of the top rows that names at least
+    three known columns, one of them the name or the ID number."""
+    for index, cells in enumerate(table[:MAX_HEADER_SEARCH]):
+        keys = {HEADER_LOOKUP.get(_key(c)) for c in cells if text_of(c)}
+        keys.discard(None)
+        if len(keys) >= 3 and keys & set(REQUIRED):
+            return index
+    raise FileRejected([RowError(0, "", _(
+        "No header row found in the first %(n)s rows: the header must name at least the full name "
+        "and the ID number columns (e.g. 姓名, 身份证号码).") % {"n": MAX_HEADER_SEARCH})])
+
+
+def guess_mapping(headers: list[str]) -> dict[int, str]:
+    mapping, taken = {}, set()
+    for index, header in enumerate(headers):
+        key = HEADER_LOOKUP.get(_key(header), "")
+        if key and key in taken:
+            key = ""  # a second column of the same meaning is not read
+        taken.add(key)
+        mapping[index] = key
+    return mapping
+
+
+def _is_blank(cells) -> bool:
+    return not any(text_of(c) for c in cells)
+
+
+def _is_footer(cells) -> bool:
+    texts = [text_of(c) for c in cells if text_of(c)]
+    return bool(texts) and bool(_FOOTER.match(texts[0]))
+
+
+def read_ledger(data: bytes, filename: str = "", *, header_row: int | None = None,
+                mapping: dict[int, str] | None = None, today: datetime.date | None = None) -> Ledger:
+    """Read and check every row. ``header_row`` (1-based) and ``mapping`` override what is
+    detected (the web form lets the user correct them)."""
+    table = read_table(data, filename)
+    header_index = header_row - 1 if header_row else detect_header(table)
+    if header_index < 0 or header_index >= len(table):
+        raise FileRejected([RowError(header_row or 0, "", _("The file has no row %(row)s.") % {"row": header_row})])
+    headers = [text_of(c) for c in table[header_index]]
+    mapping = guess_mapping(headers) if mapping is None else {int(k): v for k, v in mapping.items()}
+    missing = [key for key in REQUIRED if key not in mapping.values()]
+    if missing:
+        raise FileRejected([RowError(header_index + 1, column_label(key), _(
+            "The header row has no column for %(field)s.") % {"field": column_label(key)}) for key in missing])
+    file_warnings = [
+        RowError(header_index + 1, header, _("Column not recognised; it was not imported."))
+        for index, header in enumerate(headers) if header and not mapping.get(index)
+    ]
+    title = next((text_of(c) for row in table[:header_index] for c in row if text_of(c)), "")
+    columns = {key: index for index, key in mapping.items() if key}
+    ledger = Ledger(header_row=header_index + 1, headers=headers, mapping=mapping, rows=[], rows_read=0,
+                    skipped_rows=[], warnings=file_warnings, title=title)
+    header_keys = [_key(h) for h in headers]
+    last = max((i for i, cells in enumerate(table) if not _is_blank(cells)), default=header_index)
+    for index in range(header_index + 1, last + 1):  # blank rows after the last line are not reported
+        cells = table[index]
+        number = index + 1
+        if _is_blank(cells) or _is_footer(cells) or [_key(text_of(c)) for c in cells] == header_keys:
+            ledger.skipped_rows.append(number)
+            continue
+        ledger.rows_read += 1
+        ledger.rows.append(_check_row(number, cells, columns, ledger, today))
+    _mark_duplicates(ledger)
+    return ledger
+
+
+def _check_row(number: int, cells: list, columns: dict[str, int], ledger: Ledger, today) -> LedgerRow:
+    row = LedgerRow(number)
+
+    def cell(key):
+        index = columns.get(key)
+        return cells[index] if index is not None and index < len(cells) else None
+
+    def problem(key, message, warning=False):
+        (row.warnings if warning else row.errors).append(RowError(number, ledger.header_of(key), message))
+
+    name = re.sub(r"\s+", "", text_of(cell("name")))
+    if not name:
+        problem("name", _("The full name is missing."))
+    elif len(name) > 50:
+        problem("name", _("The name is longer than %(max)s characters.") % {"max": 50})
+    row.values["name"] = name
+
+    id_number = None
+    raw_id = cell("id_number")
+    if not text_of(raw_id):
+        problem("id_number", _("The ID number is missing."))
+    else:
+        try:
+            id_number = parse_id_number(raw_id)
+        except ValueProblem as error:
+            problem("id_number", str(error))
+    row.values["id_number"] = id_number
+
+    if id_number and text_of(cell("sex")):
+        typed = SEX_LOOKUP.get(_key(text_of(cell("sex"))))
+        if typed and typed != rules.sex_of(id_number):
+            problem("sex", _("The sex “%(typed)s” differs from the ID number's (%(real)s); the ID number's was kept.")
+                    % {"typed": text_of(cell("sex")), "real": Sex(rules.sex_of(id_number)).label}, warning=True)
+    if id_number and "birth_date" in columns and text_of(cell("birth_date")):
+        try:
+            typed_birth, approximate = parse_date(cell("birth_date"), today)
+            real = rules.birth_date_of(id_number)
+            if (typed_birth.year, typed_birth.month) != (real.year, real.month) or (
+                    not approximate and typed_birth != real):
+                problem("birth_date", _("The birth date differs from the ID number's (%(real)s); the ID number's "
+                                        "was kept.") % {"real": real.isoformat()}, warning=True)
+        except ValueProblem:
+            problem("birth_date", _("The birth date is not a date; the ID number's was kept."), warning=True)
+
+    for key in ("township", "village"):
+        row.raw[key] = re.sub(r"\s+", "", unicodedata.normalize("NFKC", text_of(cell(key))))
+    if "village" in columns and not row.raw["village"]:
+        problem("village", _("The village is missing."))
+
+    status_text = text_of(cell("control_status"))
+    if "control_status" in columns:
+        status = STATUS_LOOKUP.get(_key(status_text))
+        if not status_text:
+            problem("control_status", _("The control status is missing."))
+        elif status is None:
+            problem("control_status", _("Unknown control status “%(value)s”.") % {"value": status_text})
+        row.values["control_status"] = status
+
+    for key in ("first_found_on", "control_status_since"):
+        if text_of(cell(key)):
+            try:
+                row.values[key], approximate = parse_date(cell(key), today)
+                if key == "first_found_on":
+                    row.values["first_found_approximate"] = approximate
+            except ValueProblem as error:
+                problem(key, str(error))
+
+    if "substances" in columns:
+        substances, unknown = parse_substances(cell("substances"))
+        if unknown:
+            substances = substances or [Substance.OTHER]
+            problem("substances", _("Substance “%(value)s” not recognised; recorded as written in the notes.")
+                    % {"value": "、".join(unknown)}, warning=True)
+            row.values["unknown_substances"] = "、".join(unknown)
+        row.values["substances"] = substances
+
+    if text_of(cell("living_situation")):
+        living = LIVING_LOOKUP.get(_key(text_of(cell("living_situation"))))
+        if living is None:
+            problem("living_situation", _("“%(value)s” is not 两有, 一有 or 两无; it was not imported.")
+                    % {"value": text_of(cell("living_situation"))}, warning=True)
+        else:
+            row.values["living_situation"] = living
+
+    for key in ("registered_residence", "current_address"):
+        if key in columns:
+            row.values[key] = re.sub(r"\s+", "", text_of(cell(key)))[:200]
+    for key in ("phone", "family_contacts"):
+        if key in columns:
+            row.values[key] = parse_phone(cell(key)) if key == "phone" else text_of(cell(key))
+    if "notes" in columns:
+        row.values["notes"] = text_of(cell("notes"))
+    return row
+
+
+def _mark_duplicates(ledger: Ledger) -> None:
+    first_row: dict[str, int] = {}
+    for row in ledger.rows:
+        number = row.values.get("id_number")
+        if not number:
+            continue
+        if number in first_row:
+            row.errors.append(RowError(row.row, ledger.header_of("id_number"), _(
+                "The same ID number is on row %(row)s of this file.") % {"row": first_row[number]}))
+        else:
+            first_row[number] = row.row
+
+
+# --- places ----------------------------------------------------------------------------------
+
+_PLACE_SUFFIXES = ("村民委员会", "居民委员会", "村委会", "居委会", "村委", "居委")
+_PLACE_KINDS = ("社区", "村", "居")
+
+
+def _place_key(name: str) -> str:
+    name = re.sub(r"\s+", "", unicodedata.normalize("NFKC", name or ""))
+    for suffix in _PLACE_SUFFIXES:
+        if name.endswith(suffix) and len(name) > len(suffix):
+            name = name[: -len(suffix)]
+            if suffix.startswith("村") and not name.endswith("村"):
+                name += "村"
+            break
+    return name
+
+
+def _bare(name: str) -> str:
+    for kind in _PLACE_KINDS:
+        if name.endswith(kind) and len(name) > len(kind):
+            return name[: -len(kind)]
+    return name
+
+
+class PlaceResolver:
+    """Finds the village a ledger names, within the area chosen for the import.
+
+    Offices type the village alone (东门社区), with its township (城关镇东门社区) or county in
+    front, with stray spaces, as 东门社区居委会 or without the 村/社区 ending; a separate
+    township column narrows the search. A name that fits two villages is refused rather than
+    guessed; a name that is a township places the person at the township (village unknown)."""
+
+    def __init__(self, area, nodes):
+        from jurisdictions.choices import Level
+
+        self.area = area
+        self.townships = [n for n in nodes if n.level == Level.TOWNSHIP]
+        self.villages = [n for n in nodes if n.level == Level.VILLAGE]
+        if area.level == Level.VILLAGE:
+            self.villages.append(area)
+        if area.level == Level.TOWNSHIP:
+            self.townships.append(area)
+        self.prefixes = sorted({_place_key(n.name) for n in [*nodes, area, *area.ancestors()] if n.level != Level.VILLAGE},
+                               key=len, reverse=True)
+
+    def _within(self, township):
+        if township is None:
+            return self.villages
+        return [v for v in self.villages if v.path.startswith(township.path)]
+
+    def _match(self, key: str, villages) -> list:
+        exact = [v for v in villages if _place_key(v.name) == key]
+        if exact:
+            return exact
+        bare = _bare(key)
+        return [v for v in villages if _bare(_place_key(v.name)) == bare]
+
+    def resolve(self, village: str, township: str = ""):
+        """(jurisdiction, None) or (None, message)."""
+        key = _place_key(village)
+        if not key:
+            if self.area.level in ("village", "township"):
+                return self.area, None
+            return None, _("The village is missing.")
+        town = None
+        if township:
+            towns = [t for t in self.townships if _bare(_place_key(t.name)) == _bare(_place_key(township))]
+            if len(towns) != 1:
+                return None, _("There is no township “%(name)s” in %(area)s.") % {"name": township,
+                                                                                   "area": self.area.name}
+            town = towns[0]
+        candidates = self._match(key, self._within(town))
+        if not candidates:
+            for prefix in self.prefixes:  # 示范县城关镇东门社区 → 城关镇东门社区 → 东门社区
+                if key.startswith(prefix) and len(key) > len(prefix):
+                    rest = key[len(prefix):]
+                    towns = [t for t in self.townships if _place_key(t.name) == prefix]
+                    if towns and town is None:
+                        town = towns[0]
+                    candidates = self._match(rest, self._within(town))
+                    if candidates:
+                        break
+                    key = rest
+        if not candidates:
+            towns = [t for t in self.townships if _place_key(t.name) == key or _bare(_place_key(t.name)) == _bare(key)]
+            if len(towns) == 1:
+                return towns[0], None
+            return None, _("There is no village “%(name)s” in %(area)s.") % {"name": village, "area": self.area.name}
+        if len(candidates) > 1:
+            return None, _("“%(name)s” is the name of villages in %(towns)s: put the township in front.") % {
+                "name": village, "towns": "、".join(sorted({self._township_name(v) for v in candidates}))}
+        return candidates[0], None
+
+    def _township_name(self, village) -> str:
+        for town in self.townships:
+            if village.path.startswith(town.path):
+                return town.name
+        return ""
