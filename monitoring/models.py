@@ -124,3 +124,7 @@ class MonitoringSettings(BaseModel):
 
     def __str__(self):
         return f"{self.jurisdiction}"
+
+
+# dashboards: jurisdiction outlines for the map (monitoring/shapes.py)
+from monitoring.shapes import JurisdictionShape  # noqa: E402, F401

@@ -1,0 +1,80 @@
+"""The drug-situation dashboard and the generated documents behind its download buttons (issue 6).
+Thin views: the numbers come from monitoring.dashboards and monitoring.reports, both built on the
+indicator library."""
+
+from django.contrib import messages
+from django.http import Http404, HttpResponse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views import View
+from django.views.generic import TemplateView
+
+from core import audit
+from core.models import AuditEntry
+from core.views import RoleRequiredMixin
+from monitoring import dashboards, reports
+from monitoring.periods import Period
+
+
+class DashboardMixin(RoleRequiredMixin):
+    required_roles = dashboards.DASHBOARD_ROLES
+
+    def selection(self):
+        """The jurisdiction (the viewer's own unless another visible one is asked for) and the
+        period (this month unless another is asked for) from the query string."""
+        jurisdiction = dashboards.visible_jurisdiction(self.request.user, self.request.GET.get("jurisdiction"))
+        if jurisdiction is None:
+            raise Http404(_("No dashboard for this area."))
+        text = self.request.GET.get("period", "").strip()
+        period = None
+        if text:
+            try:
+                period = Period.parse(text)
+            except ValueError as error:
+                self.period_error = str(error)
+        return jurisdiction, period or dashboards.default_period()
+
+    period_error = ""
+
+
+class DashboardView(DashboardMixin, TemplateView):
+    template_name = "monitoring/dashboard.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        jurisdiction, period = self.selection()
+        if self.period_error:
+            messages.error(self.request, self.period_error)
+        today = timezone.localdate()
+        dashboard = dashboards.build(self.request.user, jurisdiction, period, today=today)
+        choices = [(code, label) for code, label in dashboards.period_choices(today)]
+        if period.code not in dict(choices):
+            choices.insert(0, (period.code, period.label))
+        context.update(
+            dashboard=dashboard,
+            dashboard_data=dashboard.data(),
+            jurisdiction_choices=dashboards.jurisdiction_choices(self.request.user),
+            period_choices=choices,
+            query=self.request.GET.urlencode(),
+            selection_query=f"jurisdiction={jurisdiction.code}&period={period.code}",
+        )
+        return context
+
+
+class ReportDownloadView(DashboardMixin, View):
+    """The monthly statistical report (xlsx) or the 毒情通报 (docx) for the dashboard's
+    jurisdiction and period; the download is audited like every export."""
+
+    document = "statistics"  # or "bulletin"
+
+    def get(self, request):
+        jurisdiction, period = self.selection()
+        if self.period_error:
+            raise Http404(self.period_error)
+        document = reports.build(self.document, jurisdiction, period, viewer=request.user)
+        audit.record(AuditEntry.Action.EXPORT, actor=request.user, obj=jurisdiction, object_repr=document.title,
+                     changes={"document": self.document, "jurisdiction": jurisdiction.code, "period": period.code,
+                              "format": document.extension, "suppressed": document.suppressed})
+        response = HttpResponse(document.content, content_type=document.content_type)
+        response["Content-Disposition"] = f"attachment; filename*=UTF-8''{document.quoted_filename}"
+        return response
