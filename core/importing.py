@@ -75,8 +75,9 @@ def _is_spreadsheet(data: bytes, filename: str) -> bool:
 
 def read_table(data: bytes, filename: str = "") -> list[list]:
     """The first sheet (or the CSV) as a list of rows; row ``i`` of the list is sheet row
-    ``i + 1``. Spreadsheet cells keep their types (numbers, dates); merged cells hold their
-    value in the first cell only; CSV cells are strings."""
+    ``i + 1``. Spreadsheet cells keep their types (numbers, dates); a cell merged over several
+    rows gives its value to each of them, one merged across columns only keeps it in the first;
+    CSV cells are strings."""
     if not data:
         raise FileRejected([RowError(1, "", _("The file is empty."))])
     if _is_spreadsheet(data, filename):
@@ -85,17 +86,33 @@ def read_table(data: bytes, filename: str = "") -> list[list]:
         try:
             workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
             sheet = workbook.get_sheet_by_index(0)
-            rows = sheet.to_python(skip_empty_area=False)
+            rows = [list(row) for row in sheet.to_python(skip_empty_area=False)]
         except Exception as error:  # calamine raises its own types for damaged files
             raise FileRejected([RowError(0, "", _("The spreadsheet cannot be read (%(error)s).")
                                          % {"error": str(error)[:200]})]) from None
-        return [list(row) for row in rows]
+        try:
+            merged = sheet.merged_cell_ranges or []
+        except Exception:  # not every format reports its merged cells
+            merged = []
+        _fill_merged_down(rows, merged)
+        return rows
     text = decode_text(data)
     try:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",\t;")
     except csv.Error:
         dialect = csv.excel
     return [list(row) for row in csv.reader(io.StringIO(text), dialect)]
+
+
+def _fill_merged_down(rows: list[list], merged) -> None:
+    """Ledgers merge the village (or township) cell over the persons of one village: each of
+    those rows is that village's. Titles merged across a line are left in their first cell."""
+    for (top, left), (bottom, _right) in merged:
+        if bottom <= top or top >= len(rows) or left >= len(rows[top]):
+            continue
+        for index in range(top + 1, min(bottom, len(rows) - 1) + 1):
+            if left < len(rows[index]):
+                rows[index][left] = rows[top][left]
 
 
 ERROR_COLUMN = "错误原因"

@@ -177,6 +177,13 @@ def parse_date(value, today: datetime.date | None = None) -> tuple[datetime.date
     elif isinstance(value, datetime.date):
         day = value
     elif isinstance(value, float | int) and not isinstance(value, bool):
+        if isinstance(value, float) and 1900 < value < 2101 and value != int(value):
+            # A month typed as 2019.03 is kept by the spreadsheet as the number 2019.03. 2019.1
+            # is also what 2019.10 becomes, so January and October cannot be told apart.
+            if repr(value).endswith(".1"):
+                raise ValueProblem(_("“%(value)s” is not a date: write it as 2019-03-05 or 2019年3月5日.")
+                                   % {"value": repr(value)})
+            return parse_date(repr(value), today)
         number = int(value)
         if 19000101 <= number <= 21001231:
             return parse_date(str(number), today)
@@ -482,6 +489,8 @@ class PlaceResolver:
             self.townships.append(area)
         self.prefixes = sorted({_place_key(n.name) for n in [*nodes, area, *area.ancestors()] if n.level != Level.VILLAGE},
                                key=len, reverse=True)
+        self.keys = {v.pk: _place_key(v.name) for v in self.villages}
+        self.cache: dict[tuple[str, str], tuple] = {}
 
     def _within(self, township):
         if township is None:
@@ -489,14 +498,19 @@ class PlaceResolver:
         return [v for v in self.villages if v.path.startswith(township.path)]
 
     def _match(self, key: str, villages) -> list:
-        exact = [v for v in villages if _place_key(v.name) == key]
+        exact = [v for v in villages if self.keys[v.pk] == key]
         if exact:
             return exact
         bare = _bare(key)
-        return [v for v in villages if _bare(_place_key(v.name)) == bare]
+        return [v for v in villages if _bare(self.keys[v.pk]) == bare]
 
     def resolve(self, village: str, township: str = ""):
-        """(jurisdiction, None) or (None, message)."""
+        """(jurisdiction, None) or (None, message). A ledger names few places many times."""
+        if (village, township) not in self.cache:
+            self.cache[village, township] = self._resolve(village, township)
+        return self.cache[village, township]
+
+    def _resolve(self, village: str, township: str):
         key = _place_key(village)
         if not key:
             if self.area.level in ("village", "township"):
