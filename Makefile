@@ -33,6 +33,9 @@ lint: setup
 test: setup system-deps
 	scripts/test.sh
 
+bench: setup system-deps
+	scripts/bench.sh
+
 messages: setup
 	scripts/messages.sh
 
