@@ -17,3 +17,16 @@ class MonitoringConfig(AppConfig):
             "shapes", "jurisdiction outlines from GeoJSON (properties.code = jurisdiction code)",
             shapes.add_arguments, shapes.handle))
         # end dashboards
+
+        # indicators: the alert centre and the office's entry pages, after the dashboard
+        from core.navigation import MenuItem, register_item  # noqa: F811 (each block stands alone)
+        from core.roles import Role
+        from monitoring.models import READER_ROLES
+
+        office = frozenset({Role.OFFICE})
+        register_item("monitoring", MenuItem(_("Alert centre"), "monitoring:alerts", READER_ROLES))
+        register_item("monitoring", MenuItem(_("Indicator catalogue"), "monitoring:indicators", READER_ROLES))
+        register_item("monitoring", MenuItem(_("Targets"), "monitoring:targets", READER_ROLES))
+        register_item("monitoring", MenuItem(_("Alert thresholds"), "monitoring:thresholds", READER_ROLES))
+        register_item("monitoring", MenuItem(_("Population figures"), "monitoring:population", READER_ROLES))
+        register_item("monitoring", MenuItem(_("Monitoring settings"), "monitoring:settings", office))

@@ -917,9 +917,13 @@ def _evaluate_nodes(indicators, parent, nodes, period, as_of, compare, grouped: 
     else:
         key_of[parent.pk] = None
         scopes = [Scope(parent.path)]
+    cut = {"current": as_of}
+    if compare:
+        cut |= {"year": comparable_as_of(period, periods["year"], as_of, years=1),
+                "previous": comparable_as_of(period, periods["previous"], as_of)}
     counts = {}
     for label, each in periods.items():
-        window = Window.of(each, as_of)
+        window = Window.of(each, cut[label])
         merged: dict[Any, dict[str, int]] = {}
         for scope in scopes:
             merged.update(_fetch_all(indicators, scope, window))
@@ -945,6 +949,17 @@ def _evaluate_nodes(indicators, parent, nodes, period, as_of, compare, grouped: 
             values[indicator.code] = current
         result[node.pk] = values
     return result
+
+
+def comparable_as_of(period: Period, base: Period, as_of: datetime.date, years: int = 0) -> datetime.date | None:
+    """The day to read a comparison period on, so that a period still running is compared with
+    the same stretch of its base (1–15 June against 1–15 June last year, not all of last June);
+    None — the whole base period — once the period is over."""
+    if as_of >= period.end:
+        return None
+    if years:
+        return min(base.end, as_of - relativedelta(years=years))
+    return min(base.end, base.start + (as_of - period.start))
 
 
 def evaluate(codes: list[str] | None, jurisdiction, period: Period, *, as_of: datetime.date | None = None,

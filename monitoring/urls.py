@@ -1,7 +1,20 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from monitoring import views
 
 app_name = "monitoring"
-urlpatterns = []
+urlpatterns = [
+    path("alerts/", views.AlertCentreView.as_view(), name="alerts"),
+    path("indicators/", views.IndicatorCatalogueView.as_view(), name="indicators"),
+    path("targets/", views.TargetListView.as_view(), name="targets"),
+    path("targets/<str:code>/<int:year>/", views.TargetEditView.as_view(), name="target_edit"),
+    path("population/", views.PopulationListView.as_view(), name="population"),
+    path("population/new/", views.PopulationEditView.as_view(), name="population_edit"),
+    path("thresholds/", views.ThresholdListView.as_view(), name="thresholds"),
+    path("thresholds/new/", views.ThresholdEditView.as_view(), name="threshold_edit"),
+    path("thresholds/<int:pk>/delete/", views.ThresholdDeleteView.as_view(), name="threshold_delete"),
+    path("settings/", views.MonitoringSettingsView.as_view(), name="settings"),
+]
 
 # dashboards
 from monitoring import dashboard_views  # noqa: E402

@@ -17,7 +17,7 @@ from monitoring import services
 from monitoring.periods import Period
 from monitoring.tests import builders
 from persons.choices import ControlStatus as S
-from persons.choices import MeasureKind, MeasureState, Substance
+from persons.choices import MeasureState, Substance
 
 D = datetime.date
 JUNE = Period.month(2024, 6)

@@ -1,0 +1,59 @@
+from rest_framework import serializers
+
+
+class IndicatorSerializer(serializers.Serializer):
+    """An indicator of the library: its definition (统计口径) and where it applies."""
+
+    code = serializers.CharField()
+    name = serializers.CharField()
+    unit = serializers.CharField()
+    definition = serializers.CharField()
+    source = serializers.CharField()
+    levels = serializers.ListField(child=serializers.CharField())
+    higher_is_better = serializers.BooleanField(allow_null=True)
+    category = serializers.CharField()
+
+    def to_representation(self, indicator):
+        return {"code": indicator.code, "name": str(indicator.name), "unit": indicator.unit,
+                "definition": indicator.definition, "source": indicator.source,
+                "levels": sorted(indicator.levels), "higher_is_better": indicator.higher_is_better,
+                "category": indicator.category}
+
+
+class IndicatorValueSerializer(serializers.Serializer):
+    """One indicator's value for a jurisdiction and period (monitoring.indicators.Value.as_dict).
+    For viewers without personal-data rights counts of 1–4 are null and shown as "<5", and
+    numerators and denominators are left out."""
+
+    code = serializers.CharField()
+    name = serializers.CharField()
+    unit = serializers.CharField()
+    period = serializers.CharField()
+    jurisdiction = serializers.CharField()
+    value = serializers.FloatField(allow_null=True)
+    display = serializers.CharField()
+    numerator = serializers.IntegerField(allow_null=True)
+    denominator = serializers.IntegerField(allow_null=True)
+    previous_year = serializers.FloatField(allow_null=True)
+    previous_period = serializers.FloatField(allow_null=True)
+    yoy = serializers.FloatField(allow_null=True, help_text="同比, percent change")
+    mom = serializers.FloatField(allow_null=True, help_text="环比, percent change")
+    yoy_points = serializers.FloatField(allow_null=True, help_text="同比 in percentage points (rates)")
+    mom_points = serializers.FloatField(allow_null=True, help_text="环比 in percentage points (rates)")
+    target = serializers.FloatField(allow_null=True)
+    target_met = serializers.BooleanField(allow_null=True)
+    as_of = serializers.DateField(allow_null=True)
+
+    def to_representation(self, value):
+        return value
+
+
+class IndicatorValuesQuerySerializer(serializers.Serializer):
+    jurisdiction = serializers.CharField(required=False, help_text="jurisdiction code; default: the user's own")
+    period = serializers.CharField(required=False, help_text="2024-06, 2024-Q2, 2024 or 2024-01-01..2024-03-31; "
+                                                             "default: this month")
+    codes = serializers.CharField(required=False, help_text="comma-separated indicator codes; default: all that "
+                                                            "apply at the jurisdiction's level")
+    as_of = serializers.DateField(required=False, help_text="read the figures as they stood on this day")
+    children = serializers.BooleanField(required=False, default=False,
+                                        help_text="one set of values per direct child jurisdiction")

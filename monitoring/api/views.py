@@ -1,0 +1,72 @@
+"""/api/indicators/: the indicator catalogue, and /api/indicators/values/: values for a
+jurisdiction of the user's area and a period. Aggregates only; a viewer without personal-data
+rights gets counts of 1–4 suppressed ("<5"), as on the pages."""
+
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework import permissions, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.response import Response
+
+from core.api import HasRequiredRole
+from core.roles import may_see_personal_data
+from monitoring import indicators as ind
+from monitoring.api.serializers import (
+    IndicatorSerializer,
+    IndicatorValueSerializer,
+    IndicatorValuesQuerySerializer,
+)
+from monitoring.models import READER_ROLES
+from monitoring.periods import Period
+
+
+class IndicatorViewSet(viewsets.ViewSet):
+    required_roles = READER_ROLES
+    permission_classes = [permissions.IsAuthenticated, HasRequiredRole]
+    lookup_field = "code"
+    lookup_value_regex = r"[a-z0-9_]+"
+
+    @extend_schema(responses=IndicatorSerializer(many=True))
+    def list(self, request):
+        return Response(IndicatorSerializer(list(ind.INDICATORS.values()), many=True).data)
+
+    @extend_schema(responses=IndicatorSerializer)
+    def retrieve(self, request, code=None):
+        if code not in ind.INDICATORS:
+            raise NotFound
+        return Response(IndicatorSerializer(ind.INDICATORS[code]).data)
+
+    @extend_schema(parameters=[IndicatorValuesQuerySerializer], responses=IndicatorValueSerializer(many=True))
+    @action(detail=False, methods=["get"])
+    def values(self, request):
+        from jurisdictions.models import Jurisdiction
+
+        query = IndicatorValuesQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        data = query.validated_data
+        user = request.user
+        if data.get("jurisdiction"):
+            place = Jurisdiction.objects.visible_to(user).filter(code=data["jurisdiction"]).first()
+            if place is None:
+                raise NotFound
+        else:
+            place = user.jurisdiction
+        try:
+            period = Period.parse(data["period"]) if data.get("period") else Period.containing(timezone.localdate())
+        except ValueError as error:
+            raise ValidationError({"period": [str(error)]}) from None
+        codes = [c.strip() for c in data.get("codes", "").split(",") if c.strip()] or None
+        unknown = [c for c in codes or [] if c not in ind.INDICATORS]
+        if unknown:
+            raise ValidationError({"codes": [f"unknown indicators: {', '.join(unknown)}"]})
+        suppress_small = not may_see_personal_data(user)
+        as_of = data.get("as_of")
+        if data.get("children"):
+            children = ind.evaluate_children(codes, place, period, as_of=as_of, compare=True)
+            nodes = {j.pk: j for j in Jurisdiction.objects.filter(pk__in=children)}
+            rows = [value.as_dict(suppress_small) | {"jurisdiction": nodes[pk].code}
+                    for pk, values in children.items() for value in values.values()]
+        else:
+            rows = [v.as_dict(suppress_small) for v in ind.evaluate(codes, place, period, as_of=as_of).values()]
+        return Response(rows)

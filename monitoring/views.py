@@ -1,0 +1,285 @@
+"""The monitoring pages of this work line: the alert centre, the indicator catalogue, and the
+office's entry pages for targets, population figures, thresholds and settings. Thin views over
+monitoring.alerts / monitoring.indicators for reading and monitoring.services for every change.
+(The dashboards and generated documents live in monitoring.dashboards / monitoring.reports.)"""
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views import View
+from django.views.generic import TemplateView
+
+from core.roles import Role, has_any_role
+from core.views import ObjectListView, RoleRequiredMixin, ServiceFormView
+from monitoring import alerts, services
+from monitoring.filtersets import PopulationFigureFilterSet, ThresholdFilterSet
+from monitoring.forms import MonitoringSettingsForm, PopulationForm, TargetForm, ThresholdForm
+from monitoring.models import READER_ROLES, MonitoringSettings, PopulationFigure, Target, Threshold
+from monitoring.periods import Period
+from monitoring.tables import PopulationFigureTable, ThresholdTable
+
+OFFICE = frozenset({Role.OFFICE})
+
+
+def _visible_jurisdiction(user, code: str | None):
+    """The jurisdiction named by ``code`` if it is in the user's area; the user's own without one."""
+    from jurisdictions.models import Jurisdiction
+
+    if not code:
+        return user.jurisdiction
+    node = Jurisdiction.objects.visible_to(user).filter(code=code).first()
+    if node is None:
+        raise Http404
+    return node
+
+
+def _period(text: str | None, today) -> tuple[Period, str]:
+    if not text:
+        return Period.containing(today), ""
+    try:
+        return Period.parse(text), ""
+    except ValueError as error:
+        return Period.containing(today), str(error)
+
+
+class AlertCentreView(RoleRequiredMixin, TemplateView):
+    """Open flags, overdue check-ins and crossed thresholds per area, with owner and age."""
+
+    required_roles = READER_ROLES
+    capability = gettext_lazy("Alert centre")
+    template_name = "monitoring/alerts.html"
+
+    def get_context_data(self, **kwargs):
+        today = timezone.localdate()
+        period, period_error = _period(self.request.GET.get("period"), today)
+        centre = alerts.alert_centre(self.request.user, today=today, period=period)
+        personal = centre.personal
+        from monitoring.indicators import suppress
+
+        areas = [{
+            "area": area,
+            "open_flags": suppress(area.open_flags, self.request.user) if not personal else area.open_flags,
+            "overdue_items": suppress(area.overdue_items, self.request.user) if not personal else area.overdue_items,
+            "overdue_persons": (suppress(area.overdue_persons, self.request.user) if not personal
+                                else area.overdue_persons),
+        } for area in centre.areas]
+        breaches = [(b, b.value.display(suppress_small=not personal)) for b in centre.breaches]
+        return super().get_context_data(centre=centre, areas=areas, breaches=breaches, period_error=period_error,
+                                        period_text=self.request.GET.get("period", ""),
+                                        can_open_persons=personal, **kwargs)
+
+
+class IndicatorCatalogueView(RoleRequiredMixin, TemplateView):
+    """Every indicator's definition, unit, direction and source (指标口径)."""
+
+    required_roles = READER_ROLES
+    capability = gettext_lazy("Indicator catalogue")
+    template_name = "monitoring/indicators.html"
+
+    def get_context_data(self, **kwargs):
+        from monitoring.indicators import INDICATORS
+
+        return super().get_context_data(indicators=list(INDICATORS.values()), **kwargs)
+
+
+class TargetListView(RoleRequiredMixin, TemplateView):
+    """The targets of one year for one area: its own, the inherited one and where it was set."""
+
+    required_roles = READER_ROLES
+    capability = gettext_lazy("Targets")
+    template_name = "monitoring/targets.html"
+
+    def get_context_data(self, **kwargs):
+        from monitoring.indicators import INDICATORS
+
+        user = self.request.user
+        place = _visible_jurisdiction(user, self.request.GET.get("jurisdiction"))
+        try:
+            year = int(self.request.GET.get("year") or timezone.localdate().year)
+        except ValueError:
+            year = timezone.localdate().year
+        codes = [c for c, i in INDICATORS.items() if i.higher_is_better is not None]
+        own = {t.indicator: t for t in Target.objects.filter(jurisdiction=place, year=year, indicator__in=codes)}
+        parent_paths = services._ancestor_paths(place)[1:]
+        inherited = {}
+        for target in (Target.objects.filter(year=year, indicator__in=codes, jurisdiction__path__in=parent_paths)
+                       .select_related("jurisdiction").order_by("jurisdiction__depth")):
+            inherited[target.indicator] = target  # the deepest ancestor wins
+        rows = [{"indicator": INDICATORS[c], "own": own.get(c), "inherited": inherited.get(c),
+                 "edit_url": reverse("monitoring:target_edit", args=[c, year]) + "?" + urlencode(
+                     {"jurisdiction": place.code})} for c in codes]
+        from monitoring.forms import area_choices
+
+        return super().get_context_data(
+            rows=rows, year=year, place=place, years=range(year - 2, year + 3),
+            areas=area_choices(user), can_edit=has_any_role(user, OFFICE), **kwargs)
+
+
+class TargetEditView(ServiceFormView):
+    required_roles = OFFICE
+    capability = gettext_lazy("Set a target")
+    form_class = TargetForm
+
+    def dispatch(self, request, *args, **kwargs):
+        from monitoring.indicators import INDICATORS
+
+        if kwargs["code"] not in INDICATORS:
+            raise Http404
+        self.indicator = INDICATORS[kwargs["code"]]
+        self.year = kwargs["year"]
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_object(self):
+        self.place = _visible_jurisdiction(self.request.user, self.request.GET.get("jurisdiction"))
+        return Target.objects.filter(indicator=self.indicator.code, jurisdiction=self.place, year=self.year).first()
+
+    def get_initial(self):
+        if self.object is None:
+            return {}
+        return {"value": self.object.value, "note": self.object.note, "version": self.object.version}
+
+    def get_title(self):
+        return _("Target %(year)s: %(indicator)s, %(place)s") % {
+            "year": self.year, "indicator": self.indicator.name, "place": self.place.name}
+
+    @property
+    def intro(self):
+        value, where = services.inherited_target(self.indicator.code, self.place, self.year)
+        unit = self.indicator.unit
+        if value is None:
+            return _("No target is set above this area for %(year)s. Leave the value empty to set none.") % {
+                "year": self.year}
+        return _("Inherited from %(place)s: %(value)s%(unit)s. Leave the value empty to use it.") % {
+            "place": where.name, "value": value.normalize(), "unit": unit}
+
+    def perform(self, form):
+        value = form.cleaned_data["value"]
+        back = reverse("monitoring:targets") + "?" + urlencode({"year": self.year, "jurisdiction": self.place.code})
+        if value is None:
+            if self.object is not None:
+                services.do_clear_target(self.object, acting_user=self.request.user)
+            return back
+        services.do_set_target(self.indicator.code, self.place, self.year, value, acting_user=self.request.user,
+                               note=form.cleaned_data["note"], expected_version=form.cleaned_data["version"])
+        return back
+
+
+class PopulationListView(ObjectListView):
+    model = PopulationFigure
+    filterset_class = PopulationFigureFilterSet
+    table_class = PopulationFigureTable
+    required_roles = READER_ROLES
+    title = gettext_lazy("Population figures")
+    actions = [(gettext_lazy("Enter a population figure"), "monitoring:population_edit", OFFICE)]
+
+    def restrict(self, queryset):
+        return queryset.select_related("jurisdiction")
+
+
+class PopulationEditView(ServiceFormView):
+    required_roles = OFFICE
+    capability = gettext_lazy("Enter a population figure")
+    form_class = PopulationForm
+    title = gettext_lazy("Population figure")
+    intro = gettext_lazy("The population (实有人口) of an area in a year, for the shares of population. A figure for "
+                         "the same area and year replaces the one entered before.")
+
+    def get_form_kwargs(self):
+        return {"user": self.request.user}
+
+    def get_initial(self):
+        return {"jurisdiction": self.request.user.jurisdiction.code, "year": timezone.localdate().year}
+
+    def perform(self, form):
+        place = _visible_jurisdiction(self.request.user, form.cleaned_data["jurisdiction"])
+        services.do_set_population(place, form.cleaned_data["year"], form.cleaned_data["population"],
+                                   acting_user=self.request.user, source=form.cleaned_data["source"])
+        return "monitoring:population"
+
+
+class ThresholdListView(ObjectListView):
+    model = Threshold
+    filterset_class = ThresholdFilterSet
+    table_class = ThresholdTable
+    required_roles = READER_ROLES
+    title = gettext_lazy("Alert thresholds")
+    actions = [(gettext_lazy("Set a threshold"), "monitoring:threshold_edit", OFFICE)]
+
+    def restrict(self, queryset):
+        return queryset.select_related("jurisdiction")
+
+
+class ThresholdEditView(ServiceFormView):
+    required_roles = OFFICE
+    capability = gettext_lazy("Set a threshold")
+    form_class = ThresholdForm
+    title = gettext_lazy("Alert threshold")
+    intro = gettext_lazy("The alert centre lists the area, and each area directly below it, whose indicator crosses "
+                         "the threshold: e.g. newly found persons rising more than 20% year on year. The same "
+                         "indicator, area and comparison replaces the threshold set before.")
+
+    def get_form_kwargs(self):
+        return {"user": self.request.user}
+
+    def get_initial(self):
+        return {"jurisdiction": self.request.user.jurisdiction.code, "active": True}
+
+    def perform(self, form):
+        data = form.cleaned_data
+        place = _visible_jurisdiction(self.request.user, data["jurisdiction"])
+        services.do_set_threshold(data["indicator"], place, data["comparison"], data["value"],
+                                  acting_user=self.request.user, active=data["active"], note=data["note"])
+        return "monitoring:thresholds"
+
+
+class ThresholdDeleteView(RoleRequiredMixin, View):
+    required_roles = OFFICE
+    capability = gettext_lazy("Remove a threshold")
+
+    def post(self, request, pk):
+        threshold = get_object_or_404(Threshold.objects.visible_to(request.user), pk=pk)
+        try:
+            services.do_delete_threshold(threshold, acting_user=request.user)
+        except PermissionError as error:
+            raise PermissionDenied(str(error)) from None
+        return redirect("monitoring:thresholds")
+
+
+class MonitoringSettingsView(ServiceFormView):
+    """The visible-to-hidden ratio and the staffing standard for the office's own area."""
+
+    required_roles = OFFICE
+    capability = gettext_lazy("Monitoring settings")
+    form_class = MonitoringSettingsForm
+
+    def get_object(self):
+        return MonitoringSettings.objects.filter(jurisdiction=self.request.user.jurisdiction).first()
+
+    def get_title(self):
+        return _("Monitoring settings: %(place)s") % {"place": self.request.user.jurisdiction.name}
+
+    @property
+    def intro(self):
+        current = services.settings_for(self.request.user.jurisdiction)
+        if current.set_at is None:
+            return _("The defaults apply: 1:5 (seed 004) and 30 persons per social worker (SPEC §3.1).")
+        if current.set_at.pk != self.request.user.jurisdiction.pk:
+            return _("The settings of %(place)s apply until you save your own.") % {"place": current.set_at.name}
+        return ""
+
+    def get_initial(self):
+        current = services.settings_for(self.request.user.jurisdiction)
+        return {"hidden_ratio": current.hidden_ratio, "staffing_standard": current.staffing_standard,
+                "version": self.object.version if self.object else None}
+
+    def perform(self, form):
+        services.do_set_monitoring_settings(self.request.user.jurisdiction, acting_user=self.request.user,
+                                            hidden_ratio=form.cleaned_data["hidden_ratio"],
+                                            staffing_standard=form.cleaned_data["staffing_standard"],
+                                            expected_version=form.cleaned_data["version"])
+        return "monitoring:settings"
