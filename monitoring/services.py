@@ -188,7 +188,9 @@ def _decimal(value, field: str) -> Decimal:
         raise ValidationError({field: _("Enter a number.")}) from None
     if not number.is_finite():
         raise ValidationError({field: _("Enter a number.")})
-    return number
+    if abs(number) >= Decimal("1e12"):
+        raise ValidationError({field: _("The number is too large.")})
+    return number.quantize(Decimal("0.01"))
 
 
 def _check_target_value(indicator, value: Decimal):

@@ -177,7 +177,7 @@ def test_office_sets_a_target_and_sees_it_inherited_below(tree, client):
     assert response.status_code == 302
     assert Target.objects.get().value == 80
     entry = AuditEntry.objects.filter(object_type="monitoring.Target").get()
-    assert entry.action == AuditEntry.Action.CREATE and entry.changes["value"] == [None, "80"]
+    assert entry.action == AuditEntry.Action.CREATE and entry.changes["value"] == [None, "80.00"]
     page = client.get(reverse("monitoring:targets") + f"?year=2024&jurisdiction={township.code}")
     row = next(r for r in page.context["rows"] if r["indicator"].code == "execution_rate")
     assert row["own"] is None and row["inherited"].value == 80
