@@ -1,11 +1,13 @@
 from django.db.models import Count
 from django.http import JsonResponse
+from django.shortcuts import redirect
 from django.views.generic import TemplateView
 
 from core.navigation import menu_for
-from core.roles import has_any_role
+from core.roles import Role, has_any_role, role_codes
 from jurisdictions.choices import Level
 from jurisdictions.models import Jurisdiction
+from monitoring.dashboards import DASHBOARD_ROLES
 from persons import queries as person_queries
 from persons.services import WRITER_ROLES as PERSON_WRITER_ROLES
 
@@ -15,6 +17,12 @@ class HomeView(TemplateView):
     who keep person files, first of all what their people need today (SPEC §3.1)."""
 
     template_name = "home.html"
+
+    def get(self, request, *args, **kwargs):
+        # The leadership sees aggregates only: the drug-situation dashboard is its home page.
+        if role_codes(request.user) == {Role.LEADERSHIP} and request.user.jurisdiction is not None:
+            return redirect("monitoring:dashboard")
+        return super().get(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -28,6 +36,7 @@ class HomeView(TemplateView):
             if user.jurisdiction is None or Level.values.index(value) > user.jurisdiction.level_rank
         ]
         context["work_lines"] = menu_for(user)["work_lines"]
+        context["dashboard"] = has_any_role(user, DASHBOARD_ROLES) and user.jurisdiction is not None
         if has_any_role(user, PERSON_WRITER_ROLES):
             context["today_list"] = person_queries.today_list(user)
         return context
