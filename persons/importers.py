@@ -524,17 +524,15 @@ class PlaceResolver:
                                                                                    "area": self.area.name}
             town = towns[0]
         candidates = self._match(key, self._within(town))
-        if not candidates:
-            for prefix in self.prefixes:  # 示范县城关镇东门社区 → 城关镇东门社区 → 东门社区
-                if key.startswith(prefix) and len(key) > len(prefix):
-                    rest = key[len(prefix):]
-                    towns = [t for t in self.townships if _place_key(t.name) == prefix]
-                    if towns and town is None:
-                        town = towns[0]
-                    candidates = self._match(rest, self._within(town))
-                    if candidates:
-                        break
-                    key = rest
+        while not candidates:  # 示范县城关镇东门社区 → 城关镇东门社区 → 东门社区, whatever order the prefixes are in
+            prefix = next((p for p in self.prefixes if key.startswith(p) and len(key) > len(p)), None)
+            if prefix is None:
+                break
+            key = key[len(prefix):]
+            towns = [t for t in self.townships if _place_key(t.name) == prefix]
+            if towns and town is None:
+                town = towns[0]
+            candidates = self._match(key, self._within(town))
         if not candidates:
             towns = [t for t in self.townships if _place_key(t.name) == key or _bare(_place_key(t.name)) == _bare(key)]
             if len(towns) == 1:
