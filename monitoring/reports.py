@@ -150,8 +150,7 @@ def _number(value) -> float | None:
 def _target_text(value) -> str:
     if value.target is None:
         return ""
-    unit = value.indicator.unit
-    return f"{float(value.target):g}{unit}"
+    return value.display_target() + _unit_suffix(value.indicator)
 
 
 def _ranked(data: ReportData, code: str) -> list[tuple[Jurisdiction, object]]:
@@ -217,10 +216,11 @@ def findings(data: ReportData) -> list[Finding]:
         if value.target is None or value.target_met is not False or value.value is None:
             continue
         gap = abs(float(value.value) - float(value.target))
-        direction = "低于" if indicator.higher_is_better is not False else "高于"
+        short = indicator.higher_is_better is not False
         laggards = _laggards(data, code)
-        problem = (f"{area}{indicator.name}为{data.show(value)}{_unit_suffix(indicator)}，{direction}年度目标"
-                   f"{_target_text(value)}{_gap_text(gap, indicator.unit)}")
+        problem = (f"{area}{indicator.name}为{data.show(value)}{_unit_suffix(indicator)}，"
+                   + (f"未达到年度目标{_target_text(value)}，还差{_gap_text(gap, indicator.unit)}" if short else
+                      f"超过年度目标{_target_text(value)}，多出{_gap_text(gap, indicator.unit)}"))
         if laggards:
             problem += f"，其中{'、'.join(laggards)}排名靠后"
         problem += "。"
@@ -352,6 +352,8 @@ class _Sheets:
         self.number = book.add_format({**font, "border": 1, "num_format": "#,##0.##", "valign": "vcenter"})
         self.percent = book.add_format({**font, "border": 1, "num_format": '+0.0"%";-0.0"%";0.0"%"',
                                         "valign": "vcenter"})
+        self.points = book.add_format({**font, "border": 1, "num_format": '+0.0"个百分点";-0.0"个百分点";0.0"个百分点"',
+                                       "valign": "vcenter"})
         self.bad = book.add_format({**font, "border": 1, "align": "center", "font_color": "#C00000", "bold": True})
         self.good = book.add_format({**font, "border": 1, "align": "center", "font_color": "#007A33"})
 
@@ -409,11 +411,14 @@ def _write_count(sheet, row, column, fmt, data: ReportData, count):
         sheet.write_number(row, column, count, fmt.number)
 
 
-def _write_change(sheet, row, column, fmt, change):
-    if change is None:
+def _write_change(sheet, row, column, fmt, value, change, points):
+    """同比/环比: the relative change in percent for counts, the change in percentage points for
+    rates (as offices write them: "执行率同比提高2.1个百分点")."""
+    figure = points if value.indicator.is_rate else change
+    if figure is None:
         sheet.write_string(row, column, "—", fmt.center)
     else:
-        sheet.write_number(row, column, float(change), fmt.percent)
+        sheet.write_number(row, column, float(figure), fmt.points if value.indicator.is_rate else fmt.percent)
 
 
 def _write_met(sheet, row, column, fmt, value):
@@ -465,9 +470,11 @@ def _summary_sheet(book, fmt, data: ReportData):
         sheet.write_string(row, 2, indicator.unit, fmt.center)
         _write_value(sheet, row, 3, fmt, data, value)
         _write_figure(sheet, row, 4, fmt, data, indicator, value.previous_year)
-        _write_change(sheet, row, 5, fmt, None if _changes_hidden(data, value, value.previous_year) else value.yoy)
+        hide_yoy = _changes_hidden(data, value, value.previous_year)
+        hide_mom = _changes_hidden(data, value, value.previous_period)
+        _write_change(sheet, row, 5, fmt, value, *((None, None) if hide_yoy else (value.yoy, value.yoy_points)))
         _write_figure(sheet, row, 6, fmt, data, indicator, value.previous_period)
-        _write_change(sheet, row, 7, fmt, None if _changes_hidden(data, value, value.previous_period) else value.mom)
+        _write_change(sheet, row, 7, fmt, value, *((None, None) if hide_mom else (value.mom, value.mom_points)))
         _write_figure(sheet, row, 8, fmt, data, indicator, value.target)
         _write_met(sheet, row, 9, fmt, value)
         sheet.write_string(row, 10, indicator.definition, fmt.wrap)
@@ -523,7 +530,8 @@ def _ranking_sheet(book, fmt, data: ReportData, code: str):
         sheet.write_string(row, 1, child.name, fmt.text)
         _write_value(sheet, row, 2, fmt, data, value)
         _write_figure(sheet, row, 3, fmt, data, indicator, value.previous_year)
-        _write_change(sheet, row, 4, fmt, None if _changes_hidden(data, value, value.previous_year) else value.yoy)
+        hide_yoy = _changes_hidden(data, value, value.previous_year)
+        _write_change(sheet, row, 4, fmt, value, *((None, None) if hide_yoy else (value.yoy, value.yoy_points)))
         _write_figure(sheet, row, 5, fmt, data, indicator, value.target)
         _write_met(sheet, row, 6, fmt, value)
     sheet.set_column(0, 0, 6)
