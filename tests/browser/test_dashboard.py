@@ -1,0 +1,76 @@
+"""The drug-situation dashboard in Chromium (issue 6): the demo office opens it, every ECharts
+instance has data, Chinese renders, nothing breaks the CSP; the leadership lands on it and sees
+no links. Screenshots go to test-artifacts/."""
+
+import pytest
+
+from tests.browser.conftest import PHONE
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
+CHARTS = ["trend", "status", "ranking", "map", "rates", "age", "substance", "risk"]
+
+# Per chart: how many data points its series carry, and whether the canvas has been painted.
+SERIES_JS = """() => Array.from(document.querySelectorAll('[data-chart]')).map(element => {
+    const chart = echarts.getInstanceByDom(element);
+    if (!chart) { return [element.dataset.chart, null, false]; }
+    const series = chart.getOption().series.map(s => (s.data || []).filter(d => d !== null).length);
+    const canvas = element.querySelector('canvas');
+    return [element.dataset.chart, series, !!canvas && canvas.width > 0];
+})"""
+
+
+def _open_dashboard(page):
+    page.goto("/monitoring/dashboard/")
+    page.wait_for_selector("body[data-charts-ready]", state="attached")
+    page.wait_for_timeout(800)  # the charts' first frame
+
+
+def test_office_dashboard_has_every_chart_populated(log_in, screenshot):
+    page = log_in("office")
+    problems = []
+    page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    _open_dashboard(page)
+    charts = {name: (series, painted) for name, series, painted in page.evaluate(SERIES_JS)}
+    assert sorted(charts) == sorted(CHARTS)
+    for name, (series, painted) in charts.items():
+        assert series and all(count > 0 for count in series), (name, series)
+        assert painted, name
+    assert page.locator(".kpi-card").count() >= 10
+    assert "示范县" in page.locator(".page-title").inner_text()
+    # A tooltip without inline styles: hovering a bar of the ranking shows the township's figure.
+    box = page.locator('[data-chart="ranking"] canvas').first.bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + 20)
+    page.wait_for_timeout(300)
+    screenshot(page, "-office")
+    assert not [p for p in problems if "Content Security Policy" in p or "Refused" in p], problems
+    assert not problems, problems
+    # Clicking a slice of the status ring opens the person list filtered to it.
+    page.select_option("[data-ranking-for=ranking]", index=2)
+    page.wait_for_timeout(300)
+    urls = page.evaluate("JSON.parse(document.getElementById('dashboard-data').textContent)"
+                         ".charts.status.items.map(i => i.url).filter(Boolean)")
+    assert urls and all(u.startswith("/persons/?status=") for u in urls)
+    page.goto(urls[0])
+    assert page.locator(".person-table").count() == 1
+
+
+def test_leadership_lands_on_the_dashboard_without_links(log_in, screenshot):
+    page = log_in("leader")
+    page.wait_for_selector("body[data-charts-ready]", state="attached")
+    assert page.url.endswith("/monitoring/dashboard/")
+    data = page.evaluate("JSON.parse(document.getElementById('dashboard-data').textContent)")
+    assert data["links"] is False
+    assert page.locator('a[href^="/persons/"]').count() == 0
+    page.wait_for_timeout(800)
+    screenshot(page, "-leader")
+
+
+def test_dashboard_on_a_phone(log_in, screenshot):
+    page = log_in("township", viewport=PHONE)
+    _open_dashboard(page)
+    charts = page.evaluate(SERIES_JS)
+    assert all(series for _name, series, _painted in charts)
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    screenshot(page, "-phone")
