@@ -107,7 +107,7 @@ LIVING_SYNONYMS = {
     LivingSituation.HOUSED: ("一有", "有居无业", "有住所"),
     LivingSituation.UNSTABLE: ("两无", "无业无居", "无就业无住所"),
 }
-SEX_SYNONYMS = {Sex.MALE: ("男", "m", "male", "1"), Sex.FEMALE: ("女", "f", "female", "2")}
+SEX_SYNONYMS = {Sex.MALE: ("男", "男性", "m", "male", "1"), Sex.FEMALE: ("女", "女性", "f", "female", "2")}
 
 
 def _lookup(table: dict) -> dict[str, str]:
