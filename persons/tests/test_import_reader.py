@@ -109,27 +109,31 @@ def test_xls_era_layout_written_as_a_real_xls():
     for column, header in enumerate(HEADER):
         sheet.write(2, column, header)
     date_style = xlwt.easyxf(num_format_str="yyyy-mm-dd")
-    sheet.write(3, 0, 1)
-    sheet.write(3, 1, "王五")
-    sheet.write(3, 2, "男")
-    sheet.write(3, 3, 110101750307123)  # first-generation number, stored as a number
-    sheet.write(3, 4, "东门社区")
-    sheet.write(3, 5, "海洛因")
-    sheet.write(3, 6, datetime.date(2005, 4, 1), date_style)
-    sheet.write(3, 7, "社区康复")
-    sheet.write(4, 0, "合计")
-    sheet.write(4, 1, "1人")
+    for index, (name, number) in enumerate([("王五", 110101750307123), ("赵六", "110101197503071257")]):
+        line = 3 + index
+        sheet.write(line, 0, index + 1)
+        sheet.write(line, 1, name)
+        sheet.write(line, 2, "男")
+        sheet.write(line, 3, number)  # the first a first-generation number, stored as a number
+        sheet.write(line, 5, "海洛因")
+        sheet.write(line, 6, datetime.date(2005, 4, 1), date_style)
+        sheet.write(line, 7, "社区康复")
+    sheet.write_merge(3, 4, 4, 4, "东门社区")  # one village cell for both persons
+    sheet.write(5, 0, "合计")
+    sheet.write(5, 1, "2人")
     out = io.BytesIO()
     book.save(out)
     data = out.getvalue()
     assert data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # OLE2, not a zip
     ledger = read_ledger(data, "台账.xls", today=TODAY)
-    assert (ledger.header_row, ledger.rows_read, ledger.skipped_rows) == (3, 1, [5])
+    assert (ledger.header_row, ledger.rows_read, ledger.skipped_rows) == (3, 2, [6])
     assert ledger.title == "示范县城关镇吸毒人员登记表"
-    values = only_row(ledger).values
-    assert values["id_number"] == _check("11010119750307123")
-    assert values["first_found_on"] == datetime.date(2005, 4, 1)
-    assert values["control_status"] == ControlStatus.COMMUNITY_REHABILITATION
+    first, second = ledger.rows
+    assert first.values["id_number"] == _check("11010119750307123")
+    assert first.values["first_found_on"] == datetime.date(2005, 4, 1)
+    assert first.values["control_status"] == ControlStatus.COMMUNITY_REHABILITATION
+    assert (first.raw["village"], second.raw["village"]) == ("东门社区", "东门社区")
+    assert [first.errors, second.errors] == [[], []]
 
 
 def test_a_renamed_xlsx_is_read_by_its_content():
@@ -368,6 +372,12 @@ def test_sex_that_disagrees_with_the_id_number_is_a_warning_and_the_id_wins():
     assert problems(line.warnings) == [(2, "性别")]
     assert rules.sex_of(man) == "M"
     assert "sex" not in line.values  # the stored sex always comes from the number
+
+
+@pytest.mark.parametrize("typed", ["女", "女性", "F", "2"])
+def test_every_spelling_of_the_other_sex_is_warned_about(typed):
+    man = id_number("19900307", sex="M", serial=14)
+    assert problems(only_row(read([HEADER, row(1, "王五", number=man, sex=typed)], "utf-8")).warnings) == [(2, "性别")]
 
 
 def test_sex_that_agrees_gives_no_warning():
