@@ -210,10 +210,10 @@ def test_chinese_dates(day, text):
 
 
 def test_jindu_report_monthly(county, situation, tmp_path):
-    from jindu.cli import main
-
+    # `jindu report ...` hands its arguments to Django's command line (jindu.cli); call_command is
+    # the same command without run_from_argv closing the test's database connection.
     out = tmp_path / "report.xlsx"
-    main(["jindu", "report", "monthly", "--jurisdiction", county.code, "--period", "2024-06", "--out", str(out)])
+    call_command("report", "monthly", "--jurisdiction", county.code, "--period", "2024-06", "--out", str(out))
     rows = summary_rows(workbook(out.read_bytes()))
     assert rows[str(indicators.INDICATORS["registered"].name)][3] == 71
     entry = AuditEntry.objects.filter(action=AuditEntry.Action.EXPORT).get()
