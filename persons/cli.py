@@ -58,7 +58,7 @@ def handle(*, file: Path, stdout, stderr, **options) -> int:
                                             dry_run=options.get("dry_run", False), source=file.name)
     except FileRejected as rejected:
         if options.get("json"):
-            stdout.write(json.dumps({"rejected": [e.as_dict() for e in rejected.errors]}, ensure_ascii=False))
+            stdout.write(json.dumps(services.ImportResult(rejected=rejected.errors).as_dict(), ensure_ascii=False))
         else:
             stderr.write(_("The file was rejected; nothing was changed:"))
             for e in rejected.errors:
