@@ -124,7 +124,7 @@ STATUS_LOOKUP = _lookup(STATUS_SYNONYMS)
 SUBSTANCE_LOOKUP = _lookup(SUBSTANCE_SYNONYMS)
 LIVING_LOOKUP = _lookup(LIVING_SYNONYMS)
 SEX_LOOKUP = _lookup(SEX_SYNONYMS)
-_SUBSTANCE_SPLIT = re.compile(r"[、,，;；/／和及+＋\s]+")
+_SUBSTANCE_SPLIT = re.compile(r"[、,，;；/／和及+＋]+")
 
 
 class ValueProblem(ValueError):
@@ -144,6 +144,11 @@ def text_of(value) -> str:
     return str(value).strip()
 
 
+# Pasted from web systems or exported as text: no-break and zero-width spaces, line breaks inside
+# the cell, and the ' or ` some exports put in front to keep the number as text.
+_ID_NOISE = re.compile(r"[\s\u200b\u200c\u200d\ufeff'`‘’]+")
+
+
 def parse_id_number(value) -> str:
     """The ID number column, whichever way Excel kept it (``rules.normalise_id_number`` decides)."""
     if isinstance(value, float | int) and not isinstance(value, bool):
@@ -154,12 +159,12 @@ def parse_id_number(value) -> str:
                                  "format the column as text and type it again."))
         value = str(number)
     try:
-        return rules.normalise_id_number(text_of(value))
+        return rules.normalise_id_number(_ID_NOISE.sub("", unicodedata.normalize("NFKC", text_of(value))))
     except rules.IdNumberError as error:
         raise ValueProblem(str(error)) from None
 
 
-_DATE = re.compile(r"^(\d{4})\s*[.\-/年]\s*(\d{1,2})\s*[.\-/月]\s*(\d{1,2})\s*日?(?:[ T]\d{1,2}:\d{2}(?::\d{2})?(?:\.\d+)?)?$")
+_DATE = re.compile(r"^(\d{4})\s*[.\-/年]\s*(\d{1,2})\s*[.\-/月]\s*(\d{1,2})\s*[日号]?(?:[ T]\d{1,2}:\d{2}(?::\d{2})?(?:\.\d+)?)?$")
 _COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
 _MONTH = re.compile(r"^(\d{4})\s*[.\-/年]\s*(\d{1,2})\s*月?(?:份)?$")
 _YEAR = re.compile(r"^(\d{4})\s*年?$")
@@ -219,15 +224,27 @@ def parse_date(value, today: datetime.date | None = None) -> tuple[datetime.date
 def parse_substances(value) -> tuple[list[str], list[str]]:
     """(substances, the parts not recognised)."""
     found, unknown = [], []
-    for part in _SUBSTANCE_SPLIT.split(unicodedata.normalize("NFKC", text_of(value))):
-        if not part:
-            continue
-        substance = SUBSTANCE_LOOKUP.get(_key(part))
-        if substance is None:
-            unknown.append(part)
-        elif substance not in found:
-            found.append(substance)
+    for cell_part in _SUBSTANCE_SPLIT.split(unicodedata.normalize("NFKC", text_of(value))):
+        # "K 粉" is one name, "冰毒 K粉" two: a part is taken whole before it is split at spaces.
+        for part in [cell_part] if _substance(cell_part) else cell_part.split():
+            substance = _substance(part)
+            if substance is None:
+                unknown.append(part)
+            elif substance not in found:
+                found.append(substance)
     return found, unknown
+
+
+def _substance(name: str):
+    """A substance by any of its names; 海洛因(白粉) by the name before or inside the brackets."""
+    key = _key(name)
+    if not key:
+        return None
+    if key in SUBSTANCE_LOOKUP:
+        return SUBSTANCE_LOOKUP[key]
+    if match := re.fullmatch(r"(.+?)\((.+)\)", key):
+        return SUBSTANCE_LOOKUP.get(match[1]) or SUBSTANCE_LOOKUP.get(match[2])
+    return None
 
 
 def parse_phone(value) -> str:
