@@ -287,6 +287,12 @@ def test_id_numbers_with_spaces_full_width_digits_and_lowercase_x():
     assert problems(ledger.rows[3].errors) == [(5, "身份证号码")]
 
 
+@pytest.mark.parametrize("typed", [" 110101\xa019900307\xa02033", "110101\t19900307\n2033", "110101199003072033\u200b",
+                                   "'110101199003072033", "`110101199003072033", "\t110101199003072033"])
+def test_id_numbers_pasted_or_exported_with_invisible_characters(typed):
+    assert parse_id_number(typed) == "110101199003072033"
+
+
 def test_an_18_digit_number_stored_by_excel_as_a_number_is_rejected_with_that_reason():
     number = "510104199608143257"
     ledger = read([HEADER, row(1, "王五", number=int(number)), row(2, "赵六", number=float(number))])
@@ -405,6 +411,7 @@ def test_a_birth_date_column_that_disagrees_is_a_warning():
     ("2019.3.5", (datetime.date(2019, 3, 5), False)),
     ("2019年3月5日", (datetime.date(2019, 3, 5), False)),
     ("2019 年 3 月 5 日", (datetime.date(2019, 3, 5), False)),
+    ("2019年3月5号", (datetime.date(2019, 3, 5), False)),
     ("20190305", (datetime.date(2019, 3, 5), False)),
     (20190305, (datetime.date(2019, 3, 5), False)),
     (20190305.0, (datetime.date(2019, 3, 5), False)),
@@ -516,6 +523,11 @@ def test_every_substance_synonym_maps_to_its_substance():
     ("冰毒,K粉；大麻 摇头丸", [Substance.METHAMPHETAMINE, Substance.KETAMINE, Substance.CANNABIS, Substance.MDMA]),
     ("冰毒、甲基苯丙胺", [Substance.METHAMPHETAMINE]),
     ("甲基苯丙胺（冰毒）", [Substance.METHAMPHETAMINE]),
+    ("冰毒（甲基苯丙胺）", [Substance.METHAMPHETAMINE]),
+    ("海洛因(白粉)", [Substance.HEROIN]),
+    ("K 粉", [Substance.KETAMINE]),
+    ("冰毒 K粉", [Substance.METHAMPHETAMINE, Substance.KETAMINE]),
+    ("K 粉、海洛因", [Substance.KETAMINE, Substance.HEROIN]),
 ])
 def test_substance_variants(typed, expected):
     assert parse_substances(typed) == (expected, [])
