@@ -4,6 +4,7 @@ row-error type every import reports with, and the reader that turns an uploaded 
 
 import csv
 import io
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -162,7 +163,8 @@ def annotate(data: bytes, filename: str, header_row: int, errors: list[RowError]
     if _is_spreadsheet(data, filename):
         from core.exports import xlsx_bytes
 
-        content, _count = xlsx_bytes(stem, rows[0] if rows else [], [[text_cell(v) for v in r] for r in rows[1:]])
+        title = re.sub(r"[\[\]:*?/\\]", "_", stem).strip("'") or "ledger"  # what Excel allows in a sheet name
+        content, _count = xlsx_bytes(title, rows[0] if rows else [], [[text_cell(v) for v in r] for r in rows[1:]])
         return content, f"{stem}_错误原因.xlsx"
     buffer = io.StringIO()
     csv.writer(buffer).writerows(rows)
