@@ -338,3 +338,27 @@ def test_report_asked_for_as_xlsx_is_an_xlsx_for_a_csv_ledger_too(sample_tree, t
     run_json(path, "--jurisdiction", CHENGGUAN, "--report", report)
     sheet = openpyxl.load_workbook(report).active
     assert sheet.cell(row=1, column=len(HEADER) + 1).value == ERROR_COLUMN
+
+
+def test_report_on_an_xls_ledger_is_an_xlsx_with_the_rows_where_they_were(sample_tree, tmp_path):
+    import xlwt
+
+    book = xlwt.Workbook(encoding="utf-8")
+    sheet = book.add_sheet("台账")
+    sheet.write_merge(0, 0, 0, len(HEADER) - 1, "城关镇吸毒人员登记表")
+    lines = [HEADER, row(1, "王五", number=110101750307123), row(2, "", number=id_number("19800101", serial=1201)),
+             row(3, "赵六", number="110101199003072034")]
+    for index, line in enumerate(lines, start=1):
+        for column, value in enumerate(line):
+            sheet.write(index, column, value)
+    out = io.BytesIO()
+    book.save(out)
+    path = write(tmp_path, "城关镇台账[2024].xls", out.getvalue())
+    report = tmp_path / "out.xlsx"
+    code, result = run_json(path, "--jurisdiction", CHENGGUAN, "--skip-invalid", "--report", report)
+    assert (code, result["imported"], [e["row"] for e in result["rejected"]]) == (0, 1, [4, 5])
+    written = openpyxl.load_workbook(report).active
+    column = len(HEADER) + 1
+    assert written.cell(row=2, column=column).value == ERROR_COLUMN
+    assert [r for r in range(3, written.max_row + 1) if written.cell(row=r, column=column).value] == [4, 5]
+    assert written.cell(row=3, column=4).value == "110101750307123"  # the number as typed, not 1.1e14
