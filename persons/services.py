@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from pypinyin import Style, lazy_pinyin
@@ -393,24 +394,92 @@ def do_record_check_in(person: Person, kind: str, occurred_on: datetime.date, *,
 # --- flags ---------------------------------------------------------------------------------------
 
 
-def facts_of(person: Person):
-    measures = [rules.MeasureFacts(m.pk, m.kind, m.decided_on, m.reported_on, m.starts_on, m.ends_on, m.ended_on,
-                                   m.state == MeasureState.REFUSED) for m in person.measures.all()]
-    tests, departures = [], []
-    # Plain values: one query, no model instances (and no lazy load of the deferred person).
-    rows = person.check_ins.filter(kind__in=[CheckInKind.DRUG_TEST, CheckInKind.DEPARTURE]).values_list(
-        "pk", "kind", "occurred_on", "result", "returned_on", "measure_id")
-    for pk, kind, occurred_on, result, returned_on, measure_id in rows:
+FACT_KINDS = (CheckInKind.DRUG_TEST, CheckInKind.DEPARTURE)
+BATCH = 1000  # persons per batch in the sweeps: a few queries each, whatever the number of persons
+
+
+def facts_for(person_ids) -> dict[int, tuple[list, list, list]]:
+    """(measures, tests, departures) of many persons in two queries, as plain values, in the
+    order the person's pages list them (newest first)."""
+    facts = {pk: ([], [], []) for pk in person_ids}
+    for pk, person_id, kind, decided_on, reported_on, starts_on, ends_on, ended_on, state in (
+            Measure.objects.filter(person_id__in=facts).order_by("person_id", "-decided_on", "-id").values_list(
+                "pk", "person_id", "kind", "decided_on", "reported_on", "starts_on", "ends_on", "ended_on", "state")):
+        facts[person_id][0].append(rules.MeasureFacts(pk, kind, decided_on, reported_on, starts_on, ends_on, ended_on,
+                                                      state == MeasureState.REFUSED))
+    rows = (CheckIn.objects.filter(person_id__in=facts, kind__in=FACT_KINDS)
+            .order_by("person_id", "-occurred_on", "-id")
+            .values_list("pk", "person_id", "kind", "occurred_on", "result", "returned_on", "measure_id"))
+    for pk, person_id, kind, occurred_on, result, returned_on, measure_id in rows:
         if kind == CheckInKind.DRUG_TEST:
-            tests.append(rules.TestFacts(pk, occurred_on, result, measure_id))
+            facts[person_id][1].append(rules.TestFacts(pk, occurred_on, result, measure_id))
         else:
-            departures.append(rules.DepartureFacts(pk, occurred_on, returned_on, measure_id))
-    return measures, tests, departures
+            facts[person_id][2].append(rules.DepartureFacts(pk, occurred_on, returned_on, measure_id))
+    return facts
+
+
+def facts_of(person: Person):
+    return facts_for([person.pk])[person.pk]
+
+
+def transfer_facts_for(person_ids) -> dict[int, list[rules.TransferFacts]]:
+    transfers = {pk: [] for pk in person_ids}
+    for pk, person_id, handed_over_on in (Transfer.objects.filter(person_id__in=transfers,
+                                                                   state=TransferState.HANDED_OVER)
+                                          .order_by("handed_over_on", "pk")
+                                          .values_list("pk", "person_id", "handed_over_on")):
+        transfers[person_id].append(rules.TransferFacts(pk, handed_over_on, True))
+    return transfers
 
 
 def transfer_facts(person: Person) -> list[rules.TransferFacts]:
-    return [rules.TransferFacts(pk, handed_over_on, True) for pk, handed_over_on in
-            person.transfers.filter(state=TransferState.HANDED_OVER).values_list("pk", "handed_over_on")]
+    return transfer_facts_for([person.pk])[person.pk]
+
+
+@dataclass
+class FlagChanges:
+    """What evaluating one or many persons changes: flags to raise, open flags whose evidence
+    changed, open flags no longer found."""
+
+    create: list = field(default_factory=list)
+    update: list = field(default_factory=list)
+    resolve: list = field(default_factory=list)
+
+
+def _flag_changes(changes: FlagChanges, person_id: int, county_code: str, findings: dict, open_flags: dict,
+                  handled: list, exemption_reasons: list[str], today: datetime.date) -> None:
+    """The rule of evaluate_flags for one person, without the database: one open flag per rule,
+    its evidence kept current; a finding whose exact evidence was decided or dismissed is not
+    raised again; an open flag whose rule finds nothing is resolved."""
+    for rule, finding in findings.items():
+        evidence = [{"model": e.model, "id": e.pk, "on": e.on.isoformat(), "label": e.label}
+                    for e in finding.evidence]
+        exemptions = exemption_reasons if finding.compulsory else []
+        flag = open_flags.get(rule)
+        if flag is not None:
+            if flag.evidence != evidence or flag.exemptions != exemptions:
+                flag.evidence, flag.exemptions = evidence, exemptions
+                changes.update.append(flag)
+            continue
+        if (rule, evidence) in handled:
+            continue  # somebody already decided on exactly this evidence
+        changes.create.append(Flag(person_id=person_id, county_code=county_code, rule=rule, raised_on=today,
+                                   title=finding.title, article=finding.article,
+                                   recommendation=finding.recommendation, evidence=evidence, exemptions=exemptions))
+    changes.resolve += [flag for rule, flag in open_flags.items() if rule not in findings]
+
+
+def _write_flag_changes(changes: FlagChanges) -> list[Flag]:
+    """A few statements for any number of changes; returns the flags created."""
+    created = Flag.objects.bulk_create(changes.create, batch_size=500)
+    if changes.update:
+        Flag.objects.bulk_update(changes.update, ["evidence", "exemptions"], batch_size=500)
+    if changes.resolve:
+        now = timezone.now()
+        Flag.objects.filter(pk__in=[f.pk for f in changes.resolve]).update(state=FlagState.RESOLVED, resolved_at=now)
+        for flag in changes.resolve:
+            flag.state, flag.resolved_at = FlagState.RESOLVED, now
+    return created
 
 
 def evaluate_flags(person: Person, today: datetime.date | None = None, *, reassess: bool = True) -> tuple[int, int]:
@@ -425,30 +494,14 @@ def evaluate_flags(person: Person, today: datetime.date | None = None, *, reasse
     open_flags = {f.rule: f for f in person.flags.filter(state=FlagState.OPEN)}
     handled = list(person.flags.filter(state__in=[FlagState.DECIDED, FlagState.DISMISSED])
                    .values_list("rule", "evidence"))
-    created = resolved = 0
     exemption_reasons = rules.exemptions(person.sex, person.birth_date, person.is_pregnant,
                                          person.nursing_child_born_on, today)
-    for rule, finding in findings.items():
-        evidence = [{"model": e.model, "id": e.pk, "on": e.on.isoformat(), "label": e.label}
-                    for e in finding.evidence]
-        exemptions = exemption_reasons if finding.compulsory else []
-        flag = open_flags.get(rule)
-        if flag is not None:
-            if flag.evidence != evidence or flag.exemptions != exemptions:
-                Flag.objects.filter(pk=flag.pk).update(evidence=evidence, exemptions=exemptions)
-            continue
-        if (rule, evidence) in handled:
-            continue  # somebody already decided on exactly this evidence
-        Flag.objects.create(person=person, rule=rule, raised_on=today, title=finding.title, article=finding.article,
-                            recommendation=finding.recommendation, evidence=evidence, exemptions=exemptions)
-        created += 1
-    for rule, flag in open_flags.items():
-        if rule not in findings:
-            Flag.objects.filter(pk=flag.pk).update(state=FlagState.RESOLVED, resolved_at=timezone.now())
-            resolved += 1
-    if created and reassess:
+    changes = FlagChanges()
+    _flag_changes(changes, person.pk, person.county_code, findings, open_flags, handled, exemption_reasons, today)
+    _write_flag_changes(changes)
+    if changes.create and reassess:
         _reassess_risk(person, None, today)
-    return created, resolved
+    return len(changes.create), len(changes.resolve)
 
 
 def _resolve_flag(flag: Flag, state: str, acting_user, **values) -> Flag:
@@ -482,14 +535,61 @@ def do_dismiss_flag(flag: Flag, reason: str, *, acting_user) -> Flag:
 
 
 def sweep_flags(today: datetime.date | None = None) -> dict:
-    """Daily: re-evaluate every person with a measure that has not ended (clocks move with the date)."""
+    """Daily: re-evaluate every person with a measure that has not ended (clocks move with the
+    date). In batches of BATCH persons: their facts, open and handled flags are read in a few
+    queries, the rules run in memory (the same rule as evaluate_flags), the changes are written
+    in bulk and audited under one lock per batch (one entry per flag raised or resolved); the
+    persons managed in the community who got a new flag are re-assessed (assess_risk_many)."""
+    today = today or timezone.localdate()
+    ids = list(Measure.objects.filter(ended_on__isnull=True).order_by("person_id").values_list("person_id", flat=True)
+               .distinct())
     created = resolved = 0
-    persons = Person.objects.filter(measures__ended_on__isnull=True).distinct().prefetch_related("measures")
-    for person in persons.iterator(chunk_size=500):
-        c, r = evaluate_flags(person, today)
+    for start in range(0, len(ids), BATCH):
+        with transaction.atomic():
+            c, r = _sweep_flags_batch(ids[start:start + BATCH], today)
         created += c
         resolved += r
     return {"raised": created, "resolved": resolved}
+
+
+def _sweep_flags_batch(person_ids: list[int], today: datetime.date) -> tuple[int, int]:
+    facts = facts_for(person_ids)
+    transfers = transfer_facts_for(person_ids)
+    open_flags: dict[int, dict[str, Flag]] = {pk: {} for pk in person_ids}
+    for flag in Flag.objects.filter(person_id__in=person_ids, state=FlagState.OPEN).order_by("pk"):
+        open_flags[flag.person_id][flag.rule] = flag
+    handled: dict[int, list] = {pk: [] for pk in person_ids}
+    for person_id, rule, evidence in (Flag.objects.filter(person_id__in=person_ids,
+                                                          state__in=[FlagState.DECIDED, FlagState.DISMISSED])
+                                      .values_list("person_id", "rule", "evidence")):
+        handled[person_id].append((rule, evidence))
+    changes = FlagChanges()
+    active = set()
+    for pk, county_code, sex, birth_date, pregnant, nursing, status in (
+            Person.objects.filter(pk__in=person_ids).values_list(
+                "pk", "county_code", "sex", "birth_date", "is_pregnant", "nursing_child_born_on", "control_status")):
+        measures, tests, departures = facts[pk]
+        findings = {f.rule: f for f in rules.evaluate(measures, tests, departures, today, transfers=transfers[pk])}
+        if not findings and not open_flags[pk]:
+            continue
+        before = len(changes.create)
+        _flag_changes(changes, pk, county_code, findings, open_flags[pk], handled[pk],
+                      rules.exemptions(sex, birth_date, pregnant, nursing, today), today)
+        if len(changes.create) > before and status in ACTIVE_STATUSES:
+            active.add(pk)
+    created = _write_flag_changes(changes)
+    entries = (
+        [{"action": AuditEntry.Action.CREATE, "obj": flag,
+          "changes": {"person": [None, flag.person_id], "rule": [None, flag.rule], "raised_on": [None, today]}}
+         for flag in created]
+        + [{"action": AuditEntry.Action.UPDATE, "obj": flag, "changes": {"state": [FlagState.OPEN,
+                                                                                FlagState.RESOLVED]}}
+           for flag in changes.resolve])
+    if entries:
+        audit.record_many(entries)
+    if active:
+        assess_risk_many(sorted(active), today)
+    return len(created), len(changes.resolve)
 
 
 # --- risk assessment (风险分类评估, seed 000) -----------------------------------------------------
@@ -500,12 +600,7 @@ RISK_FIELDS = frozenset({"living_situation", "family_support", "mental_disorder"
 MIN_OVERRIDE_REASON = 4
 
 
-def risk_model_for(jurisdiction) -> tuple[dict[str, int], int, int]:
-    """(weights, high, medium) of the nearest risk model up the tree, over the defaults of
-    rules.DEFAULT_RISK_WEIGHTS: a model names only the weights it changes (0 turns a factor off)."""
-    codes = [*jurisdiction.ancestor_codes, jurisdiction.code]
-    models_by_code = {m.jurisdiction.code: m for m in RiskModel.objects.filter(jurisdiction__code__in=codes)
-                      .select_related("jurisdiction")}
+def _risk_model_from(codes: list[str], models_by_code: dict) -> tuple[dict[str, int], int, int]:
     for code in reversed(codes):
         model = models_by_code.get(code)
         if model is not None:
@@ -515,16 +610,38 @@ def risk_model_for(jurisdiction) -> tuple[dict[str, int], int, int]:
     return dict(rules.DEFAULT_RISK_WEIGHTS), rules.DEFAULT_RISK_HIGH, rules.DEFAULT_RISK_MEDIUM
 
 
+def risk_model_for(jurisdiction) -> tuple[dict[str, int], int, int]:
+    """(weights, high, medium) of the nearest risk model up the tree, over the defaults of
+    rules.DEFAULT_RISK_WEIGHTS: a model names only the weights it changes (0 turns a factor off)."""
+    codes = [*jurisdiction.ancestor_codes, jurisdiction.code]
+    models_by_code = {m.jurisdiction.code: m for m in RiskModel.objects.filter(jurisdiction__code__in=codes)
+                      .select_related("jurisdiction")}
+    return _risk_model_from(codes, models_by_code)
+
+
+def risk_models_for(paths: dict[int, str]) -> dict[int, tuple[dict[str, int], int, int]]:
+    """risk_model_for of many places at once (``{jurisdiction pk: path}``), in one query."""
+    codes = {pk: path.strip("/").split("/") for pk, path in paths.items()}
+    wanted = set().union(*codes.values()) if codes else set()
+    models_by_code = {m.jurisdiction.code: m for m in RiskModel.objects.filter(jurisdiction__code__in=wanted)
+                      .select_related("jurisdiction")}
+    return {pk: _risk_model_from(place_codes, models_by_code) for pk, place_codes in codes.items()}
+
+
+def _risk_facts(living_situation, family_support, mental_disorder, violence_history, drug_driving_history,
+                control_status) -> rules.PersonRiskFacts:
+    return rules.PersonRiskFacts(
+        living_situation=living_situation, family_support=family_support, mental_disorder=mental_disorder,
+        violence_history=violence_history, drug_driving_history=drug_driving_history,
+        whereabouts_unknown=control_status == ControlStatus.WHEREABOUTS_UNKNOWN)
+
+
 def risk_factors(person: Person, today: datetime.date | None = None) -> dict[str, bool | int]:
     """The risk factors of a person today, from the file and its records."""
     today = today or timezone.localdate()
     measures, tests, departures = facts_of(person)
-    facts = rules.PersonRiskFacts(
-        living_situation=person.living_situation, family_support=person.family_support,
-        mental_disorder=person.mental_disorder, violence_history=person.violence_history,
-        drug_driving_history=person.drug_driving_history,
-        whereabouts_unknown=person.control_status == ControlStatus.WHEREABOUTS_UNKNOWN,
-    )
+    facts = _risk_facts(person.living_situation, person.family_support, person.mental_disorder,
+                        person.violence_history, person.drug_driving_history, person.control_status)
     return rules.risk_factors(facts, measures, tests, departures, today)
 
 
@@ -536,6 +653,25 @@ def _same_result(assessment: RiskAssessment, score: int, level: str, contributio
         score, level, key(contributions))
 
 
+def _risk_decision(latest: RiskAssessment | None, score: int, computed: str, contributions: list[dict],
+                   today: datetime.date) -> tuple[str, str, str]:
+    """What a new result does to the history: ("keep", …) when a later assessment exists or
+    nothing changed this month; ("replace", level, override reason) for today's automatic
+    assessment; ("new", level, override reason) otherwise. A human override holds as long as
+    the computed level stays what it was when the override was made."""
+    if latest is not None and latest.assessed_on > today:
+        return "keep", "", ""  # a later assessment exists (a sweep run for a past day): history stays as it is
+    if (latest is not None and (latest.assessed_on.year, latest.assessed_on.month) == (today.year, today.month)
+            and _same_result(latest, score, computed, contributions)):
+        return "keep", "", ""
+    level, override_reason = computed, ""
+    if latest is not None and latest.override_reason and latest.computed_level == computed:
+        level, override_reason = latest.level, latest.override_reason
+    if latest is not None and latest.assessed_on == today and not latest.override_reason:
+        return "replace", level, override_reason
+    return "new", level, override_reason
+
+
 @transaction.atomic
 def do_assess_risk(person: Person, *, acting_user=None, today: datetime.date | None = None,
                    risk_model: tuple[dict[str, int], int, int] | None = None) -> RiskAssessment:
@@ -543,24 +679,18 @@ def do_assess_risk(person: Person, *, acting_user=None, today: datetime.date | N
 
     Idempotent: when nothing changed since the latest assessment of the same month, nothing is
     written and that assessment is returned. A changed result on the same day replaces that
-    day's automatic assessment; otherwise a new one is added. A human override holds as long as
-    the computed level stays what it was when the override was made. ``risk_model`` saves the
-    look-up when the caller already has ``risk_model_for`` of the person's place (the sweep)."""
+    day's automatic assessment; otherwise a new one is added (_risk_decision). ``risk_model``
+    saves the look-up when the caller already has ``risk_model_for`` of the person's place."""
     if acting_user is not None:
         _require_writer(acting_user, person)
     today = today or timezone.localdate()
     weights, high, medium = risk_model or risk_model_for(person.jurisdiction)
     score, computed, contributions = rules.risk_score(risk_factors(person, today), weights, high, medium)
     latest = person.risk_assessments.order_by("-assessed_on", "-id").first()
-    if latest is not None and latest.assessed_on > today:
-        return latest  # a later assessment exists (a sweep run for a past day): history stays as it is
-    if (latest is not None and (latest.assessed_on.year, latest.assessed_on.month) == (today.year, today.month)
-            and _same_result(latest, score, computed, contributions)):
+    what, level, override_reason = _risk_decision(latest, score, computed, contributions, today)
+    if what == "keep":
         return latest
-    level, override_reason = computed, ""
-    if latest is not None and latest.override_reason and latest.computed_level == computed:
-        level, override_reason = latest.level, latest.override_reason
-    if latest is not None and latest.assessed_on == today and not latest.override_reason:
+    if what == "replace":
         before = {"score": latest.score, "level": latest.level}
         latest.score, latest.computed_level, latest.level = score, computed, level
         latest.contributions, latest.override_reason = contributions, override_reason
@@ -578,6 +708,63 @@ def do_assess_risk(person: Person, *, acting_user=None, today: datetime.date | N
         Person.objects.filter(pk=person.pk).update(risk_level=level)
         person.risk_level = level
     return assessment
+
+
+def assess_risk_many(person_ids: list[int], today: datetime.date | None = None) -> int:
+    """do_assess_risk for many persons as the system (the sweeps): per BATCH persons their
+    files, latest assessments, risk models and facts are read in a few queries, scored in
+    memory by the same rule, written in bulk and audited under one lock (one entry per
+    assessment written, as do_assess_risk writes). Returns the number of assessments written."""
+    today = today or timezone.localdate()
+    written = 0
+    for start in range(0, len(person_ids), BATCH):
+        with transaction.atomic():
+            written += _assess_risk_batch(person_ids[start:start + BATCH], today)
+    return written
+
+
+def _assess_risk_batch(person_ids: list[int], today: datetime.date) -> int:
+    latest_pk = Subquery(RiskAssessment.objects.filter(person=OuterRef("pk")).order_by("-assessed_on", "-id")
+                         .values("pk")[:1])
+    rows = list(Person.objects.filter(pk__in=person_ids).annotate(latest_pk=latest_pk).values_list(
+        "pk", "county_code", "jurisdiction_id", "jurisdiction__path", "living_situation", "family_support",
+        "mental_disorder", "violence_history", "drug_driving_history", "control_status", "risk_level", "latest_pk"))
+    latest = RiskAssessment.objects.in_bulk([row[-1] for row in rows if row[-1]])
+    models = risk_models_for({row[2]: row[3] for row in rows})
+    facts = facts_for([row[0] for row in rows])
+    new, replaced, audits, levels = [], [], [], {}
+    for pk, county_code, place, _path, *person_facts, risk_level, latest_id in rows:
+        weights, high, medium = models[place]
+        factors = rules.risk_factors(_risk_facts(*person_facts), *facts[pk], today)
+        score, computed, contributions = rules.risk_score(factors, weights, high, medium)
+        last = latest.get(latest_id)
+        what, level, override_reason = _risk_decision(last, score, computed, contributions, today)
+        if what == "keep":
+            continue
+        if what == "replace":
+            audits.append({"action": AuditEntry.Action.UPDATE, "obj": last, "changes": audit.diff(
+                {"score": last.score, "level": last.level}, {"score": score, "level": level})})
+            last.score, last.computed_level, last.level = score, computed, level
+            last.contributions, last.override_reason = contributions, override_reason
+            replaced.append(last)
+        else:
+            new.append(RiskAssessment(person_id=pk, county_code=county_code, assessed_on=today, score=score,
+                                      computed_level=computed, level=level, contributions=contributions,
+                                      override_reason=override_reason))
+        if risk_level != level:
+            levels.setdefault(level, []).append(pk)
+    if replaced:
+        RiskAssessment.objects.bulk_update(replaced, ["score", "computed_level", "level", "contributions",
+                                                      "override_reason"], batch_size=500)
+    for assessment in RiskAssessment.objects.bulk_create(new, batch_size=500):
+        audits.append({"action": AuditEntry.Action.CREATE, "obj": assessment, "changes": {
+            "person": [None, assessment.person_id], "score": [None, assessment.score],
+            "level": [None, assessment.level]}})
+    for level, pks in levels.items():
+        Person.objects.filter(pk__in=pks).update(risk_level=level)
+    if audits:
+        audit.record_many(audits)
+    return len(new) + len(replaced)
 
 
 def _reassess_risk(person: Person, acting_user=None, today: datetime.date | None = None):
@@ -611,19 +798,14 @@ def do_override_risk(assessment: RiskAssessment, level: str, reason: str, *, act
 
 
 def sweep_risk(today: datetime.date | None = None) -> dict:
-    """Monthly: assess every person managed in the community not yet assessed this month."""
+    """Monthly: assess every person managed in the community not yet assessed this month
+    (assess_risk_many: a few queries per batch of persons)."""
     today = today or timezone.localdate()
     month_start = today.replace(day=1)
-    persons = (Person.objects.filter(control_status__in=ACTIVE_STATUSES)
-               .exclude(risk_assessments__assessed_on__gte=month_start).select_related("jurisdiction"))
-    assessed = 0
-    models_by_place = {}
-    for person in persons.iterator(chunk_size=500):
-        if person.jurisdiction_id not in models_by_place:
-            models_by_place[person.jurisdiction_id] = risk_model_for(person.jurisdiction)
-        do_assess_risk(person, today=today, risk_model=models_by_place[person.jurisdiction_id])
-        assessed += 1
-    return {"assessed": assessed}
+    ids = list(Person.objects.filter(control_status__in=ACTIVE_STATUSES)
+               .exclude(risk_assessments__assessed_on__gte=month_start).order_by("pk").values_list("pk", flat=True))
+    assess_risk_many(ids, today)
+    return {"assessed": len(ids)}
 
 
 # --- support (帮扶, seeds 000/003) ------------------------------------------------------------------
