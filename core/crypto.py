@@ -18,7 +18,7 @@ import hmac
 import os
 import secrets
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
@@ -49,18 +49,19 @@ class FieldKey:
 
     master: bytes
 
-    @property
+    # Derived once per key (cached_property writes the instance dict, which a frozen dataclass allows).
+    @cached_property
     def key_id(self) -> str:
         return sm3(b"jindu-key-id" + self.master).hex()[:8]
 
     def _derive(self, label: bytes, length: int) -> bytes:
         return HKDF(algorithm=hashes.SM3(), length=length, salt=None, info=label).derive(self.master)
 
-    @property
+    @cached_property
     def encryption_key(self) -> bytes:
         return self._derive(b"jindu field encryption sm4", 16)
 
-    @property
+    @cached_property
     def index_key(self) -> bytes:
         return self._derive(b"jindu blind index hmac-sm3", 32)
 

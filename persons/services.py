@@ -1191,9 +1191,13 @@ def _import_changes(person: Person, values: dict) -> dict:
     for name in IMPORT_FIELDS:
         if name not in values or values[name] in ("", None):
             continue
-        old = getattr(person, name)
         if name == "first_found_approximate" and "first_found_on" not in changed:
             continue
+        if name == "jurisdiction":  # compare keys: no query per person
+            if person.jurisdiction_id != values[name].pk:
+                changed[name] = [person.jurisdiction_id, values[name].pk]
+            continue
+        old = getattr(person, name)
         if old != values[name]:
             changed[name] = [old, values[name]]
     status = values.get("control_status")
@@ -1285,7 +1289,7 @@ def _update_imported(changes, acting_user, today) -> list[Person]:
             held = set(person.substances.values_list("substance", flat=True))
             PersonSubstance.objects.bulk_create([PersonSubstance(person=person, substance=s)
                                                  for s in sorted(wanted - held)])
-        shown = {k: [str(v.pk) if hasattr(v, "pk") else v for v in pair] for k, pair in diff.items()}
+        shown = {k: [str(v) if k == "jurisdiction" else v for v in pair] for k, pair in diff.items()}
         for key, mask in AUDIT_MASKS.items():
             if key in shown:
                 shown[key] = [mask(v) for v in shown[key]]
