@@ -120,6 +120,7 @@ def test_sample_with_skip_invalid_gives_the_expected_result(sample):
     assert Person.objects.count() == EXPECTED["imported"]
     assert StatusChange.objects.count() == EXPECTED["imported"]
     assert AuditEntry.objects.filter(action=AuditEntry.Action.CREATE, object_type__icontains="person").count() == 39
+    assert new_entries().get(action=AuditEntry.Action.IMPORT).actor is None  # the command-line operator
     # Row 42: the ID number says male; the ledger's 女 is not kept.
     assert Person.objects.get(name="龙刚辉").sex == "M"
 
@@ -183,6 +184,13 @@ def test_dry_run_reports_counts_and_writes_nothing(sample):
     assert result["dry_run"] is True and result["written"] is False
     assert (result["rows_read"], result["imported"]) == (44, 39)
     assert len(result["rejected"]) == 5
+    assert counts() == (0, 0, 0)
+
+
+def test_dry_run_of_a_file_with_rejected_rows_exits_1_without_skip_invalid(sample):
+    code, result = run_json(sample, "--jurisdiction", CHENGGUAN, "--dry-run")
+    assert code == 1
+    assert (result["dry_run"], result["written"], len(result["rejected"])) == (True, False, 5)
     assert counts() == (0, 0, 0)
 
 
