@@ -217,6 +217,13 @@ def test_a_valid_file_exits_0(sample_tree, tmp_path):
     assert result["written"] is True
 
 
+def test_unknown_columns_are_warnings_in_the_json_and_the_import_goes_on(sample_tree, tmp_path):
+    path = write(tmp_path, "台账.csv", csv_bytes(titled([[*HEADER, "微信号"], [*row(1, "王五"), "wx_1"]]), "utf-8-sig"))
+    code, result = run_json(path, "--jurisdiction", CHENGGUAN)
+    assert (code, result["imported"], result["rejected"]) == (0, 1, [])
+    assert [(w["row"], w["field"]) for w in result["warnings"]] == [(3, "微信号")]
+
+
 def test_unknown_jurisdiction_user_or_file_exit_2(sample_tree, tmp_path):
     path = write(tmp_path, "ok.xlsx", xlsx([HEADER, row()]))
     assert run(path, "--jurisdiction", "123456")[0] == 2
