@@ -131,15 +131,18 @@ def text_cell(value):
     return value
 
 
-def annotate(data: bytes, filename: str, header_row: int, errors: list[RowError]) -> tuple[bytes, str]:
+def annotate(data: bytes, filename: str, header_row: int, errors: list[RowError],
+             as_xlsx: bool | None = None) -> tuple[bytes, str]:
     """The user's own file with an added 错误原因 column on each rejected row, ready to fix and
     upload again: (content, file name). An xlsx keeps its layout (openpyxl); a CSV is written
-    back as UTF-8 with BOM (Excel opens it correctly); an xls or ods becomes an xlsx."""
+    back as UTF-8 with BOM (Excel opens it correctly); an xls or ods becomes an xlsx.
+    ``as_xlsx`` asks for an xlsx (or a CSV) whatever the file was."""
+    want_xlsx = _is_spreadsheet(data, filename) if as_xlsx is None else as_xlsx
     by_row: dict[int, list[str]] = {}
     for error in errors:
         by_row.setdefault(error.row, []).append(f"{error.field}：{error.message}" if error.field else error.message)
     stem = filename.rsplit(".", 1)[0] if "." in filename else (filename or "ledger")
-    if data[:4] == b"PK\x03\x04" and not filename.lower().endswith(".ods"):
+    if want_xlsx and data[:4] == b"PK\x03\x04" and not filename.lower().endswith(".ods"):
         import openpyxl
 
         workbook = openpyxl.load_workbook(io.BytesIO(data))
@@ -160,7 +163,7 @@ def annotate(data: bytes, filename: str, header_row: int, errors: list[RowError]
     for row, messages in by_row.items():
         if 1 <= row <= len(rows):
             rows[row - 1].append("；".join(messages))
-    if _is_spreadsheet(data, filename):
+    if want_xlsx:
         from core.exports import xlsx_bytes
 
         title = re.sub(r"[\[\]:*?/\\]", "_", stem).strip("'") or "ledger"  # what Excel allows in a sheet name

@@ -67,7 +67,9 @@ def handle(*, file: Path, stdout, stderr, **options) -> int:
     except (services.NotAllowed, ValidationError) as error:
         return _fail(stderr, " ".join(error.messages) if isinstance(error, ValidationError) else str(error))
     if options.get("report"):
-        content, _name = annotate(data, file.name, ledger.header_row, result.rejected)
+        suffix = options["report"].suffix.lower()
+        content, _name = annotate(data, file.name, ledger.header_row, result.rejected,
+                                  as_xlsx=True if suffix == ".xlsx" else False if suffix == ".csv" else None)
         options["report"].write_bytes(content)
     if options.get("json"):
         stdout.write(json.dumps(result.as_dict(), ensure_ascii=False))

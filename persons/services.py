@@ -1098,8 +1098,8 @@ def _existing_files(id_numbers: list[str]) -> dict[str, Person]:
     found = {}
     keys = list(by_index)
     for start in range(0, len(keys), IMPORT_BATCH):
-        for person in Person.objects.filter(id_number_index__in=keys[start:start + IMPORT_BATCH]).prefetch_related(
-                "substances"):
+        for person in Person.objects.filter(id_number_index__in=keys[start:start + IMPORT_BATCH]).select_related(
+                "jurisdiction").prefetch_related("substances", "status_changes"):
             found[by_index[person.id_number_index]] = person
     return found
 
@@ -1193,16 +1193,22 @@ def _import_changes(person: Person, values: dict) -> dict:
             continue
         if name == "first_found_approximate" and "first_found_on" not in changed:
             continue
-        if name == "jurisdiction":  # compare keys: no query per person
-            if person.jurisdiction_id != values[name].pk:
+        if name == "jurisdiction":
+            # A place that contains the file's village (the township a ledger without a village
+            # column is imported into) is less precise, not different: the file stays put.
+            if not person.jurisdiction.is_within(values[name]):
                 changed[name] = [person.jurisdiction_id, values[name].pk]
             continue
         old = getattr(person, name)
         if old != values[name]:
             changed[name] = [old, values[name]]
-    status = values.get("control_status")
+    status, since = values.get("control_status"), values.get("control_status_since")
     if status and status != person.control_status:
-        changed["control_status"] = [person.control_status, status]
+        # A dated status older than the file's current one is history: new only if not on file.
+        recorded = since is not None and since < person.control_status_since and any(
+            c.status == status and c.changed_on == since for c in person.status_changes.all())
+        if not recorded:
+            changed["control_status"] = [person.control_status, status]
     substances = values.get("substances")
     if substances:
         held = sorted(s.substance for s in person.substances.all())

@@ -345,8 +345,6 @@ def test_report_on_a_gbk_csv_marks_exactly_the_rejected_rows(sample_tree, tmp_pa
     assert "姓名" in table[4][-1] and "管控现状" in table[6][-1]
 
 
-@pytest.mark.xfail(strict=True, reason="reported to the lead: a CSV ledger's report is written as CSV whatever "
-                                      "name --report gives (persons/cli.py)")
 def test_report_asked_for_as_xlsx_is_an_xlsx_for_a_csv_ledger_too(sample_tree, tmp_path):
     path = write(tmp_path, "台账.csv", csv_bytes([HEADER, row(1, "")], "gbk"))
     report = tmp_path / "out.xlsx"

@@ -128,8 +128,6 @@ def test_a_ledger_of_one_village_without_a_village_column(places):
     assert Person.objects.get().jurisdiction == places[f"{CHENGGUAN}002"]
 
 
-@pytest.mark.xfail(strict=True, reason="reported to the lead: a ledger without a village column moves known "
-                                      "files up to the importing township (persons/services.py)")
 def test_a_ledger_without_a_village_column_leaves_known_files_in_their_village(places):
     number = id_number("19850101", serial=932)
     known = make_person(places[f"{CHENGGUAN}001"], "钱七", number=number, phone="13700000000")
@@ -281,8 +279,6 @@ def test_reimport_with_a_changed_phone_village_and_status(places, imported, mark
     assert entries(mark, AuditEntry.Action.IMPORT).get().changes["updated"] == 1
 
 
-@pytest.mark.xfail(strict=True, reason="reported to the lead: a ledger status older than the file's current one "
-                                      "adds a status change and a version on every re-import (persons/services.py)")
 def test_reimporting_an_older_status_is_recorded_once(places):
     number = id_number("19850101", serial=1995)
     known = make_person(places[f"{CHENGGUAN}001"], "钱七", number=number, since_days=30)
