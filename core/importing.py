@@ -74,8 +74,19 @@ def _is_spreadsheet(data: bytes, filename: str) -> bool:
     return filename.lower().endswith(SPREADSHEET_SUFFIXES) and not filename.lower().endswith((".csv", ".txt"))
 
 
-def read_table(data: bytes, filename: str = "") -> list[list]:
-    """The first sheet (or the CSV) as a list of rows; row ``i`` of the list is sheet row
+def sheet_count(data: bytes, filename: str = "") -> int:
+    if not data or not _is_spreadsheet(data, filename):
+        return 1
+    from python_calamine import CalamineWorkbook
+
+    try:
+        return len(CalamineWorkbook.from_filelike(io.BytesIO(data)).sheet_names) or 1
+    except Exception:
+        return 1
+
+
+def read_table(data: bytes, filename: str = "", sheet_index: int = 0) -> list[list]:
+    """A sheet (the first by default; or the CSV) as a list of rows; row ``i`` of the list is sheet row
     ``i + 1``. Spreadsheet cells keep their types (numbers, dates); a cell merged over several
     rows gives its value to each of them, one merged across columns only keeps it in the first;
     CSV cells are strings."""
@@ -86,7 +97,7 @@ def read_table(data: bytes, filename: str = "") -> list[list]:
 
         try:
             workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
-            sheet = workbook.get_sheet_by_index(0)
+            sheet = workbook.get_sheet_by_index(sheet_index)
             rows = [list(row) for row in sheet.to_python(skip_empty_area=False)]
         except Exception as error:  # calamine raises its own types for damaged files
             raise FileRejected([RowError(0, "", _("The spreadsheet cannot be read (%(error)s).")
@@ -132,7 +143,7 @@ def text_cell(value):
 
 
 def annotate(data: bytes, filename: str, header_row: int, errors: list[RowError],
-             as_xlsx: bool | None = None) -> tuple[bytes, str]:
+             as_xlsx: bool | None = None, sheet_index: int = 0) -> tuple[bytes, str]:
     """The user's own file with an added 错误原因 column on each rejected row, ready to fix and
     upload again: (content, file name). An xlsx keeps its layout (openpyxl); a CSV is written
     back as UTF-8 with BOM (Excel opens it correctly); an xls or ods becomes an xlsx.
@@ -146,7 +157,7 @@ def annotate(data: bytes, filename: str, header_row: int, errors: list[RowError]
         import openpyxl
 
         workbook = openpyxl.load_workbook(io.BytesIO(data))
-        sheet = workbook.worksheets[0]
+        sheet = workbook.worksheets[sheet_index]
         column = sheet.max_column + 1
         sheet.cell(row=header_row, column=column, value=ERROR_COLUMN)
         for row, messages in by_row.items():
@@ -155,7 +166,7 @@ def annotate(data: bytes, filename: str, header_row: int, errors: list[RowError]
         out = io.BytesIO()
         workbook.save(out)
         return out.getvalue(), f"{stem}_错误原因.xlsx"
-    table = read_table(data, filename)
+    table = read_table(data, filename, sheet_index)
     width = max((len(r) for r in table), default=0)
     rows = [list(r) + [""] * (width - len(r)) for r in table]
     if 1 <= header_row <= len(rows):

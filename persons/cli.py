@@ -69,7 +69,8 @@ def handle(*, file: Path, stdout, stderr, **options) -> int:
     if options.get("report"):
         suffix = options["report"].suffix.lower()
         content, _name = annotate(data, file.name, ledger.header_row, result.rejected,
-                                  as_xlsx=True if suffix == ".xlsx" else False if suffix == ".csv" else None)
+                                  as_xlsx=True if suffix == ".xlsx" else False if suffix == ".csv" else None,
+                                  sheet_index=ledger.sheet_index)
         options["report"].write_bytes(content)
     if options.get("json"):
         stdout.write(json.dumps(result.as_dict(), ensure_ascii=False))

@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from core.importing import FileRejected, RowError, read_table
+from core.importing import FileRejected, RowError, read_table, sheet_count
 from persons import rules
 from persons.choices import ControlStatus, LivingSituation, Sex, Substance
 
@@ -273,6 +273,7 @@ class Ledger:
     skipped_rows: list[int]
     warnings: list[RowError]  # file-level: unknown columns
     title: str = ""
+    sheet_index: int = 0
 
     def header_of(self, key: str) -> str:
         for index, mapped in self.mapping.items():
@@ -318,12 +319,25 @@ def _is_footer(cells) -> bool:
     return bool(texts) and bool(_FOOTER.match(texts[0]))
 
 
+def _find_sheet(data: bytes, filename: str, header_row: int | None) -> tuple[int, list[list], int]:
+    """The first sheet with a header row: a workbook may open with its instructions (填表说明)."""
+    first_error = None
+    for index in range(sheet_count(data, filename)):
+        table = read_table(data, filename, index)
+        if header_row:
+            return index, table, header_row - 1
+        try:
+            return index, table, detect_header(table)
+        except FileRejected as error:
+            first_error = first_error or error
+    raise first_error
+
+
 def read_ledger(data: bytes, filename: str = "", *, header_row: int | None = None,
                 mapping: dict[int, str] | None = None, today: datetime.date | None = None) -> Ledger:
     """Read and check every row. ``header_row`` (1-based) and ``mapping`` override what is
     detected (the web form lets the user correct them)."""
-    table = read_table(data, filename)
-    header_index = header_row - 1 if header_row else detect_header(table)
+    sheet_index, table, header_index = _find_sheet(data, filename, header_row)
     if header_index < 0 or header_index >= len(table):
         raise FileRejected([RowError(header_row or 0, "", _("The file has no row %(row)s.") % {"row": header_row})])
     headers = [text_of(c) for c in table[header_index]]
@@ -339,7 +353,7 @@ def read_ledger(data: bytes, filename: str = "", *, header_row: int | None = Non
     title = next((text_of(c) for row in table[:header_index] for c in row if text_of(c)), "")
     columns = {key: index for index, key in mapping.items() if key}
     ledger = Ledger(header_row=header_index + 1, headers=headers, mapping=mapping, rows=[], rows_read=0,
-                    skipped_rows=[], warnings=file_warnings, title=title)
+                    skipped_rows=[], warnings=file_warnings, title=title, sheet_index=sheet_index)
     header_keys = [_key(h) for h in headers]
     last = max((i for i, cells in enumerate(table) if not _is_blank(cells)), default=header_index)
     for index in range(header_index + 1, last + 1):  # blank rows after the last line are not reported
@@ -405,7 +419,7 @@ def _check_row(number: int, cells: list, columns: dict[str, int], ledger: Ledger
 
     status_text = text_of(cell("control_status"))
     if "control_status" in columns:
-        status = STATUS_LOOKUP.get(_key(status_text))
+        status = STATUS_LOOKUP.get(_key(status_text)) or STATUS_LOOKUP.get(_key(status_text).removesuffix("人员"))
         if not status_text:
             problem("control_status", _("The control status is missing."))
         elif status is None:
@@ -486,6 +500,15 @@ def _bare(name: str) -> str:
     return name
 
 
+def _town_key(name: str) -> str:
+    """城关镇, 城关 and 城关镇人民政府 name the same township; so do 东城街道 and 东城街道办事处."""
+    name = _place_key(name)
+    for suffix in ("人民政府", "办事处", "街道", "镇", "乡"):
+        if name.endswith(suffix) and len(name) > len(suffix):
+            name = name[: -len(suffix)]
+    return name
+
+
 class PlaceResolver:
     """Finds the village a ledger names, within the area chosen for the import.
 
@@ -535,7 +558,7 @@ class PlaceResolver:
             return None, _("The village is missing.")
         town = None
         if township:
-            towns = [t for t in self.townships if _bare(_place_key(t.name)) == _bare(_place_key(township))]
+            towns = [t for t in self.townships if _town_key(t.name) == _town_key(township)]
             if len(towns) != 1:
                 return None, _("There is no township “%(name)s” in %(area)s.") % {"name": township,
                                                                                    "area": self.area.name}

@@ -424,3 +424,41 @@ def test_a_failure_while_writing_leaves_no_half_import(places, imported, mark):
     assert not entries(mark).exists()
     person.refresh_from_db()
     assert (person.phone, person.version) == ("13812345678", 1)
+
+
+# --- what offices' files also do (noted by the test writer, built by the lead) ---------------
+
+
+def test_a_workbook_that_opens_with_instructions_is_read_from_its_ledger_sheet(places):
+    import io
+
+    import xlsxwriter
+
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    book.add_worksheet("填表说明").write_column(0, 0, ["填表说明", "1. 身份证号码请设置为文本格式", "2. 日期写作2019-03-05"])
+    sheet = book.add_worksheet("在册人员")
+    for r, values in enumerate([HEADER, row(1, "赵六", number=id_number("19880808", serial=3301))]):
+        sheet.write_row(r, 0, values)
+    book.close()
+    ledger = read_ledger(buffer.getvalue(), "台账.xlsx")
+    assert (ledger.sheet_index, ledger.header_row) == (1, 1)
+    result = services.do_import_persons(ledger, acting_user=None, jurisdiction=places[COUNTY], source="台账")
+    assert (result.imported, result.rejected) == (1, [])
+
+
+@pytest.mark.parametrize("typed", ["社区戒毒人员", "社区戒毒", " 社区戒毒 "])
+def test_status_typed_with_the_persons_ending(places, typed):
+    number = id_number("19880808", serial=3302)
+    result = do_import([HEADER, row(1, "赵六", number=number, status=typed)], places[COUNTY])
+    assert (result.imported, result.rejected) == (1, [])
+    assert Person.objects.get().control_status == ControlStatus.COMMUNITY_TREATMENT
+
+
+@pytest.mark.parametrize("town", ["城关镇", "城关", "城关镇人民政府"])
+def test_the_township_column_matches_the_township_however_named(places, town):
+    number = id_number("19880808", serial=3303)
+    headers = [*HEADER, "乡镇(街道)"]
+    result = do_import([headers, [*row(1, "赵六", number=number, village="团结村"), town]], places[COUNTY])
+    assert (result.imported, result.rejected) == (1, [])
+    assert Person.objects.get().jurisdiction.code == f"{CHENGGUAN}006"
