@@ -12,6 +12,7 @@ class PersonsConfig(AppConfig):
 
         sweep.register("person_flags", services.sweep_flags)
         sweep.register("person_risk", services.sweep_risk)
+        sweep.register("ledger_files", services.purge_ledger_files)
 
         from core import importing
         from persons import cli
@@ -26,5 +27,6 @@ class PersonsConfig(AppConfig):
         register_item("persons", MenuItem(_("Today list"), "persons:today", services.WRITER_ROLES))
         register_item("persons", MenuItem(_("Person list"), "persons:list", Person.scope_roles))
         register_item("persons", MenuItem(_("New person file"), "persons:create", services.WRITER_ROLES))
+        register_item("persons", MenuItem(_("Import a ledger"), "persons:import", services.WRITER_ROLES))
         register_item("persons", MenuItem(_("Check-in policy"), "persons:policy", frozenset({Role.OFFICE})))
         register_item("persons", MenuItem(_("Risk model"), "persons:risk_model", frozenset({Role.OFFICE})))

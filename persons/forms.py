@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.roles import has_any_role
+from jurisdictions.choices import Level
 from jurisdictions.models import Jurisdiction
 from persons import queries, rules
 from persons.choices import (
@@ -379,3 +380,55 @@ class RiskModelForm(forms.Form):
 
     def weights(self) -> dict:
         return {name: self.cleaned_data[f"weight_{name}"] for name in rules.DEFAULT_RISK_WEIGHTS}
+
+
+class LedgerUploadForm(forms.Form):
+    file = forms.FileField(label=_("Ledger file"), help_text=_(
+        "Excel (xlsx, xls) or CSV as your office keeps it: title lines, merged cells and a 合计 line are fine."))
+    jurisdiction = forms.ChoiceField(label=_("The ledger belongs to"), help_text=_(
+        "Villages in the file are looked up within this area."))
+    skip_invalid = forms.BooleanField(label=_("Import the valid rows and skip the rejected ones"), required=False,
+                                      help_text=_("Otherwise a ledger with any rejected row imports nothing."))
+
+    def __init__(self, *args, acting_user, **kwargs):
+        super().__init__(*args, **kwargs)
+        own = acting_user.jurisdiction
+        choices = list(queries.area_choices(acting_user))
+        if own is not None and own.level not in (Level.TOWNSHIP, Level.VILLAGE):
+            choices.insert(0, ("", [(own.code, _("%(name)s (whole area)") % {"name": own.name})]))
+        self.fields["jurisdiction"].choices = choices
+        if own is not None:
+            self.fields["jurisdiction"].initial = own.code
+
+    def clean_jurisdiction(self):
+        found = Jurisdiction.objects.filter(code=self.cleaned_data["jurisdiction"]).first()
+        if found is None:
+            raise forms.ValidationError(_("Choose an area."))
+        return found
+
+
+class LedgerMappingForm(forms.Form):
+    """The header row and, per column of the file, the field it holds (editable when a header
+    was not recognised)."""
+
+    header_row = forms.IntegerField(label=_("Header row"), min_value=1)
+    skip_invalid = forms.BooleanField(label=_("Import the valid rows and skip the rejected ones"), required=False)
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, headers: list[str], **kwargs):
+        super().__init__(*args, **kwargs)
+        from persons.importers import COLUMNS
+
+        choices = [("", _("— not imported —"))] + [(key, label) for key, (label, _names) in COLUMNS.items()]
+        self.columns = []
+        for index, header in enumerate(headers):
+            name = f"column_{index}"
+            self.fields[name] = forms.ChoiceField(label=header or _("(column %(n)s without a header)") % {"n": index + 1},
+                                                  choices=choices, required=False)
+            self.columns.append((index, name))
+
+    def column_fields(self):
+        return [(index, self[name]) for index, name in self.columns]
+
+    def mapping(self) -> dict[int, str]:
+        return {index: self.cleaned_data.get(name) or "" for index, name in self.columns}

@@ -319,7 +319,7 @@ def _is_footer(cells) -> bool:
     return bool(texts) and bool(_FOOTER.match(texts[0]))
 
 
-def _find_sheet(data: bytes, filename: str, header_row: int | None) -> tuple[int, list[list], int]:
+def find_sheet(data: bytes, filename: str, header_row: int | None = None) -> tuple[int, list[list], int]:
     """The first sheet with a header row: a workbook may open with its instructions (填表说明)."""
     first_error = None
     for index in range(sheet_count(data, filename)):
@@ -334,10 +334,16 @@ def _find_sheet(data: bytes, filename: str, header_row: int | None) -> tuple[int
 
 
 def read_ledger(data: bytes, filename: str = "", *, header_row: int | None = None,
-                mapping: dict[int, str] | None = None, today: datetime.date | None = None) -> Ledger:
-    """Read and check every row. ``header_row`` (1-based) and ``mapping`` override what is
-    detected (the web form lets the user correct them)."""
-    sheet_index, table, header_index = _find_sheet(data, filename, header_row)
+                mapping: dict[int, str] | None = None, today: datetime.date | None = None,
+                sheet_index: int | None = None, progress=None) -> Ledger:
+    """Read and check every row. ``sheet_index``, ``header_row`` (1-based) and ``mapping``
+    override what is detected (the web form lets the user correct them); ``progress(done,
+    total)`` is told how far the check has come."""
+    if sheet_index is not None:
+        table = read_table(data, filename, sheet_index)
+        header_index = header_row - 1 if header_row else detect_header(table)
+    else:
+        sheet_index, table, header_index = find_sheet(data, filename, header_row)
     if header_index < 0 or header_index >= len(table):
         raise FileRejected([RowError(header_row or 0, "", _("The file has no row %(row)s.") % {"row": header_row})])
     headers = [text_of(c) for c in table[header_index]]
@@ -364,6 +370,8 @@ def read_ledger(data: bytes, filename: str = "", *, header_row: int | None = Non
             continue
         ledger.rows_read += 1
         ledger.rows.append(_check_row(number, cells, columns, ledger, today))
+        if progress and len(ledger.rows) % 2000 == 0:
+            progress(index - header_index, last - header_index)
     _mark_duplicates(ledger)
     return ledger
 

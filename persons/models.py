@@ -374,3 +374,62 @@ class Transfer(PersonRecord):
 
     def __str__(self):
         return f"{self.from_jurisdiction} → {self.to_jurisdiction}"
+
+
+class LedgerImport(BaseModel):
+    """One upload of a persons ledger through the web (台账导入): the file (encrypted: it holds
+    ID numbers), the header row and column mapping the user confirmed, and the result of the
+    last check or import. The work runs as a background task; ``progress`` is what the page shows."""
+
+    class State(models.TextChoices):
+        UPLOADED = "uploaded", _("Uploaded")
+        CHECKING = "checking", _("Checking")
+        CHECKED = "checked", _("Checked")
+        IMPORTING = "importing", _("Importing")
+        DONE = "done", _("Imported")
+        FAILED = "failed", _("Failed")
+
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("uploaded by"), null=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    jurisdiction = models.ForeignKey("jurisdictions.Jurisdiction", verbose_name=_("area"), on_delete=models.PROTECT,
+                                     related_name="+")
+    county_code = models.CharField(max_length=6, db_index=True, editable=False)
+    filename = models.CharField(_("file"), max_length=200)
+    content = EncryptedTextField(_("content"), null=True, blank=True)  # base64 of the file; dropped a week after
+    size = models.PositiveIntegerField(_("size"), default=0)
+    sheet_index = models.PositiveSmallIntegerField(default=0)
+    header_row = models.PositiveIntegerField(_("header row"), default=1)
+    mapping = models.JSONField(_("column mapping"), default=dict, blank=True)
+    skip_invalid = models.BooleanField(_("import the valid rows, skip the rejected ones"), default=False)
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.UPLOADED)
+    progress = models.PositiveSmallIntegerField(_("progress"), default=0)
+    phase = models.CharField(max_length=100, blank=True)
+    result = models.JSONField(_("result"), default=dict, blank=True)
+    error = models.CharField(_("error"), max_length=500, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    objects = ScopedManager()
+    scope_path = "jurisdiction__path"
+    scope_roles = frozenset({Role.OFFICE, Role.TOWNSHIP, Role.SOCIAL_WORKER, Role.POLICE})
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("ledger import")
+        verbose_name_plural = _("ledger imports")
+
+    def __str__(self):
+        return self.filename
+
+    def get_absolute_url(self):
+        from django.urls import reverse
+
+        return reverse("persons:import_detail", args=[self.pk])
+
+    @property
+    def running(self) -> bool:
+        return self.state in (self.State.CHECKING, self.State.IMPORTING)
+
+    def data(self) -> bytes:
+        import base64
+
+        return base64.b64decode(self.content) if self.content else b""

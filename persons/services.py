@@ -35,6 +35,7 @@ from persons.models import (
     CheckIn,
     CheckInPolicy,
     Flag,
+    LedgerImport,
     Measure,
     Person,
     PersonSubstance,
@@ -1303,3 +1304,152 @@ def _update_imported(changes, acting_user, today) -> list[Person]:
     StatusChange.objects.bulk_create(statuses, batch_size=IMPORT_BATCH)
     audit.record_many(entries, actor=acting_user)
     return [person for _row, person, _diff in changes]
+
+
+# --- ledger import through the web (upload, mapping, check, import as a background task) ------
+
+MAX_LEDGER_BYTES = 50 * 1024 * 1024
+KEEP_LEDGER_FILES_DAYS = 7
+
+
+def _ledger_problem(rejected) -> ValidationError:
+    return ValidationError({"file": [_("Row %(row)s: %(message)s") % {"row": e.row, "message": e.message}
+                                     if e.row else e.message for e in rejected.errors]})
+
+
+@transaction.atomic
+def do_upload_ledger(*, acting_user, jurisdiction, filename: str, data: bytes,
+                     skip_invalid: bool = False) -> LedgerImport:
+    """Keep an uploaded ledger (encrypted) with its detected header row and column mapping."""
+    import base64
+
+    from core.importing import TABLE_SUFFIXES, FileRejected
+    from persons.importers import find_sheet, guess_mapping, text_of
+
+    _require_writer(acting_user)
+    _require_area(acting_user, jurisdiction)
+    if len(data) > MAX_LEDGER_BYTES:
+        raise ValidationError({"file": _("The file is larger than %(mb)s MB: split it.") % {
+            "mb": MAX_LEDGER_BYTES // 1024 // 1024}})
+    if not filename.lower().endswith(TABLE_SUFFIXES):
+        raise ValidationError({"file": _("Upload an Excel file (xlsx, xls) or a CSV file.")})
+    try:
+        sheet_index, table, header_index = find_sheet(data, filename)
+    except FileRejected as rejected:
+        raise _ledger_problem(rejected) from None
+    headers = [text_of(c) for c in table[header_index]]
+    upload = LedgerImport.objects.create(
+        created_by=acting_user, jurisdiction=jurisdiction, county_code=jurisdiction.county_code,
+        filename=filename[:200], content=base64.b64encode(data).decode(), size=len(data), sheet_index=sheet_index,
+        header_row=header_index + 1, mapping={str(i): key for i, key in guess_mapping(headers).items()},
+        skip_invalid=skip_invalid)
+    audit.record(AuditEntry.Action.CREATE, actor=acting_user, obj=upload, changes={
+        "filename": [None, upload.filename], "size": [None, upload.size], "jurisdiction": [None, jurisdiction.code]})
+    return upload
+
+
+def ledger_table(upload: LedgerImport) -> list[list]:
+    from core.importing import read_table
+
+    return read_table(upload.data(), upload.filename, upload.sheet_index)
+
+
+@transaction.atomic
+def do_set_ledger_mapping(upload: LedgerImport, *, acting_user, header_row: int, mapping: dict[int, str],
+                          skip_invalid: bool, expected_version: int) -> LedgerImport:
+    """The user's header row and column mapping; a changed mapping needs a new check."""
+    from persons.importers import COLUMNS, REQUIRED, column_label
+
+    _require_writer(acting_user)
+    if upload.running or upload.state == LedgerImport.State.DONE:
+        raise ValidationError(_("This ledger is being processed or was imported already."))
+    table = ledger_table(upload)
+    if not 1 <= header_row <= len(table):
+        raise ValidationError({"header_row": _("The file has no row %(row)s.") % {"row": header_row}})
+    chosen = [key for key in mapping.values() if key]
+    errors = [_("%(field)s is chosen for more than one column.") % {"field": column_label(key)}
+              for key in sorted(set(chosen)) if chosen.count(key) > 1]
+    errors += [_("Choose the column that holds %(field)s.") % {"field": column_label(key)}
+               for key in REQUIRED if key not in chosen]
+    errors += [_("Unknown field %(field)s.") % {"field": key} for key in set(chosen) - set(COLUMNS)]
+    if errors:
+        raise ValidationError(errors)
+    before = {"header_row": upload.header_row, "mapping": upload.mapping, "skip_invalid": upload.skip_invalid}
+    upload.header_row, upload.skip_invalid = header_row, skip_invalid
+    upload.mapping = {str(i): key for i, key in sorted(mapping.items())}
+    if before["header_row"] != header_row or before["mapping"] != upload.mapping:
+        upload.state, upload.result, upload.progress = LedgerImport.State.UPLOADED, {}, 0
+    save_versioned(upload, expected_version, ["header_row", "mapping", "skip_invalid", "state", "result", "progress"])
+    changes = audit.diff(before, {"header_row": header_row, "mapping": upload.mapping, "skip_invalid": skip_invalid})
+    if changes:
+        audit.record(AuditEntry.Action.UPDATE, actor=acting_user, obj=upload, changes=changes)
+    return upload
+
+
+def do_start_ledger_run(upload: LedgerImport, *, acting_user, dry_run: bool) -> LedgerImport:
+    """Check (dry run) or import in the background; the page follows ``progress``."""
+    from persons.tasks import run_ledger
+
+    _require_writer(acting_user)
+    if upload.running:
+        raise ValidationError(_("This ledger is being processed already."))
+    if upload.state == LedgerImport.State.DONE:
+        raise ValidationError(_("This ledger was imported already; upload it again to import it again."))
+    state = LedgerImport.State.CHECKING if dry_run else LedgerImport.State.IMPORTING
+    claimed = LedgerImport.objects.filter(pk=upload.pk, state=upload.state).update(
+        state=state, progress=0, phase="", error="", finished_at=None)
+    if not claimed:
+        raise ValidationError(_("This ledger is being processed already."))
+    upload.state = state
+    transaction.on_commit(lambda: run_ledger.enqueue(upload.pk, dry_run))
+    return upload
+
+
+def _ledger_progress(upload_pk: int, percent: int, phase: str) -> None:
+    LedgerImport.objects.filter(pk=upload_pk).update(progress=max(0, min(100, percent)), phase=phase[:100])
+
+
+def run_ledger(upload_pk: int, dry_run: bool) -> dict:
+    """The background task's work: read with the confirmed mapping, then check or import."""
+    import logging
+
+    from core.importing import FileRejected
+    from persons.importers import read_ledger
+
+    upload = LedgerImport.objects.select_related("created_by", "jurisdiction").get(pk=upload_pk)
+    _ledger_progress(upload.pk, 2, str(_("Reading the file")))
+    try:
+        ledger = read_ledger(
+            upload.data(), upload.filename, header_row=upload.header_row, sheet_index=upload.sheet_index,
+            mapping={int(i): key for i, key in upload.mapping.items()},
+            progress=lambda done, total: _ledger_progress(upload.pk, 5 + 55 * done // max(total, 1),
+                                                          str(_("Checking rows"))))
+        _ledger_progress(upload.pk, 60, str(_("Matching villages and files on record")))
+        result = do_import_persons(ledger, acting_user=upload.created_by, jurisdiction=upload.jurisdiction,
+                                   skip_invalid=upload.skip_invalid, dry_run=dry_run, source=upload.filename,
+                                   progress=lambda done, total: _ledger_progress(
+                                       upload.pk, 70 + 25 * done // max(total, 1), str(_("Writing"))))
+        outcome = result.as_dict() | {"header_row": ledger.header_row}
+        state = LedgerImport.State.DONE if result.written else LedgerImport.State.CHECKED
+        error = ""
+    except FileRejected as rejected:
+        outcome, state = {"rejected": [e.as_dict() for e in rejected.errors], "file_rejected": True}, \
+            LedgerImport.State.FAILED
+        error = "; ".join(e.message for e in rejected.errors)[:500]
+    except Exception as failure:  # the page must not spin for ever: say it failed, keep the file
+        logging.getLogger(__name__).exception("ledger import %s failed", upload_pk)
+        outcome, state, error = {}, LedgerImport.State.FAILED, str(failure)[:500]
+    LedgerImport.objects.filter(pk=upload.pk).update(state=state, result=outcome, error=error, progress=100,
+                                                     phase="", finished_at=timezone.now())
+    return outcome
+
+
+def purge_ledger_files(today: datetime.date | None = None) -> dict:
+    """Daily: an uploaded ledger holds ID numbers in clear once decrypted; keep it a week after
+    it was imported (for the error report), then drop the content and keep the record."""
+    cutoff = timezone.now() - datetime.timedelta(days=KEEP_LEDGER_FILES_DAYS)
+    old = LedgerImport.objects.filter(finished_at__lt=cutoff, content__isnull=False)
+    count = old.update(content=None)
+    if count:
+        audit.record(AuditEntry.Action.SYSTEM, object_repr="ledger files purged", changes={"count": count})
+    return {"purged": count}

@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views import View
 from django.views.generic import TemplateView
 
 from core.masking import mask_id_number, mask_phone
@@ -23,6 +24,8 @@ from persons.forms import (
     FlagDecideForm,
     FlagDismissForm,
     HandOverForm,
+    LedgerMappingForm,
+    LedgerUploadForm,
     MeasureForm,
     PersonEditForm,
     PersonForm,
@@ -38,6 +41,7 @@ from persons.models import (
     HEALTH_ROLES,
     CheckInPolicy,
     Flag,
+    LedgerImport,
     Measure,
     Person,
     RiskAssessment,
@@ -572,3 +576,174 @@ class RiskModelView(_AreaSettingsView):
                                    weights=form.weights(), high=form.cleaned_data["high"],
                                    medium=form.cleaned_data["medium"], expected_version=form.cleaned_data["version"])
         return "persons:risk_model"
+
+
+# --- ledger import (台账导入) ---------------------------------------------------------------------
+
+PREVIEW_ROWS = 8
+SHOWN_PROBLEMS = 200
+
+
+class LedgerUploadView(ServiceFormView):
+    required_roles = services.WRITER_ROLES
+    capability = gettext_lazy("Import a ledger")
+    template_name = "persons/import_upload.html"
+    form_class = LedgerUploadForm
+    title = gettext_lazy("Import a ledger")
+    success_message = gettext_lazy("File received: check the columns, then run the check.")
+
+    def get_form_kwargs(self):
+        return {"acting_user": self.request.user}
+
+    def render_form(self, form, status=200):
+        recent = LedgerImport.objects.visible_to(self.request.user).select_related("created_by", "jurisdiction")[:10]
+        return render(self.request, self.template_name, {
+            "form": form, "title": self.get_title(), "recent": recent, "cancel_url": reverse("persons:list")},
+            status=status)
+
+    def perform(self, form):
+        upload = form.cleaned_data["file"]
+        imported = services.do_upload_ledger(
+            acting_user=self.request.user, jurisdiction=form.cleaned_data["jurisdiction"], filename=upload.name,
+            data=upload.read(), skip_invalid=form.cleaned_data["skip_invalid"])
+        return imported.get_absolute_url()
+
+
+def _preview(upload: LedgerImport, table: list[list]) -> list[list[str]]:
+    """The first data rows as the user typed them; ID numbers and phones masked."""
+    from persons.importers import text_of
+
+    masks = {int(i): mask_id_number if key == "id_number" else mask_phone
+             for i, key in upload.mapping.items() if key in ("id_number", "phone", "family_contacts")}
+    rows = []
+    for cells in table[upload.header_row:]:
+        texts = [text_of(c) for c in cells]
+        if not any(texts):
+            continue
+        rows.append([masks[i](t) if i in masks and t else t for i, t in enumerate(texts)])
+        if len(rows) == PREVIEW_ROWS:
+            break
+    return rows
+
+
+class LedgerImportView(RoleRequiredMixin, TemplateView):
+    """One uploaded ledger: columns and preview, the check's report, the import, the progress."""
+
+    required_roles = services.WRITER_ROLES
+    capability = gettext_lazy("Import a ledger")
+    template_name = "persons/import_detail.html"
+
+    def get_object(self) -> LedgerImport:
+        return get_object_or_404(LedgerImport.objects.visible_to(self.request.user).select_related(
+            "jurisdiction", "created_by"), pk=self.kwargs["pk"])
+
+    def _form(self, upload, table, data=None):
+        from persons.importers import text_of
+
+        headers = [text_of(c) for c in table[upload.header_row - 1]] if upload.header_row <= len(table) else []
+        initial = {"header_row": upload.header_row, "skip_invalid": upload.skip_invalid, "version": upload.version}
+        initial |= {f"column_{i}": key for i, key in upload.mapping.items()}
+        return LedgerMappingForm(data, headers=headers, initial=initial)
+
+    def _render(self, upload, form=None, table=None, status=200):
+        if table is None:
+            table = services.ledger_table(upload) if upload.content else []
+        result = upload.result or {}
+        context = {
+            "upload": upload, "title": upload.filename, "form": form or self._form(upload, table),
+            "preview": _preview(upload, table) if table else [], "result": result,
+            "rejected": result.get("rejected", [])[:SHOWN_PROBLEMS],
+            "warnings": result.get("warnings", [])[:SHOWN_PROBLEMS],
+            "rejected_rows": len({e["row"] for e in result.get("rejected", [])}),
+            "more_problems": max(len(result.get("rejected", [])), len(result.get("warnings", []))) > SHOWN_PROBLEMS,
+            "editable": not upload.running and upload.state != LedgerImport.State.DONE and bool(upload.content),
+            "can_import": upload.state == LedgerImport.State.CHECKED and (
+                not result.get("rejected") or upload.skip_invalid),
+        }
+        return render(self.request, self.template_name, context, status=status)
+
+    def get(self, request, *args, **kwargs):
+        upload = self.get_object()
+        from core import audit
+        from core.models import AuditEntry
+
+        audit.record(AuditEntry.Action.VIEW, actor=request.user, obj=upload)
+        return self._render(upload)
+
+    def post(self, request, *args, **kwargs):
+        from django.core.exceptions import ValidationError
+        from django.shortcuts import redirect
+
+        from core.views import apply_errors
+
+        upload = self.get_object()
+        action = request.POST.get("action", "check")
+        table = services.ledger_table(upload) if upload.content else []
+        form = self._form(upload, table, request.POST)
+        try:
+            if action in ("save", "check"):
+                if not form.is_valid():
+                    return self._render(upload, form, table, status=400)
+                services.do_set_ledger_mapping(
+                    upload, acting_user=request.user, header_row=form.cleaned_data["header_row"],
+                    mapping=form.mapping(), skip_invalid=form.cleaned_data["skip_invalid"],
+                    expected_version=form.cleaned_data["version"])
+            if action in ("check", "import"):
+                services.do_start_ledger_run(upload, acting_user=request.user, dry_run=action == "check")
+        except ValidationError as error:
+            apply_errors(form, error)
+            status = 409 if any(e.code == "conflict" for e in getattr(error, "error_list", [])) else 400
+            return self._render(self.get_object(), form, table, status=status)
+        except PermissionError as error:
+            form.add_error(None, str(error))
+            return self._render(upload, form, table, status=403)
+        return redirect(upload.get_absolute_url())
+
+
+class LedgerProgressView(RoleRequiredMixin, TemplateView):
+    """Polled by the page while the task runs; asks the page to reload when it is over."""
+
+    required_roles = services.WRITER_ROLES
+    capability = gettext_lazy("Import a ledger")
+    template_name = "persons/_import_progress.html"
+
+    def get(self, request, *args, **kwargs):
+        from django.http import HttpResponse
+
+        upload = get_object_or_404(LedgerImport.objects.visible_to(request.user).only(
+            "pk", "state", "progress", "phase", "jurisdiction__path", "created_by"), pk=kwargs["pk"])
+        if not upload.running:
+            response = HttpResponse(status=204)
+            response["HX-Refresh"] = "true"
+            return response
+        return render(request, self.template_name, {"upload": upload})
+
+
+class LedgerReportView(RoleRequiredMixin, View):
+    """The user's own file back, with a 错误原因 column on every rejected row (audited)."""
+
+    required_roles = services.WRITER_ROLES
+    capability = gettext_lazy("Import a ledger")
+
+    def get(self, request, *args, **kwargs):
+        from urllib.parse import quote
+
+        from django.http import Http404, HttpResponse
+
+        from core import audit
+        from core.importing import RowError, annotate
+        from core.models import AuditEntry
+
+        upload = get_object_or_404(LedgerImport.objects.visible_to(request.user), pk=kwargs["pk"])
+        rejected = [RowError(**e) for e in (upload.result or {}).get("rejected", [])]
+        if not upload.content:
+            raise Http404
+        content, name = annotate(upload.data(), upload.filename, upload.header_row, rejected,
+                                 sheet_index=upload.sheet_index)
+        audit.record(AuditEntry.Action.EXPORT, actor=request.user, obj=upload, changes={
+            "report": name, "rejected_rows": len({e.row for e in rejected})})
+        kind = ("text/csv" if name.endswith(".csv")
+                else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        response = HttpResponse(content, content_type=kind)
+        response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
+        return response
