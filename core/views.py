@@ -126,11 +126,17 @@ class ObjectListView(RoleRequiredMixin, ScopedQuerysetMixin, SingleTableMixin, F
     export_ordering: tuple = ("pk",)
 
     def get(self, request, *args, **kwargs):
-        if request.GET.get("export") == "xlsx":
-            if not has_any_role(request.user, self.export_roles):
+        kind = request.GET.get("export")
+        if kind:
+            handler = self.export_kinds().get(kind)
+            if handler is None or not has_any_role(request.user, self.export_roles):
                 raise PermissionDenied
-            return self.export()
+            return handler()
         return super().get(request, *args, **kwargs)
+
+    def export_kinds(self) -> dict:
+        """``?export=KIND`` → the method that writes it; a subclass may add layouts."""
+        return {"xlsx": self.export}
 
     def export_headers(self) -> list:
         raise NotImplementedError
@@ -142,17 +148,24 @@ class ObjectListView(RoleRequiredMixin, ScopedQuerysetMixin, SingleTableMixin, F
         """Hook for prefetching what ``export_row`` reads."""
         return queryset
 
-    def export(self):
+    def export_objects(self):
+        """The filtered rows, in export order (an invalid filter exports nothing)."""
         filterset = self.filterset_class(self.request.GET, queryset=self.get_queryset(), request=self.request)
         objects = filterset.qs if filterset.is_valid() else self.model.objects.none()
-        objects = self.export_queryset(objects).order_by(*self.export_ordering)
-        rows = (self.export_row(obj) for obj in objects.iterator(chunk_size=1000))
+        return self.export_queryset(objects).order_by(*self.export_ordering).iterator(chunk_size=1000)
+
+    def export(self):
+        rows = (self.export_row(obj) for obj in self.export_objects())
         title = str(self.title or self.model._meta.verbose_name_plural)
         content, count = exports.xlsx_bytes(title, self.export_headers(), rows)
+        return self.export_response(title, self.export_filename, content, count)
+
+    def export_response(self, title: str, filename: str, content: bytes, count: int, layout: str = "xlsx"):
+        """Audit the download (what, how many rows, which filters) and send it."""
         criteria = {k: v for k, v in self.request.GET.items() if v and k not in ("export", "page")}
         audit.record(AuditEntry.Action.EXPORT, actor=self.request.user, object_repr=title,
-                     changes={"rows": count, "filters": criteria})
-        return exports.xlsx_response(self.export_filename, content)
+                     changes={"rows": count, "filters": criteria, "layout": layout})
+        return exports.xlsx_response(filename, content)
 
     def export_query(self) -> str:
         query = self.request.GET.copy()

@@ -53,9 +53,10 @@ COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
     "family_contacts": (gettext_lazy("Family contacts"), (
         "家属联系方式", "家属联系电话", "紧急联系人", "家属电话", "监护人联系方式")),
     "notes": (gettext_lazy("Notes"), ("备注", "说明", "其他情况")),
+    "risk_level": (gettext_lazy("Risk level (assessed here, not imported)"), ("风险等级", "风险级别", "风险评估等级")),
 }
 # Columns that carry no field of their own: recognised so they are not reported as unknown.
-IGNORED = frozenset({"serial"})
+IGNORED = frozenset({"serial", "risk_level"})
 REQUIRED = ("name", "id_number")
 
 

@@ -62,7 +62,8 @@ class PersonListView(ObjectListView):
     table_class = PersonTable
     required_roles = READER_ROLES
     template_name = "persons/person_list.html"
-    actions = [(gettext_lazy("New person file"), "persons:create", WRITER_ROLES)]
+    actions = [(gettext_lazy("Import a ledger"), "persons:import", WRITER_ROLES),
+               (gettext_lazy("New person file"), "persons:create", WRITER_ROLES)]
 
     def restrict(self, queryset):
         return queries.person_rows(queryset)
@@ -75,6 +76,7 @@ class PersonListView(ObjectListView):
         context = super().get_context_data(**kwargs)
         context["quick_filters"] = self.quick_filters()
         context["main_filters"] = self.MAIN_FILTERS
+        context["roster_query"] = context["export_query"].replace("export=xlsx", "export=roster")
         context["extra_filters_active"] = sum(1 for k, v in self.request.GET.items()
                                               if v and k in self.filterset_class.base_filters
                                               and k not in self.MAIN_FILTERS)
@@ -107,6 +109,39 @@ class PersonListView(ObjectListView):
 
     def export_row(self, person):
         return _export_row(person)
+
+    def export_kinds(self):
+        return super().export_kinds() | {"roster": self.export_roster}
+
+    def export_roster(self):
+        """The 花名册 in the layout offices file upward and import from: title and 填报 lines,
+        then the columns the ledger import reads by the same names (ID numbers and phones masked)."""
+        from core import exports
+        from persons.importers import LIVING_SYNONYMS
+
+        today = timezone.localdate()
+        area = self.request.user.jurisdiction
+        rows = []
+        for number, person in enumerate(self.export_objects(), start=1):
+            j = person.jurisdiction
+            township, village = (j.parent.name, j.name) if j.level == "village" and j.parent_id else (j.name, "")
+            rows.append([
+                number, person.name, person.get_sex_display(), mask_id_number(person.id_number), person.birth_date,
+                person.registered_residence, person.current_address, township, village,
+                "、".join(s.get_substance_display() for s in person.substances.all()), person.first_found_on,
+                person.get_control_status_display(), person.control_status_since,
+                LIVING_SYNONYMS[person.living_situation][0] if person.living_situation else "",
+                mask_phone(person.phone), person.get_risk_level_display() if person.risk_level else ""])
+        day = f"{today.year}年{today.month}月{today.day}日"
+        title = f"{area.name}登记在册吸毒人员花名册(截至{day})"
+        content, count = exports.xlsx_bytes("花名册", ROSTER_HEADERS, rows, preamble=[
+            title, f"填报单位:{area.name}禁毒办　　填报日期:{day}"])
+        return self.export_response(title, "花名册", content, count, layout="roster")
+
+
+# The 花名册 columns, named as the ledger import reads them (persons.importers.COLUMNS).
+ROSTER_HEADERS = ["序号", "姓名", "性别", "身份证号码", "出生日期", "户籍地址", "现住址", "乡镇(街道)", "所属村(社区)",
+                  "吸食毒品种类", "初次发现日期", "管控现状", "状态起始日期", "就业居住情况", "联系电话", "风险等级"]
 
 
 def _export_row(person) -> list:

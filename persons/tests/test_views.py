@@ -260,7 +260,37 @@ def test_export_holds_no_full_id_number_and_is_audited(listing, client):
     for person in listing.values():
         assert person.id_number not in text
     entry = AuditEntry.objects.filter(action=AuditEntry.Action.EXPORT).get()
-    assert entry.changes == {"rows": 2, "filters": {"overdue": "true"}}
+    assert entry.changes == {"rows": 2, "filters": {"overdue": "true"}, "layout": "xlsx"}
+
+
+def test_roster_is_the_filed_layout_masked_audited_and_read_back_by_the_import(listing, client, tree):
+    import io
+
+    import openpyxl
+
+    from persons.importers import read_ledger
+
+    response = client.get(reverse("persons:list") + "?overdue=true&export=roster")
+    assert response.status_code == 200
+    sheet = openpyxl.load_workbook(io.BytesIO(response.content)).worksheets[0]
+    assert "登记在册吸毒人员花名册" in sheet.cell(row=1, column=1).value
+    assert sheet.cell(row=2, column=1).value.startswith("填报单位")
+    assert [c.value for c in sheet[3]][:4] == ["序号", "姓名", "性别", "身份证号码"]
+    text = xlsx_text(response.content)
+    assert "李娜" in text and "赵敏" in text and "张伟" not in text
+    assert not re.search(r"\d{17}[\dX]", text), "a full ID number in the roster"
+    entry = AuditEntry.objects.filter(action=AuditEntry.Action.EXPORT).get()
+    assert entry.changes == {"rows": 2, "filters": {"overdue": "true"}, "layout": "roster"}
+    # The import recognises every column of the roster by its name.
+    ledger = read_ledger(response.content, "花名册.xlsx")
+    assert ledger.header_row == 3 and not ledger.warnings and ledger.rows_read == 2
+
+
+def test_member_units_cannot_export_the_roster_nor_an_unknown_layout(listing, client, tree):
+    _login(client, tree["county"], Role.MEMBER_UNIT)
+    assert client.get(reverse("persons:list") + "?export=roster").status_code == 403
+    _login(client, tree["county"], Role.OFFICE)
+    assert client.get(reverse("persons:list") + "?export=pdf").status_code == 403
 
 
 def test_member_units_see_the_list_but_cannot_export(listing, client, tree):
