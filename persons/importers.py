@@ -48,7 +48,7 @@ COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
         "管控现状", "目前管控状态", "管控状态", "现状", "人员状态", "目前状态", "管控情况", "当前状态")),
     "control_status_since": (gettext_lazy("Status since"), (
         "状态起始日期", "管控起始日期", "状态变更日期", "现状起始日期", "起始日期")),
-    "living_situation": (gettext_lazy("Job and home"), ("就业居住情况", "两有情况", "就业住房情况", "就业及居住情况")),
+    "living_situation": (gettext_lazy("Employment and housing"), ("就业居住情况", "两有情况", "就业住房情况", "就业及居住情况")),
     "phone": (gettext_lazy("Phone"), ("联系电话", "电话", "手机号码", "手机号", "联系方式", "手机", "电话号码")),
     "family_contacts": (gettext_lazy("Family contacts"), (
         "家属联系方式", "家属联系电话", "紧急联系人", "家属电话", "监护人联系方式")),
