@@ -20,6 +20,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, models, transaction
 from django.utils import timezone
 
+from core import bulk
 from core.crypto import sm3
 from core.models import AuditAnchor, AuditEntry
 
@@ -51,15 +52,26 @@ def current_request_id() -> str:
     return context.request_id if context else ""
 
 
+_PLAIN_JSON = (str, int, float, bool, type(None))
+
+
 def _json_safe(value):
+    """What the entry stores: the value as JSON would give it back (dates as ISO text…)."""
+    if isinstance(value, _PLAIN_JSON):
+        return value
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
     return json.loads(json.dumps(value, cls=DjangoJSONEncoder, ensure_ascii=False))
 
 
-def content_hash(entry: AuditEntry) -> str:
-    """SM3 over the previous hash and the entry's canonical JSON content."""
+def content_hash(entry: AuditEntry, at: str | None = None) -> str:
+    """SM3 over the previous hash and the entry's canonical JSON content (``at``: the time as
+    UTC ISO text, when the caller has it already)."""
     content = {
         "seq": entry.seq,
-        "at": entry.at.astimezone(datetime.UTC).isoformat(),
+        "at": at or entry.at.astimezone(datetime.UTC).isoformat(),
         "actor": entry.actor_id,
         "actor_username": entry.actor_username,
         "actor_jurisdiction": entry.actor_jurisdiction,
@@ -86,23 +98,29 @@ def _lock_chain() -> AuditAnchor:
     return anchor
 
 
-def _build(action, *, actor=None, obj: models.Model | None = None, changes=None, object_repr="",
-           ip_address=None) -> AuditEntry:
+def _who(actor=None, ip_address=None) -> dict:
+    """The fields an entry takes from who acts and from the request."""
     context = _request_context.get()
     jurisdiction = getattr(actor, "jurisdiction", None) if actor else None
-    ip_field = AuditEntry._meta.get_field("ip_address")
+    return {
+        "actor": actor if actor is not None and actor.pk else None,
+        "actor_username": getattr(actor, "username", "") or "",
+        "actor_jurisdiction": getattr(jurisdiction, "code", "") or "",
+        "actor_path": getattr(jurisdiction, "path", "") or "",
+        "ip_address": AuditEntry._meta.get_field("ip_address").to_python(
+            ip_address or (context.ip_address if context else None)),
+        "request_id": context.request_id if context else "",
+    }
+
+
+def _build(action, *, who: dict, obj: models.Model | None = None, changes=None, object_repr="") -> AuditEntry:
     return AuditEntry(
-        actor=actor if actor is not None and actor.pk else None,
-        actor_username=getattr(actor, "username", "") or "",
-        actor_jurisdiction=getattr(jurisdiction, "code", "") or "",
-        actor_path=getattr(jurisdiction, "path", "") or "",
         action=action,
         object_type=obj._meta.label if obj is not None else "",
         object_id=str(obj.pk) if obj is not None else "",
         object_repr=(object_repr or (str(obj) if obj is not None else ""))[:200],
         changes=_json_safe(changes or {}),
-        ip_address=ip_field.to_python(ip_address or (context.ip_address if context else None)),
-        request_id=context.request_id if context else "",
+        **who,
     )
 
 
@@ -114,21 +132,22 @@ def _append(entries: list[AuditEntry], batch_size: int = 2000) -> None:
         anchor = _lock_chain()
         seq, prev = anchor.seq, anchor.hash
         at = timezone.now()
+        at_text = at.astimezone(datetime.UTC).isoformat()
         for entry in entries:
             seq += 1
             entry.seq, entry.prev_hash, entry.at = seq, prev, at
-            entry.hash = prev = content_hash(entry)
+            entry.hash = prev = content_hash(entry, at_text)
         if len(entries) == 1:
             entries[0].save()
         else:
-            AuditEntry.objects.bulk_create(entries, batch_size=batch_size)
+            bulk.insert(AuditEntry, entries, batch_size=batch_size)
         AuditAnchor.objects.filter(pk=1).update(seq=seq, hash=prev)
 
 
 def record(action, *, actor=None, obj: models.Model | None = None, changes=None, object_repr="",
            ip_address=None) -> AuditEntry:
     """Append one audit entry. ``actor`` None means the system or the command-line operator."""
-    entry = _build(action, actor=actor, obj=obj, changes=changes, object_repr=object_repr, ip_address=ip_address)
+    entry = _build(action, who=_who(actor, ip_address), obj=obj, changes=changes, object_repr=object_repr)
     _append([entry])
     return entry
 
@@ -137,7 +156,8 @@ def record_many(specs, *, actor=None) -> int:
     """Append many entries under one lock (bulk imports, sweeps): ``specs`` are dicts of
     ``record``'s keyword arguments (``action``, ``obj``, ``changes``, ``object_repr``), all by
     ``actor``. The chain is the same as from that many ``record`` calls."""
-    entries = [_build(spec.pop("action"), actor=actor, **spec) for spec in (dict(s) for s in specs)]
+    who = _who(actor)
+    entries = [_build(spec.pop("action"), who=who, **spec) for spec in (dict(s) for s in specs)]
     _append(entries)
     return len(entries)
 

@@ -2,6 +2,7 @@
 entry and re-evaluates the rules the change may affect (SPEC §3.1; STYLE: Zulip actions)."""
 
 import datetime
+import functools
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
@@ -11,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from pypinyin import Style, lazy_pinyin
 
-from core import audit
+from core import audit, bulk
 from core.fields import blind_lookup
 from core.masking import mask_id_number, mask_phone
 from core.models import AuditEntry
@@ -80,6 +81,7 @@ def _require_area(acting_user, jurisdiction):
         raise NotAllowed(_("%(name)s is outside your area.") % {"name": jurisdiction.name})
 
 
+@functools.lru_cache(maxsize=100_000)
 def pinyin_initials(name: str) -> str:
     return "".join(lazy_pinyin(name, style=Style.FIRST_LETTER, errors="ignore")).lower()
 
@@ -1093,15 +1095,34 @@ def _import_places(jurisdiction):
     return PlaceResolver(jurisdiction, nodes)
 
 
-def _existing_files(id_numbers: list[str]) -> dict[str, Person]:
+@dataclass
+class _OnFile:
+    """What an import compares a ledger row with: a file's importable fields, its substances
+    and status history, read as plain values (no model instance per file)."""
+
+    pk: int
+    path: str
+    fields: dict
+    substances: list
+    statuses: set
+
+
+def _existing_files(id_numbers: list[str]) -> dict[str, _OnFile]:
     index_field = Person._meta.get_field("id_number_index")
     by_index = {index_field.index_for(n): n for n in id_numbers}
-    found = {}
-    keys = list(by_index)
+    columns = ["pk", "id_number_index", "jurisdiction__path", "jurisdiction_id", "control_status",
+               "control_status_since", *[f for f in IMPORT_FIELDS if f != "jurisdiction"]]
+    found, keys = {}, list(by_index)
     for start in range(0, len(keys), IMPORT_BATCH):
-        for person in Person.objects.filter(id_number_index__in=keys[start:start + IMPORT_BATCH]).select_related(
-                "jurisdiction").prefetch_related("substances", "status_changes"):
-            found[by_index[person.id_number_index]] = person
+        batch = {}
+        for values in Person.objects.filter(id_number_index__in=keys[start:start + IMPORT_BATCH]).values(*columns):
+            batch[values["pk"]] = _OnFile(values["pk"], values["jurisdiction__path"], values, [], set())
+            found[by_index[values["id_number_index"]]] = batch[values["pk"]]
+        for pk, substance in PersonSubstance.objects.filter(person_id__in=batch).values_list("person_id", "substance"):
+            batch[pk].substances.append(substance)
+        for pk, status, day in StatusChange.objects.filter(person_id__in=batch).values_list(
+                "person_id", "status", "changed_on"):
+            batch[pk].statuses.add((status, day))
     return found
 
 
@@ -1186,9 +1207,9 @@ def do_import_persons(ledger, *, acting_user, jurisdiction, skip_invalid: bool =
     return result
 
 
-def _import_changes(person: Person, values: dict) -> dict:
+def _import_changes(person: _OnFile, values: dict) -> dict:
     """{field: [old, new]} for what the ledger changes; blank cells are left out."""
-    changed = {}
+    changed, held = {}, person.fields
     for name in IMPORT_FIELDS:
         if name not in values or values[name] in ("", None):
             continue
@@ -1197,24 +1218,20 @@ def _import_changes(person: Person, values: dict) -> dict:
         if name == "jurisdiction":
             # A place that contains the file's village (the township a ledger without a village
             # column is imported into) is less precise, not different: the file stays put.
-            if not person.jurisdiction.is_within(values[name]):
-                changed[name] = [person.jurisdiction_id, values[name].pk]
+            if not person.path.startswith(values[name].path):
+                changed[name] = [held["jurisdiction_id"], values[name].pk]
             continue
-        old = getattr(person, name)
-        if old != values[name]:
-            changed[name] = [old, values[name]]
+        if held[name] != values[name]:
+            changed[name] = [held[name], values[name]]
     status, since = values.get("control_status"), values.get("control_status_since")
-    if status and status != person.control_status:
+    if status and status != held["control_status"]:
         # A dated status older than the file's current one is history: new only if not on file.
-        recorded = since is not None and since < person.control_status_since and any(
-            c.status == status and c.changed_on == since for c in person.status_changes.all())
+        recorded = since is not None and since < held["control_status_since"] and (status, since) in person.statuses
         if not recorded:
-            changed["control_status"] = [person.control_status, status]
+            changed["control_status"] = [held["control_status"], status]
     substances = values.get("substances")
-    if substances:
-        held = sorted(s.substance for s in person.substances.all())
-        if sorted(set(substances)) != held:
-            changed["substances"] = [held, sorted(set(substances))]
+    if substances and sorted(set(substances)) != sorted(person.substances):
+        changed["substances"] = [sorted(person.substances), sorted(set(substances))]
     return changed
 
 
@@ -1244,7 +1261,7 @@ def _create_imported(rows, acting_user, today, progress=None) -> list[Person]:
         ))
     created = []
     for start in range(0, len(people), IMPORT_BATCH):
-        batch = Person.objects.bulk_create(people[start:start + IMPORT_BATCH])
+        batch = bulk.insert(Person, people[start:start + IMPORT_BATCH])
         created.extend(batch)
         if progress:
             progress(len(created), len(people))
@@ -1258,14 +1275,16 @@ def _create_imported(rows, acting_user, today, progress=None) -> list[Person]:
         entries.append({"action": AuditEntry.Action.CREATE, "obj": person, "changes": audit.diff(
             {}, _snapshot(person) | {"id_number": person.id_number, "control_status": person.control_status,
                                      "substances": held}, masks=AUDIT_MASKS)})
-    PersonSubstance.objects.bulk_create(substances, batch_size=IMPORT_BATCH)
-    StatusChange.objects.bulk_create(statuses, batch_size=IMPORT_BATCH)
+    bulk.insert(PersonSubstance, substances)
+    bulk.insert(StatusChange, statuses)
     audit.record_many(entries, actor=acting_user)
     return created
 
 
 def _update_imported(changes, acting_user, today) -> list[Person]:
     entries, statuses = [], []
+    people = Person.objects.select_related("jurisdiction").in_bulk([known.pk for _row, known, _diff in changes])
+    changes = [(row, people[known.pk], diff) for row, known, diff in changes]
     for row, person, diff in changes:
         fields = [name for name in diff if name in IMPORT_FIELDS]
         if "first_found_on" in fields and "first_found_approximate" not in fields:
