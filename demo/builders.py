@@ -153,4 +153,40 @@ def build(password: str, persons: int | None = None, *, today=None, progress=Non
         User.objects.filter(pk=user.pk).update(password_changed_at=timezone.now())
     from demo.persons import build_persons
 
-    return build_persons(persons_default() if persons is None else persons, today=today, progress=progress)
+    built = build_persons(persons_default() if persons is None else persons, today=today, progress=progress)
+    build_monitoring(county, today=today)
+    return built
+
+
+# Seed 003 (三年行动计划): execution rate and grid-management rate 80% → 90% → 100% over three
+# years; the demo places the plan's three years so that it ends this year.
+PLAN_TARGETS = {"execution_rate": (80, 90, 100), "grid_rate": (80, 90, 100)}
+# 示范县 and its townships: resident population (常住人口), the base of the per-mille figures.
+DEMO_POPULATION = 352_000
+
+
+def build_monitoring(county, today=None) -> None:
+    """Targets of the three-year plan, population figures and an alert threshold for the demo
+    county, through the monitoring services (skipped where they exist already)."""
+    from monitoring.choices import Comparison
+    from monitoring.models import PopulationFigure, Target, Threshold
+    from monitoring.services import do_set_population, do_set_target, do_set_threshold
+
+    year = (today or timezone.localdate()).year
+    for code, values in PLAN_TARGETS.items():
+        for offset, value in enumerate(values):
+            plan_year = year - 2 + offset
+            if not Target.objects.filter(indicator=code, jurisdiction=county, year=plan_year).exists():
+                do_set_target(code, county, plan_year, value, acting_user=None, note="三年行动计划 (seed 003)")
+    townships = list(county.children.order_by("code"))
+    shares = [len(townships) - i for i in range(len(townships))]  # the seat of the county is the largest
+    for plan_year in (year - 1, year):
+        if not PopulationFigure.objects.filter(jurisdiction=county, year=plan_year).exists():
+            do_set_population(county, plan_year, DEMO_POPULATION, acting_user=None, source="统计年鉴 (demo)")
+        for township, share in zip(townships, shares, strict=True):
+            if not PopulationFigure.objects.filter(jurisdiction=township, year=plan_year).exists():
+                do_set_population(township, plan_year, DEMO_POPULATION * share // sum(shares), acting_user=None,
+                                  source="统计年鉴 (demo)")
+    if not Threshold.objects.filter(indicator="newly_found", jurisdiction=county).exists():
+        do_set_threshold("newly_found", county, Comparison.YOY_ABOVE, 20, acting_user=None,
+                         note="新发现吸毒人员同比上升超过20%")
