@@ -1064,6 +1064,7 @@ def do_set_risk_model(jurisdiction, *, acting_user, weights: dict, high: int, me
 IMPORT_FIELDS = ("name", "registered_residence", "current_address", "phone", "jurisdiction", "first_found_on",
                  "first_found_approximate", "living_situation", "family_contacts", "notes")
 IMPORT_BATCH = 2000
+CREATE_AUDIT_FIELDS = frozenset(IMPORT_FIELDS) | {"id_number", "control_status", "control_status_since", "substances"}
 
 
 @dataclass
@@ -1272,9 +1273,12 @@ def _create_imported(rows, acting_user, today, progress=None) -> list[Person]:
         statuses.append(StatusChange(person=person, county_code=person.county_code, status=person.control_status,
                                      changed_on=person.control_status_since, recorded_by=acting_user,
                                      note=_("Imported from a ledger")))
-        entries.append({"action": AuditEntry.Action.CREATE, "obj": person, "changes": audit.diff(
-            {}, _snapshot(person) | {"id_number": person.id_number, "control_status": person.control_status,
-                                     "substances": held}, masks=AUDIT_MASKS)})
+        # What the ledger filled in (a new file's empty fields say nothing), masked like any diff.
+        filled = {k: v for k, v in (row.values | {"jurisdiction": str(person.jurisdiction_id),
+                                                  "control_status_since": person.control_status_since}).items()
+                  if v not in ("", None, False, []) and k in CREATE_AUDIT_FIELDS}
+        entries.append({"action": AuditEntry.Action.CREATE, "obj": person, "object_repr": person.name,
+                        "changes": audit.diff({}, filled, masks=AUDIT_MASKS)})
     bulk.insert(PersonSubstance, substances)
     bulk.insert(StatusChange, statuses)
     audit.record_many(entries, actor=acting_user)

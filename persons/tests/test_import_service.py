@@ -462,3 +462,15 @@ def test_the_township_column_matches_the_township_however_named(places, town):
     result = do_import([headers, [*row(1, "赵六", number=number, village="团结村"), town]], places[COUNTY])
     assert (result.imported, result.rejected) == (1, [])
     assert Person.objects.get().jurisdiction.code == f"{CHENGGUAN}006"
+
+
+def test_each_created_file_is_audited_with_what_the_ledger_filled_in_masked(places):
+    number = id_number("19880808", serial=3304)
+    do_import([HEADER, row(1, "赵六", number=number, phone="13812345678")], places[COUNTY])
+    entry = AuditEntry.objects.filter(action=AuditEntry.Action.CREATE, object_type="persons.Person").get()
+    assert entry.object_repr == "赵六"
+    assert entry.changes["id_number"][1] == number[:6] + "********" + number[-4:]
+    assert entry.changes["phone"][1] == "138****5678"
+    assert entry.changes["control_status"][1] == ControlStatus.COMMUNITY_TREATMENT
+    assert number not in str(entry.changes) and "13812345678" not in str(entry.changes)
+    assert "notes" not in entry.changes  # empty cells say nothing
