@@ -664,7 +664,7 @@ def _first_set() -> list[Indicator]:
     persons_levels = AREA_LEVELS
     return [
         Indicator(
-            "registered", _("Registered persons"),
+            "registered", _("Registered drug users"),
             "登记在册吸毒人员：统计日（期末，或更早的截至日）管控现状不为“死亡”“迁出”的人员档案数，"
             "按档案现所在村（社区）归属辖区；管控现状取自管控现状变更记录，历史期间可重现。",
             "人", persons_levels, None, f"{SPEC_37}; {SEED_004}（登记吸毒人员16631名，比2012年的9618名增长72.9%）",
