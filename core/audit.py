@@ -113,11 +113,14 @@ def _who(actor=None, ip_address=None) -> dict:
     }
 
 
-def _build(action, *, who: dict, obj: models.Model | None = None, changes=None, object_repr="") -> AuditEntry:
+def _build(action, *, who: dict, obj: models.Model | None = None, changes=None, object_repr="",
+           object_type: str = "", object_id: str = "") -> AuditEntry:
+    """An entry about ``obj``, or — for rows written in bulk without a model instance — about
+    ``object_type`` (the model label) and ``object_id``."""
     return AuditEntry(
         action=action,
-        object_type=obj._meta.label if obj is not None else "",
-        object_id=str(obj.pk) if obj is not None else "",
+        object_type=obj._meta.label if obj is not None else object_type,
+        object_id=str(obj.pk) if obj is not None else object_id,
         object_repr=(object_repr or (str(obj) if obj is not None else ""))[:200],
         changes=_json_safe(changes or {}),
         **who,

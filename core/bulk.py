@@ -70,3 +70,105 @@ def insert(model, objects: list, batch_size: int = BATCH) -> list:
         obj._state.adding = False
         obj._state.db = connection.alias
     return objects
+
+
+def reserve_ids_any(model, count: int) -> list[int]:
+    """Fresh primary keys on either database. On SQLite the caller's transaction holds the write
+    lock (``transaction_mode`` IMMEDIATE), so the keys after the largest one are free until it
+    commits; insert them before reserving again for the same table."""
+    if connection.vendor == "postgresql":
+        return reserve_ids(model, count)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COALESCE(MAX({connection.ops.quote_name(model._meta.pk.column)}), 0) "
+                       f"FROM {connection.ops.quote_name(model._meta.db_table)}")
+        top = cursor.fetchone()[0]
+    return list(range(top + 1, top + 1 + count))
+
+
+class Rows:
+    """Rows of one model as plain tuples, for millions of values without a model instance each.
+
+    ``row(**values)`` takes field names (``person_id`` style for foreign keys) and fills every
+    other column with its field's default, ``auto_now``/``auto_now_add`` with the time of the
+    batch; encrypted fields are encrypted and blind indexes computed from their source, JSON
+    is serialised. ``write()`` sends them (COPY on PostgreSQL, executemany on SQLite)."""
+
+    def __init__(self, model, *, with_pk: bool = False):
+        """``with_pk``: the caller gives each row its key (``reserve_ids_any``), so that other
+        rows can point at it; otherwise the database assigns keys."""
+        import json
+
+        from django.core.serializers.json import DjangoJSONEncoder
+        from django.utils import timezone
+
+        from core.fields import BlindIndexField, EncryptedTextField
+
+        self.model = model
+        self.fields = [f for f in model._meta.concrete_fields if with_pk or not f.primary_key]
+        self.rows: list[tuple] = []
+        now = timezone.now()
+        self._plan = []
+        for f in self.fields:
+            if isinstance(f, BlindIndexField):
+                source = model._meta.get_field(f.source).attname
+                self._plan.append((f.attname, "index", f, source))
+            elif isinstance(f, EncryptedTextField):
+                self._plan.append((f.attname, "encrypt", f, None))
+            elif isinstance(f, models.JSONField):
+                def dumps(value, encoder=f.encoder or DjangoJSONEncoder):
+                    return json.dumps(value, cls=encoder, ensure_ascii=False)
+
+                self._plan.append((f.attname, "json", dumps, None))
+            elif getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+                self._plan.append((f.attname, "now", now, None))
+            else:
+                self._plan.append((f.attname, "plain", f.get_default(), None))
+
+    def row(self, **values) -> tuple:
+        out = []
+        for name, kind, extra, source in self._plan:
+            if kind == "plain":
+                out.append(values.get(name, extra))
+            elif kind == "encrypt":
+                out.append(extra.get_prep_value(values.get(name, "")))
+            elif kind == "index":
+                out.append(extra.index_for(values.get(source, "")))
+            elif kind == "json":
+                out.append(extra(values.get(name, {})))
+            else:
+                out.append(values.get(name, extra))
+        row = tuple(out)
+        self.rows.append(row)
+        return row
+
+    def write(self, batch_size: int = BATCH) -> int:
+        rows, self.rows = self.rows, []
+        if not rows:
+            return 0
+        real = connections[DEFAULT_DB_ALIAS]
+        real.ensure_connection()
+        quote = real.ops.quote_name
+        columns = ", ".join(quote(f.column) for f in self.fields)
+        table = quote(self.model._meta.db_table)
+        for start in range(0, len(rows), batch_size):
+            batch = rows[start:start + batch_size]
+            if real.vendor == "postgresql":
+                with real.connection.cursor() as cursor, cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                    for row in batch:
+                        copy.write_row(row)
+            else:
+                marks = ", ".join("?" for _ in self.fields)
+                real.connection.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})",
+                                            [tuple(_sqlite_value(real, v) for v in row) for row in batch])
+        return len(rows)
+
+
+def _sqlite_value(real, value):
+    """What Django's SQLite backend stores for a raw Python value."""
+    import datetime
+
+    if isinstance(value, datetime.datetime):
+        return real.ops.adapt_datetimefield_value(value)
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    return value

@@ -1198,7 +1198,7 @@ def do_import_persons(ledger, *, acting_user, jurisdiction, skip_invalid: bool =
         created = _create_imported(creates, acting_user, today, progress)
         updated = _update_imported([(row, person, diff) for row, person, diff in changes if diff], acting_user,
                                    today)
-        result.person_ids = [p.pk for p in created] + [p.pk for p in updated]
+        result.person_ids = created + [p.pk for p in updated]
         audit.record(AuditEntry.Action.IMPORT, actor=acting_user, obj=jurisdiction,
                      object_repr=f"{jurisdiction.name}: {source}"[:200], changes={
                          "kind": "persons", "source": source, "rows_read": result.rows_read,
@@ -1244,45 +1244,49 @@ def _imported_notes(values: dict) -> str:
     return notes
 
 
-def _create_imported(rows, acting_user, today, progress=None) -> list[Person]:
-    people = []
-    for row in rows:
-        values = row.values
-        number, place = values["id_number"], values["jurisdiction"]
-        people.append(Person(
-            name=values["name"], name_initials=pinyin_initials(values["name"]), id_number=number,
-            sex=rules.sex_of(number), birth_date=rules.birth_date_of(number), jurisdiction=place,
-            county_code=place.county_code, control_status=values["control_status"],
-            control_status_since=values.get("control_status_since") or today,
-            registered_residence=values.get("registered_residence", ""), current_address=values.get("current_address", ""),
-            phone=values.get("phone", ""), family_contacts=values.get("family_contacts", ""),
-            first_found_on=values.get("first_found_on"),
-            first_found_approximate=values.get("first_found_approximate", False),
-            living_situation=values.get("living_situation", ""), notes=_imported_notes(values),
-        ))
-    created = []
-    for start in range(0, len(people), IMPORT_BATCH):
-        batch = bulk.insert(Person, people[start:start + IMPORT_BATCH])
-        created.extend(batch)
+def _create_imported(rows, acting_user, today, progress=None) -> list[int]:
+    """New files in bulk: plain rows through ``core.bulk.Rows`` (encrypted and indexed as the
+    fields would), their substances and first status, and one audit entry each."""
+    people, substances, statuses = bulk.Rows(Person, with_pk=True), bulk.Rows(PersonSubstance), bulk.Rows(StatusChange)
+    recorder = acting_user.pk if acting_user is not None else None
+    note = str(_("Imported from a ledger"))
+    pks, entries = [], []
+    for start in range(0, len(rows), IMPORT_BATCH):
+        batch = rows[start:start + IMPORT_BATCH]
+        ids = bulk.reserve_ids_any(Person, len(batch))
+        for pk, row in zip(ids, batch, strict=True):
+            values = row.values
+            number, place = values["id_number"], values["jurisdiction"]
+            since = values.get("control_status_since") or today
+            people.row(
+                id=pk, name=values["name"], name_initials=pinyin_initials(values["name"]), id_number=number,
+                sex=rules.sex_of(number), birth_date=rules.birth_date_of(number), jurisdiction_id=place.pk,
+                county_code=place.county_code, control_status=values["control_status"], control_status_since=since,
+                registered_residence=values.get("registered_residence", ""),
+                current_address=values.get("current_address", ""), phone=values.get("phone", ""),
+                family_contacts=values.get("family_contacts", ""), first_found_on=values.get("first_found_on"),
+                first_found_approximate=values.get("first_found_approximate", False),
+                living_situation=values.get("living_situation", ""), notes=_imported_notes(values))
+            held = sorted(set(values.get("substances") or []))
+            for substance in held:
+                substances.row(person_id=pk, substance=substance)
+            statuses.row(person_id=pk, county_code=place.county_code, status=values["control_status"],
+                         changed_on=since, recorded_by_id=recorder, note=note)
+            # What the ledger filled in (a new file's empty fields say nothing), masked like any diff.
+            filled = {k: v for k, v in (values | {"jurisdiction": str(place.pk), "control_status_since": since,
+                                                  "substances": held}).items()
+                      if v not in ("", None, False, []) and k in CREATE_AUDIT_FIELDS}
+            entries.append({"action": AuditEntry.Action.CREATE, "object_type": Person._meta.label,
+                            "object_id": str(pk), "object_repr": values["name"],
+                            "changes": audit.diff({}, filled, masks=AUDIT_MASKS)})
+            pks.append(pk)
+        people.write()  # before the next reservation (SQLite reserves after the largest key)
         if progress:
-            progress(len(created), len(people))
-    substances, statuses, entries = [], [], []
-    for person, row in zip(created, rows, strict=True):
-        held = sorted(set(row.values.get("substances") or []))
-        substances.extend(PersonSubstance(person=person, substance=s) for s in held)
-        statuses.append(StatusChange(person=person, county_code=person.county_code, status=person.control_status,
-                                     changed_on=person.control_status_since, recorded_by=acting_user,
-                                     note=_("Imported from a ledger")))
-        # What the ledger filled in (a new file's empty fields say nothing), masked like any diff.
-        filled = {k: v for k, v in (row.values | {"jurisdiction": str(person.jurisdiction_id),
-                                                  "control_status_since": person.control_status_since}).items()
-                  if v not in ("", None, False, []) and k in CREATE_AUDIT_FIELDS}
-        entries.append({"action": AuditEntry.Action.CREATE, "obj": person, "object_repr": person.name,
-                        "changes": audit.diff({}, filled, masks=AUDIT_MASKS)})
-    bulk.insert(PersonSubstance, substances)
-    bulk.insert(StatusChange, statuses)
+            progress(len(pks), len(rows))
+    substances.write()
+    statuses.write()
     audit.record_many(entries, actor=acting_user)
-    return created
+    return pks
 
 
 def _update_imported(changes, acting_user, today) -> list[Person]:
