@@ -60,26 +60,34 @@ def normalise_id_number(raw: str, today: datetime.date | None = None) -> str:
     the code in force where it was first issued, which may be younger than its holder — SPEC
     §3.1). A number that Excel stored as a float (1.10101199003071e+17) has lost its last digits
     and is refused with that reason."""
-    from stdnum.cn import ric
-
     text = (raw or "").translate(_FULL_WIDTH).replace(" ", "").replace("-", "").strip().upper()
     if _SCIENTIFIC.match(text) or re.fullmatch(r"\d{15,18}\.0+", text):
         raise IdNumberError(_("The number was stored by a spreadsheet as a number and has lost digits: "
                               "format the column as text and type it again."))
     if len(text) == 15 and text.isdigit():
         body = text[:6] + "19" + text[6:]  # first-generation numbers: born in the 1900s
-        text = body + ric.calc_check_digit(body + "0")  # calc_check_digit ignores the last place
+        text = body + check_digit(body)
     if len(text) != 18 or not text[:17].isdigit() or not (text[17].isdigit() or text[17] == "X"):
         raise IdNumberError(_("An ID number has 18 characters: 17 digits and a digit or X."))
-    if ric.calc_check_digit(text) != text[17]:
+    if check_digit(text) != text[17]:
         raise IdNumberError(_("The check digit is wrong: the number was mistyped."))
     try:
-        born = ric.get_birth_date(text)
-    except Exception:
+        born = birth_date_of(text)
+    except ValueError:
         raise IdNumberError(_("The birth date inside the number does not exist.")) from None
     if born > (today or datetime.date.today()):
         raise IdNumberError(_("The birth date inside the number is in the future."))
     return text
+
+
+_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+
+
+def check_digit(number: str) -> str:
+    """GB 11643-1999 ISO 7064 MOD 11-2 check character of the first 17 digits. The same as
+    python-stdnum's ``cn.ric.calc_check_digit`` (a test compares them), without its generic
+    input cleaning, which costs more than the sum itself over a 100,000-row ledger."""
+    return "10X98765432"[sum(int(d) * w for d, w in zip(number[:17], _WEIGHTS, strict=True)) % 11]
 
 
 def birth_date_of(id_number: str) -> datetime.date:

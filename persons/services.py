@@ -47,6 +47,7 @@ from persons.models import (
     Support,
     Transfer,
 )
+from persons.signals import persons_changed
 
 # Roles that keep person files (the member unit records support only).
 WRITER_ROLES = frozenset({Role.OFFICE, Role.TOWNSHIP, Role.SOCIAL_WORKER, Role.POLICE})
@@ -81,9 +82,15 @@ def _require_area(acting_user, jurisdiction):
         raise NotAllowed(_("%(name)s is outside your area.") % {"name": jurisdiction.name})
 
 
-@functools.lru_cache(maxsize=100_000)
 def pinyin_initials(name: str) -> str:
-    return "".join(lazy_pinyin(name, style=Style.FIRST_LETTER, errors="ignore")).lower()
+    """First letters of the name's pinyin, character by character (names are not phrases: a
+    character's usual reading is what people type), each character looked up once."""
+    return "".join(_initial(ch) for ch in name)
+
+
+@functools.lru_cache(maxsize=20_000)
+def _initial(character: str) -> str:
+    return "".join(lazy_pinyin(character, style=Style.FIRST_LETTER, errors="ignore")).lower()
 
 
 def _snapshot(person: Person) -> dict:
@@ -92,6 +99,12 @@ def _snapshot(person: Person) -> dict:
         related = values[key]
         values[key] = str(related.pk) if related is not None else None
     return values
+
+
+def _changed(person_ids, jurisdiction_ids=()) -> None:
+    """Tell other apps (monitoring's rollups) in this transaction which files changed, and the
+    places they left."""
+    persons_changed.send(sender=Person, person_ids=list(person_ids), jurisdiction_ids=list(jurisdiction_ids))
 
 
 def find_by_id_number(id_number: str) -> Person | None:
@@ -144,6 +157,7 @@ def do_create_person(*, acting_user, name: str, id_number: str, jurisdiction, co
         {}, _snapshot(person) | {"id_number": id_number, "control_status": control_status,
                                  "substances": sorted(set(substances))}, masks=AUDIT_MASKS))
     _reassess_risk(person, acting_user)
+    _changed([person.pk])
     return person
 
 
@@ -154,6 +168,7 @@ def do_update_person(person: Person, *, expected_version: int, acting_user, subs
     if unknown:
         raise ValueError(f"not editable here: {sorted(unknown)}")
     before = _snapshot(person) | {"substances": sorted(person.substances.values_list("substance", flat=True))}
+    previous_place = person.jurisdiction_id
     for name, value in fields.items():
         setattr(person, name, value)
     if "jurisdiction" in fields or "grid" in fields:
@@ -178,6 +193,7 @@ def do_update_person(person: Person, *, expected_version: int, acting_user, subs
     evaluate_flags(person, reassess=False)
     if RISK_FIELDS & set(changes):
         _reassess_risk(person, acting_user)
+    _changed([person.pk], [previous_place])
     return person
 
 
@@ -199,6 +215,7 @@ def do_change_status(person: Person, status: str, changed_on: datetime.date, *, 
     evaluate_flags(person, reassess=False)
     if person.control_status != before:
         _reassess_risk(person, acting_user)
+    _changed([person.pk])
     return change
 
 
@@ -239,6 +256,7 @@ def do_decide_measure(person: Person, kind: str, decided_on: datetime.date, *, a
                          document_number=decision_number)
     else:
         evaluate_flags(person)
+    _changed([person.pk])
     return measure
 
 
@@ -290,6 +308,7 @@ def do_end_measure(measure: Measure, ended_on: datetime.date, *, acting_user, re
         do_change_status(measure.person, next_status, ended_on, acting_user=acting_user)
     else:
         evaluate_flags(measure.person)
+    _changed([measure.person_id])
     return measure
 
 
@@ -307,6 +326,7 @@ def do_extend_measure(measure: Measure, months: int, *, acting_user, decision_nu
     measure.save(update_fields=["extension_months", "ends_on"])
     audit.record(AuditEntry.Action.UPDATE, actor=acting_user, obj=measure, changes={
         "ends_on": [before, measure.ends_on], "decision_number": [None, decision_number]})
+    _changed([measure.person_id])
     return measure
 
 
@@ -391,6 +411,7 @@ def do_record_check_in(person: Person, kind: str, occurred_on: datetime.date, *,
     evaluate_flags(person, reassess=False)
     if kind == CheckInKind.DEPARTURE or result in (DrugTestResult.REFUSED, DrugTestResult.POSITIVE):
         _reassess_risk(person, acting_user)
+    _changed([person.pk])
     return check_in
 
 
@@ -519,6 +540,7 @@ def _resolve_flag(flag: Flag, state: str, acting_user, **values) -> Flag:
     flag.save(update_fields=[*values, "state", "resolved_by", "resolved_at"])
     audit.record(AuditEntry.Action.UPDATE, actor=acting_user, obj=flag, changes={"state": ["open", state]} | {
         k: [None, v] for k, v in values.items()})
+    _changed([flag.person_id])
     return flag
 
 
@@ -592,6 +614,7 @@ def _sweep_flags_batch(person_ids: list[int], today: datetime.date) -> tuple[int
         audit.record_many(entries)
     if active:
         assess_risk_many(sorted(active), today)
+    _changed({flag.person_id for flag in created} | {flag.person_id for flag in changes.resolve})
     return len(created), len(changes.resolve)
 
 
@@ -710,6 +733,7 @@ def do_assess_risk(person: Person, *, acting_user=None, today: datetime.date | N
     if person.risk_level != level:
         Person.objects.filter(pk=person.pk).update(risk_level=level)
         person.risk_level = level
+    _changed([person.pk])
     return assessment
 
 
@@ -767,6 +791,7 @@ def _assess_risk_batch(person_ids: list[int], today: datetime.date) -> int:
         Person.objects.filter(pk__in=pks).update(risk_level=level)
     if audits:
         audit.record_many(audits)
+    _changed([pk for pks in levels.values() for pk in pks])  # the rollups count levels, not assessments
     return len(new) + len(replaced)
 
 
@@ -797,6 +822,7 @@ def do_override_risk(assessment: RiskAssessment, level: str, reason: str, *, act
     audit.record(AuditEntry.Action.UPDATE, actor=acting_user, obj=assessment, changes={
         "level": [before, level], "computed_level": [assessment.computed_level, assessment.computed_level],
         "override_reason": [None, reason]})
+    _changed([person.pk])
     return assessment
 
 
@@ -929,6 +955,7 @@ def do_acknowledge_transfer(transfer: Transfer, *, acting_user,
         "state": [TransferState.HANDED_OVER, TransferState.ACKNOWLEDGED],
         "jurisdiction": [transfer.from_jurisdiction.code, target.code], "acknowledged_on": [None, acknowledged_on]})
     evaluate_flags(person)
+    _changed([person.pk], [transfer.from_jurisdiction_id])
     return transfer
 
 
@@ -951,6 +978,7 @@ def do_cancel_transfer(transfer: Transfer, *, acting_user, reason: str = "") -> 
     audit.record(AuditEntry.Action.UPDATE, actor=acting_user, obj=transfer, changes={
         "state": [TransferState.HANDED_OVER, TransferState.CANCELLED], "reason": [None, (reason or "").strip()]})
     evaluate_flags(person)
+    _changed([person.pk])
     return transfer
 
 
@@ -1020,6 +1048,7 @@ def do_set_check_in_policy(jurisdiction, *, acting_user, expected_version: int |
                 "person", "executing_jurisdiction"):
             generate_plan(measure)
             regenerated += 1
+        _changed(measures.values_list("person_id", flat=True))
         audit.record(AuditEntry.Action.POLICY, actor=acting_user, obj=policy,
                      changes=changes | {"plans_regenerated": regenerated})
     return policy
@@ -1195,10 +1224,12 @@ def do_import_persons(ledger, *, acting_user, jurisdiction, skip_invalid: bool =
             result.imported = result.updated = result.unchanged = 0
         return result
     with transaction.atomic():
+        previous_places = {person.fields.get("jurisdiction_id") for _row, person, diff in changes if diff}
         created = _create_imported(creates, acting_user, today, progress)
         updated = _update_imported([(row, person, diff) for row, person, diff in changes if diff], acting_user,
                                    today)
         result.person_ids = created + [p.pk for p in updated]
+        _changed(result.person_ids, previous_places)  # one recomputation per import
         audit.record(AuditEntry.Action.IMPORT, actor=acting_user, obj=jurisdiction,
                      object_repr=f"{jurisdiction.name}: {source}"[:200], changes={
                          "kind": "persons", "source": source, "rows_read": result.rows_read,

@@ -456,3 +456,14 @@ def test_risk_factors(overrides, tests, expected):
 def test_risk_factors_from_measures(measures, tests, expected):
     found = rules.risk_factors(facts(), measures, tests, [], TODAY)
     assert {k: v for k, v in found.items() if v} == expected
+
+
+def test_check_digit_agrees_with_python_stdnum():
+    import random
+
+    from stdnum.cn import ric
+
+    rng = random.Random(11643)
+    for _n in range(2000):
+        body = f"{rng.randrange(110000, 660000)}{rng.randrange(19000101, 20251231)}{rng.randrange(1000):03d}"
+        assert rules.check_digit(body) == ric.calc_check_digit(body + "0")
