@@ -16,10 +16,20 @@ Every model that carries jurisdiction or personal data uses ``ScopedQuerySet`` a
 ``visible_to(user)`` is the one way to reach such rows. Anything unexpected – an anonymous or
 inactive user, a user without a jurisdiction, a role that is not listed, a model that forgot
 to declare its scope – gives an empty result or an error, never another township's rows.
+
+How the predicate is shaped, for PostgreSQL at province size (docs/scaling.md): a model with a
+``county_code`` column keeps there the county of its first ``scope_path``, so for a user at
+county level or below the area alternative also says ``county_code = <the user's county>`` —
+an indexed equality (and the distribution column of a later Citus). Each alternative (own area,
+receiving area, break-glass grant) is a condition on the model's own columns — the related
+areas as ``column = ANY(ARRAY(subquery))``, which PostgreSQL evaluates once and uses as an index
+condition — so the alternatives become a BitmapOr of index scans instead of a filter applied to
+every row after joining two jurisdiction tables.
 """
 
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
 from django.db import models
+from django.db.models import lookups
 from django.utils import timezone
 
 from core.roles import role_codes
@@ -43,20 +53,66 @@ class ScopedQuerySet(models.QuerySet):
             parent = model._meta.get_field(through).related_model
             return self.filter(**{f"{through}__in": parent.objects.visible_to(user).values("pk")})
         paths = (scope_path,) if isinstance(scope_path, str) else tuple(scope_path)
-        in_area = models.Q()
-        for path in paths:
-            in_area |= models.Q(**{f"{path}__startswith": jurisdiction.path})
+        county = _county_equality(model, jurisdiction)
+        alternatives = [_in_area(model, path, jurisdiction.path) for path in paths]
+        if county is not None:
+            alternatives[0] &= county
         assignment_roles = frozenset(getattr(model, "assignment_roles", ()))
         if assignment_roles and roles <= assignment_roles:
-            in_area &= models.Q(**{model.assignment_field: user})
+            assigned = models.Q(**{model.assignment_field: user})
+            alternatives = [alternative & assigned for alternative in alternatives]
         if getattr(model, "break_glass", False):
             from core.models import BreakGlassGrant
 
             granted = BreakGlassGrant.objects.filter(
                 user=user, object_type=model._meta.label, expires_at__gt=timezone.now()
             ).values("object_pk")
-            in_area |= models.Q(pk__in=granted)
+            alternatives.append(models.Q(InSubquery(models.F("pk"), granted)))
+        in_area = models.Q()
+        for alternative in alternatives:
+            in_area |= alternative
         return self.filter(in_area)
 
 
 ScopedManager = models.Manager.from_queryset(ScopedQuerySet)
+
+
+class InSubquery(lookups.In):
+    """``column IN (subquery)``; on PostgreSQL ``column = ANY(ARRAY(subquery))``: the subquery
+    runs once (an InitPlan) and its result is an index condition on the column, so that
+    alternatives joined by OR can each use an index (BitmapOr) — ``IN (subquery)`` inside an OR
+    is a filter tested on every row."""
+
+    def get_rhs_op(self, connection, rhs):
+        if connection.vendor == "postgresql" and not self.rhs_is_direct_value():
+            return f"= ANY(ARRAY{rhs})"
+        return super().get_rhs_op(connection, rhs)
+
+
+def _in_area(model, path_lookup: str, area_path: str) -> models.Q:
+    """The rows whose ``path_lookup`` lies in the area. ``"path"`` is a column of the model;
+    ``"relation__path"`` (one foreign key away) becomes a condition on the key column itself;
+    longer lookups stay joins."""
+    relation, _sep, field = path_lookup.rpartition("__")
+    if relation and "__" not in relation:
+        related = model._meta.get_field(relation)
+        if related.many_to_one:
+            areas = related.related_model._base_manager.filter(**{f"{field}__startswith": area_path})
+            return models.Q(InSubquery(models.F(relation), areas.values("pk")))
+    return models.Q(**{f"{path_lookup}__startswith": area_path})
+
+
+def _county_equality(model, jurisdiction) -> models.Q | None:
+    """``county_code = <the user's county>`` for a model that carries ``county_code`` (the county
+    of its first scope path), when the user sits at county level or below: every row of their
+    area lies in that county. None above county level (the area spans counties)."""
+    county_code = getattr(jurisdiction, "county_code", "")
+    if not county_code:
+        return None
+    try:
+        field = model._meta.get_field("county_code")
+    except FieldDoesNotExist:
+        return None
+    if not field.concrete or field.is_relation:
+        return None
+    return models.Q(county_code=county_code)

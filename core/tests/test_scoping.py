@@ -140,3 +140,79 @@ def test_the_real_views_pass_under_the_same_urlconf(scope_matrix, township):
     """Control: with the same test urlconf mounted, the real views pass the same checks."""
     scope_matrix.check_list(Client(), "/jurisdictions/?level=township", marker=township.code, allowed_roles=ALL_ROLES)
     scope_matrix.check_detail(Client(), f"/jurisdictions/{township.code}/", allowed_roles=ALL_ROLES)
+
+
+# --- the county equality and the alternatives (docs/scaling.md) -----------------------------------
+
+
+def _person_sql(user) -> str:
+    from persons.models import Person
+
+    return str(Person.objects.visible_to(user).values("pk").query)
+
+
+def test_users_at_county_level_or_below_are_narrowed_by_county_code(tree, township):
+    from persons.models import Person
+    from persons.tests.people import person
+
+    county_user = UserFactory(jurisdiction=tree["county"], roles=[RoleCode.OFFICE])
+    township_user = UserFactory(jurisdiction=township, roles=[RoleCode.TOWNSHIP])
+    province_user = UserFactory(jurisdiction=tree["province"], roles=[RoleCode.OFFICE])
+    assert f"county_code\" = {tree['county'].code}" in _person_sql(county_user)
+    assert "county_code" in _person_sql(township_user)
+    assert "county_code" not in _person_sql(province_user)  # the area spans counties
+    mine = person(tree["villages"][0], name="本县人员")
+    # A row whose county stamp says another county is outside a county user's scope (fail closed),
+    # even though its village is inside; the province still reaches it by its path.
+    Person.objects.filter(pk=mine.pk).update(county_code=tree["other_county"].code)
+    assert not Person.objects.visible_to(county_user).filter(pk=mine.pk).exists()
+    assert not Person.objects.visible_to(township_user).filter(pk=mine.pk).exists()
+    assert Person.objects.visible_to(province_user).filter(pk=mine.pk).exists()
+
+
+def test_the_receiving_area_and_break_glass_reach_across_counties(tree, township):
+    """The county equality belongs to the person's own area only: a receiving area or a
+    break-glass grant in another county still reaches the person."""
+    from core.services import do_break_glass
+    from persons.models import Person
+    from persons.tests.people import person
+
+    elsewhere = JurisdictionFactory(level=Level.TOWNSHIP, parent=tree["other_county"], name="邻县镇")
+    moving = person(tree["villages"][0], name="迁出人员")
+    staying = person(tree["villages"][0], name="留下人员")
+    Person.objects.filter(pk=moving.pk).update(receiving_jurisdiction=elsewhere)
+    receiving = UserFactory(jurisdiction=elsewhere, roles=[RoleCode.TOWNSHIP])
+    receiving_office = UserFactory(jurisdiction=tree["other_county"], roles=[RoleCode.OFFICE])
+    sending = UserFactory(jurisdiction=township, roles=[RoleCode.TOWNSHIP])
+    for user in (receiving, receiving_office):
+        assert set(Person.objects.visible_to(user).values_list("name", flat=True)) == {"迁出人员"}
+    assert set(Person.objects.visible_to(sending).values_list("name", flat=True)) == {"迁出人员", "留下人员"}
+    police = UserFactory(jurisdiction=tree["other_county"], roles=[RoleCode.POLICE])
+    assert not Person.objects.visible_to(police).filter(pk=staying.pk).exists()
+    do_break_glass(staying, "夜间盘查时核实此人身份与管控情况", acting_user=police)
+    assert Person.objects.visible_to(police).filter(pk=staying.pk).exists()
+    # A record hanging off the person follows it.
+    from persons.models import StatusChange
+
+    assert StatusChange.objects.visible_to(police).filter(person=staying).exists()
+
+
+def test_a_social_worker_is_held_to_assignment_in_every_area_alternative(tree, township):
+    from persons.models import Person
+    from persons.tests.people import person
+
+    elsewhere = JurisdictionFactory(level=Level.TOWNSHIP, parent=tree["other_county"], name="邻县镇")
+    worker = UserFactory(jurisdiction=elsewhere, roles=[RoleCode.SOCIAL_WORKER])
+    assigned = person(tree["villages"][0], name="已分配")
+    unassigned = person(tree["villages"][0], name="未分配")
+    Person.objects.filter(pk__in=[assigned.pk, unassigned.pk]).update(receiving_jurisdiction=elsewhere)
+    Person.objects.filter(pk=assigned.pk).update(assigned_worker=worker)
+    assert set(Person.objects.visible_to(worker).values_list("name", flat=True)) == {"已分配"}
+
+
+def test_rows_without_a_jurisdiction_stay_invisible(tree, township):
+    """The area alternative is ``jurisdiction_id IN (areas)``: a NULL key is in no area."""
+    UserFactory(jurisdiction=None, roles=[RoleCode.TOWNSHIP], username="nowhere")
+    for place in (township, tree["county"], tree["province"]):
+        user = UserFactory(jurisdiction=place, roles=[RoleCode.OFFICE])
+        assert not User.objects.visible_to(user).filter(username="nowhere").exists()
