@@ -30,3 +30,9 @@ class MonitoringConfig(AppConfig):
         register_item("monitoring", MenuItem(_("Alert thresholds"), "monitoring:thresholds", READER_ROLES))
         register_item("monitoring", MenuItem(_("Population figures"), "monitoring:population", READER_ROLES))
         register_item("monitoring", MenuItem(_("Monitoring settings"), "monitoring:settings", office))
+
+        # rollups: recomputed in the transaction of every change persons.services makes
+        from monitoring import rollups
+        from persons.signals import persons_changed
+
+        persons_changed.connect(rollups.on_persons_changed, dispatch_uid="monitoring.rollups")

@@ -830,15 +830,69 @@ def _needed(indicators: list[Indicator]) -> dict[str, set[str]]:
     return by_source
 
 
-def _fetch_all(indicators, scope: Scope, window: Window) -> dict[Any, dict[str, int]]:
-    """{group key: {"source.count": n}} for every input of the indicators, one query per source."""
-    merged: dict[Any, dict[str, int]] = {}
-    for source, names in _needed(indicators).items():
-        for key, counts in SOURCES[source](scope, window, names).items():
-            bucket = merged.setdefault(key, {})
-            for name, number in counts.items():
-                bucket[f"{source}.{name}"] = number
-    return merged
+# Counts the rollups (monitoring.rollups) hold: "source.count" -> rollup column. The relapse count
+# is a cohort of single months; the staff count is always read from the accounts.
+ROLLUP_COUNTS = {
+    **{f"persons.{name}": f"persons_{name}" for name in (
+        "registered", "active", "community", "compulsory", "unknown", "abstinent", "young", "minor", "synthetic",
+        "gridded", "found", "high_risk", "executing", "normal", "released", "relapsed")},
+    "measures.decided": "measures_decided", "measures.due": "measures_due", "measures.on_time": "measures_on_time",
+    "plan.tests_due": "plan_tests_due", "plan.tests_done": "plan_tests_done",
+    "plan.overdue_items": "plan_overdue_items", "plan.overdue_persons": "plan_overdue_persons",
+    "flags.open": "flags_open", "flags.serious_breach": "flags_serious_breach",
+}
+
+
+def _need(window: Window):
+    """What the rollups must hold to answer a window; None when its period is cut inside a month."""
+    from monitoring import rollups
+
+    period = window.period
+    if period.start.day != 1 or period.end != rollups.month_end(rollups.month_of(period.end)):
+        return None
+    return rollups.Need(window.day, period.start, rollups.month_of(period.end), window.last)
+
+
+def _fetch_windows(indicators, parent, scopes: list[Scope], windows: dict) -> dict[Any, dict[Any, dict[str, int]]]:
+    """{label: {group key: {"source.count": n}}} for each window: from the rollups for every source
+    they can answer for these windows (two queries for all windows), directly otherwise (one
+    query per source, scope and window)."""
+    from monitoring import rollups
+
+    needed = _needed(indicators)
+    wanted = sorted(f"{source}.{name}" for source, names in needed.items() for name in names)
+    needs = {label: _need(window) for label, window in windows.items()}
+    served: list[str] = []
+    if all(needs.values()):
+        single = all(n.first == n.last for n in needs.values())
+        served = [n for n in wanted if n in ROLLUP_COUNTS and (n != "persons.relapsed" or single)]
+        if served and not rollups.answers(rollups.coverage(parent.path), list(needs.values())):
+            served = []
+    counts: dict[Any, dict[Any, dict[str, int]]] = {label: {} for label in windows}
+    if served:
+        names = served
+        columns = sorted({ROLLUP_COUNTS[n] for n in names})
+        labels = list(windows)
+        for scope in scopes:
+            results = rollups.read(scope.path, scope.group_length, [needs[label] for label in labels], columns)
+            for label, result in zip(labels, results, strict=True):
+                for key, sums in result.items():
+                    bucket = counts[label].setdefault(key, {})
+                    for name in names:
+                        bucket[name] = sums.get(ROLLUP_COUNTS[name], 0)
+    rest: dict[str, set[str]] = {}
+    for name in wanted:
+        if name not in served:
+            source, count = name.split(".", 1)
+            rest.setdefault(source, set()).add(count)
+    for label, window in windows.items():
+        for scope in scopes:
+            for source, names in rest.items():
+                for key, values in SOURCES[source](scope, window, names).items():
+                    bucket = counts[label].setdefault(key, {})
+                    for name, number in values.items():
+                        bucket[f"{source}.{name}"] = number
+    return counts
 
 
 def _resolve(codes, jurisdiction) -> list[Indicator]:
@@ -921,13 +975,8 @@ def _evaluate_nodes(indicators, parent, nodes, period, as_of, compare, grouped: 
     if compare:
         cut |= {"year": comparable_as_of(period, periods["year"], as_of, years=1),
                 "previous": comparable_as_of(period, periods["previous"], as_of)}
-    counts = {}
-    for label, each in periods.items():
-        window = Window.of(each, cut[label])
-        merged: dict[Any, dict[str, int]] = {}
-        for scope in scopes:
-            merged.update(_fetch_all(indicators, scope, window))
-        counts[label] = merged
+    windows = {label: Window.of(each, cut[label]) for label, each in periods.items()}
+    counts = _fetch_windows(indicators, parent, scopes, windows)
     places = _places(indicators, nodes, period.end.year)
     places_year = _places(indicators, nodes, period.same_last_year().end.year) if compare else {}
     places_prev = _places(indicators, nodes, period.previous().end.year) if compare else {}
@@ -998,8 +1047,24 @@ def _child_level(jurisdiction) -> str:
 
 def series(code: str, jurisdiction, periods: list[Period], *, as_of: datetime.date | None = None) -> list[Value]:
     """One indicator over several periods (a trend), without 同比/环比; periods after ``as_of``
-    are read on ``as_of``."""
-    return [evaluate([code], jurisdiction, period, as_of=as_of, compare=False)[code] for period in periods]
+    are read on ``as_of``. From the rollups all periods are read together (a few queries);
+    directly, one evaluation per period."""
+    as_of = _default_as_of(as_of)
+    indicator = _resolve([code], jurisdiction)[0]
+    windows = {n: Window.of(period, as_of) for n, period in enumerate(periods)}
+    if not windows:
+        return []
+    counts = _fetch_windows([indicator], jurisdiction, [Scope(jurisdiction.path)], windows)
+    years = sorted({period.end.year for period in periods})
+    places = {year: _places([indicator], [jurisdiction], year) for year in years}
+    targets = {year: _targets([indicator], [jurisdiction], year) for year in years}
+    values = []
+    for n, period in enumerate(periods):
+        value = _value(indicator, jurisdiction, period, counts[n].get(None), places[period.end.year].get(
+            jurisdiction.path), period.as_of(as_of))
+        _apply_target(value, targets[period.end.year].get((indicator.code, jurisdiction.path)))
+        values.append(value)
+    return values
 
 
 # --- breakdowns ------------------------------------------------------------------------------------------
@@ -1033,6 +1098,9 @@ def breakdown(name: str, jurisdiction, *, as_of: datetime.date | None = None) ->
     from persons.models import PersonSubstance, RiskAssessment
 
     day = _default_as_of(as_of)
+    served = _breakdown_from_rollups(name, jurisdiction, day)
+    if served is not None:
+        return served
     persons = _registered_persons(jurisdiction, day)
     unrecorded = ("", str(_("Not recorded")))
     if name == "status":
@@ -1069,6 +1137,41 @@ def breakdown(name: str, jurisdiction, *, as_of: datetime.date | None = None) ->
         return [(key, str(label), rows.get(key, 0)) for key, label in LivingSituation.choices] + [
             (unrecorded[0], unrecorded[1], rows.get("", 0))]
     raise KeyError(f"unknown breakdown {name!r}; one of {BREAKDOWNS}")
+
+
+def _breakdown_rows(name: str) -> list[tuple[str, str, str]]:
+    """(key, label, rollup column) of each category of a breakdown, in the order shown."""
+    from persons.choices import ControlStatus, LivingSituation, RiskLevel, Sex, Substance
+
+    unrecorded = ("", str(_("Not recorded")))
+    if name == "status":
+        return [(c, str(label), f"status_{c}") for c, label in ControlStatus.choices
+                if c not in (ControlStatus.DECEASED, ControlStatus.MOVED_OUT)]
+    if name == "age":
+        return [(key, str(label), f"age_{key}") for key, label, _y, _o in AGE_BANDS]
+    if name == "substance":
+        return [(key, str(label), f"substance_{key}") for key, label in Substance.choices]
+    if name == "risk":
+        return [(key, str(label), f"risk_{key}") for key, label in RiskLevel.choices] + [
+            (*unrecorded, "risk_none")]
+    if name == "sex":
+        return [(key, str(label), f"sex_{key.lower()}") for key, label in Sex.choices]
+    if name == "living":
+        return [(key, str(label), f"living_{key}") for key, label in LivingSituation.choices] + [
+            (*unrecorded, "living_none")]
+    raise KeyError(f"unknown breakdown {name!r}; one of {BREAKDOWNS}")
+
+
+def _breakdown_from_rollups(name: str, jurisdiction, day: datetime.date):
+    """The breakdown from the rollups (three queries), or None when they cannot answer."""
+    from monitoring import rollups
+
+    rows = _breakdown_rows(name)
+    need = rollups.Need(day)
+    if not rollups.answers(rollups.coverage(jurisdiction.path), [need]):
+        return None
+    sums = rollups.read(jurisdiction.path, None, [need], [column for _k, _l, column in rows])[0].get(None, {})
+    return [(key, label, sums.get(column, 0)) for key, label, column in rows]
 
 
 __all__ = [

@@ -126,5 +126,93 @@ class MonitoringSettings(BaseModel):
         return f"{self.jurisdiction}"
 
 
+
+
+# --- rollups (monitoring/rollups.py): the counts behind the indicators, per village ------------------
+
+
+def _rollup_columns() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The count columns of the rollup tables: stocks (how many on a day) and flows (how many
+    events in a period). Breakdown columns follow the choices they count."""
+    from monitoring.indicators import AGE_BANDS
+    from persons.choices import ControlStatus, LivingSituation, RiskLevel, Sex, Substance
+
+    stocks = ["persons_registered", "persons_active", "persons_community", "persons_compulsory", "persons_unknown",
+              "persons_abstinent", "persons_young", "persons_minor", "persons_synthetic", "persons_gridded",
+              "persons_high_risk", "persons_executing", "persons_normal", "persons_released",
+              "plan_overdue_items", "plan_overdue_persons", "flags_open", "flags_serious_breach"]
+    stocks += [f"status_{s}" for s in ControlStatus.values
+               if s not in (ControlStatus.DECEASED, ControlStatus.MOVED_OUT)]
+    stocks += [f"age_{key}" for key, *_rest in AGE_BANDS]
+    stocks += [f"substance_{s}" for s in Substance.values]
+    stocks += [f"risk_{level}" for level in RiskLevel.values] + ["risk_none"]
+    stocks += [f"sex_{s.lower()}" for s in Sex.values]
+    stocks += [f"living_{s}" for s in LivingSituation.values] + ["living_none"]
+    flows = ["persons_found", "persons_relapsed", "measures_decided", "measures_due", "measures_on_time",
+             "plan_tests_due", "plan_tests_done"]
+    return tuple(stocks), tuple(flows)
+
+
+ROLLUP_STOCKS, ROLLUP_FLOWS = _rollup_columns()
+ROLLUP_COLUMNS = ROLLUP_STOCKS + ROLLUP_FLOWS
+
+
+class RollupState(models.Model):
+    """Which months the rollups of one jurisdiction (the place persons are filed under) cover,
+    and when they were last computed. A jurisdiction without this row is not rolled up: the
+    indicators of any area containing it are computed from the records directly."""
+
+    jurisdiction = models.OneToOneField("jurisdictions.Jurisdiction", on_delete=models.CASCADE, primary_key=True,
+                                        related_name="rollup_state")
+    county_code = models.CharField(max_length=6, blank=True)
+    first_month = models.DateField()  # month balances and month totals from this month on
+    daily_from = models.DateField()  # day rows from the first day of this month on
+    last_month = models.DateField()  # up to the last day of this month
+    computed_at = models.DateTimeField()
+
+    def __str__(self):
+        return f"rollups of {self.jurisdiction_id}: {self.first_month}..{self.last_month}"
+
+
+class RollupMonth(models.Model):
+    """One jurisdiction, one month: each stock column holds the count on the day before the
+    month starts (so the count on a month's last day is the next month's row); each flow column
+    the events of the month's cohort that happened by the month's end."""
+
+    jurisdiction = models.ForeignKey("jurisdictions.Jurisdiction", on_delete=models.CASCADE, related_name="+")
+    county_code = models.CharField(max_length=6, blank=True)
+    month = models.DateField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["month", "jurisdiction"], name="unique_rollup_month")]
+
+    def __str__(self):
+        return f"rollup {self.jurisdiction_id} {self.month}"
+
+
+class RollupDay(models.Model):
+    """One jurisdiction, one day, one cohort month: stock columns hold the day's change (on rows
+    whose cohort is the day's month), flow columns the events of the cohort (a flow's cohort is
+    the month of the date that places it in a period: found, decided, due); ``late`` rows are
+    events after the end of their cohort's month (a test done late)."""
+
+    jurisdiction = models.ForeignKey("jurisdictions.Jurisdiction", on_delete=models.CASCADE, related_name="+")
+    county_code = models.CharField(max_length=6, blank=True)
+    day = models.DateField()
+    cohort = models.DateField()
+    late = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [models.Index(fields=["cohort", "day"], name="rollup_day_cohort")]
+
+    def __str__(self):
+        return f"rollup {self.jurisdiction_id} {self.day} ({self.cohort})"
+
+
+for _column in ROLLUP_COLUMNS:
+    RollupMonth.add_to_class(_column, models.IntegerField(default=0))
+    RollupDay.add_to_class(_column, models.IntegerField(default=0))
+
+
 # dashboards: jurisdiction outlines for the map (monitoring/shapes.py)
 from monitoring.shapes import JurisdictionShape  # noqa: E402, F401
