@@ -66,7 +66,7 @@ class ScopedQuerySet(models.QuerySet):
 
             granted = BreakGlassGrant.objects.filter(
                 user=user, object_type=model._meta.label, expires_at__gt=timezone.now()
-            ).values("object_pk")
+            ).order_by().values("object_pk")
             alternatives.append(models.Q(InSubquery(models.F("pk"), granted)))
         in_area = models.Q()
         for alternative in alternatives:
@@ -98,7 +98,7 @@ def _in_area(model, path_lookup: str, area_path: str) -> models.Q:
         related = model._meta.get_field(relation)
         if related.many_to_one:
             areas = related.related_model._base_manager.filter(**{f"{field}__startswith": area_path})
-            return models.Q(InSubquery(models.F(relation), areas.values("pk")))
+            return models.Q(InSubquery(models.F(relation), areas.order_by().values("pk")))
     return models.Q(**{f"{path_lookup}__startswith": area_path})
 
 

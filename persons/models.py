@@ -229,7 +229,11 @@ class PlannedCheckIn(PersonRecord):
         verbose_name = _("planned check-in")
         verbose_name_plural = _("planned check-ins")
         default_related_name = "planned_check_ins"
-        indexes = [models.Index(fields=["due_on"], name="planned_open_due", condition=models.Q(done__isnull=True))]
+        indexes = [models.Index(fields=["due_on"], name="planned_open_due", condition=models.Q(done__isnull=True)),
+                   # A person's open due dates with their measure (the overdue filter, the today
+                   # list): an index-only probe per person instead of reading their whole plan.
+                   models.Index(fields=["person", "due_on"], include=["measure"], name="planned_open_person_due",
+                                condition=models.Q(done__isnull=True))]
 
     def __str__(self):
         return f"{self.due_on} {self.get_kind_display()}"

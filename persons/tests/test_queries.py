@@ -184,3 +184,127 @@ def test_old_open_flags_are_counted_not_listed(village, worker):
     Flag.objects.filter(person=person).update(raised_on=TODAY() - datetime.timedelta(days=40))
     section = next(s for s in queries.today_list(worker).sections if s.key == "flags")
     assert section.items == [] and section.hidden == 1 and section.more_url == "/persons/?flagged=true"
+
+
+# --- the fast paths at province scale (docs/scaling.md): bounded queries, the same look ----------
+
+
+def _mixed_people(tree, count: int):
+    """Persons in both townships (villages and a township itself), some under treatment with
+    missed check-ins and open flags, some with a risk level, women and men."""
+    from persons.models import Person
+
+    places = [*tree["villages"], *tree["townships"]]
+    made = []
+    for n in range(count):
+        place = places[n % len(places)]
+        if n % 3 == 0:
+            someone = people.under_treatment(place, name=f"治疗{n}")
+            if n % 6 == 0:
+                _refuse_three_tests(someone)
+        else:
+            someone = people.person(place, name=f"人员{n}", sex="F" if n % 2 else "M")
+        made.append(someone)
+    Person.objects.filter(pk__in=[p.pk for p in made[::4]]).update(risk_level="high")
+    Person.objects.filter(pk__in=[p.pk for p in made[1::4]]).update(risk_level="low")
+    Person.objects.filter(pk__in=[p.pk for p in made[2::4]]).update(risk_level="")
+    return made
+
+
+def test_the_person_table_body_renders_as_django_tables2_would(tree, rf):
+    """PersonTable.body_rows() (the list page's fast path) gives, cell by cell, what
+    django-tables2's own rendering gives, and the same even/odd row classes."""
+    from persons.models import Person
+    from persons.tables import PersonTable
+
+    _mixed_people(tree, 14)
+    office = UserFactory(jurisdiction=tree["county"], roles=[Role.OFFICE])
+    table = PersonTable(queries.person_rows(Person.objects.visible_to(office)).order_by("name", "id"))
+    table.paginate(per_page=50)
+    fast = table.body_rows()
+    slow = [(row.attrs["class"], [row.get_cell(column.name) for column in table.columns])
+            for row in table.paginated_rows]
+    assert len(fast) == 14
+    assert [(css, [str(c) for c in cells]) for css, cells in fast] == [
+        (css, [str(c) for c in cells]) for css, cells in slow]
+    rendered = " ".join(str(c) for _css, cells in fast for c in cells)
+    assert "badge bg-red-lt" in rendered and "badge bg-green-lt" in rendered and "—" in rendered
+    assert "badge bg-red text-red-fg" in rendered  # open flags
+
+
+LIST_FILTERS = ["", "?overdue=true", "?flagged=true", "?risk=high", "?status=community_treatment", "?q=zl",
+                "?q=人员", "?status=social_control&overdue=false&flagged=false", "?sort=-place&page=2"]
+
+
+def _list_queries(client, url) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.get(url)  # warm the session and the user's cached roles
+    with CaptureQueriesContext(connection) as context:
+        response = client.get(url)
+    assert response.status_code == 200, url
+    return len(context.captured_queries)
+
+
+@pytest.mark.parametrize("place", ["county", "township", "worker"])
+def test_list_pages_run_the_same_queries_for_few_and_many_people(tree, client, place):
+    """Each filtered list page, for a county office, a township and a social worker, runs the
+    same number of queries with 6 persons as with 60 (and at most LIST_PAGE_QUERIES)."""
+    from persons.models import Person
+
+    if place == "county":
+        user = UserFactory(jurisdiction=tree["county"], roles=[Role.OFFICE])
+    elif place == "township":
+        user = UserFactory(jurisdiction=tree["townships"][0], roles=[Role.TOWNSHIP])
+    else:
+        user = UserFactory(jurisdiction=tree["townships"][0], roles=[Role.SOCIAL_WORKER])
+    client.force_login(user)
+    counts = []
+    for total in (6, 60):
+        made = _mixed_people(tree, total - Person.objects.count())
+        if place == "worker":
+            Person.objects.filter(pk__in=[p.pk for p in made]).update(assigned_worker=user)
+        counts.append({url: _list_queries(client, "/persons/" + url) for url in LIST_FILTERS})
+    few, many = counts
+    assert few == many
+    assert max(many.values()) <= LIST_PAGE_QUERIES, many
+
+
+LIST_PAGE_QUERIES = 18  # session, user, roles, policy, area choices, count, page, audit entry (+ its lock)
+
+
+@pytest.mark.parametrize("place", ["county", "worker"])
+def test_today_list_of_a_county_office_and_a_worker_is_bounded(tree, place, django_assert_max_num_queries):
+    from persons.models import Person
+
+    made = _mixed_people(tree, 30)
+    if place == "county":
+        user = UserFactory(jurisdiction=tree["county"], roles=[Role.OFFICE])
+    else:
+        user = UserFactory(jurisdiction=tree["townships"][0], roles=[Role.SOCIAL_WORKER])
+        Person.objects.filter(pk__in=[p.pk for p in made]).update(assigned_worker=user)
+    user.role_codes  # noqa: B018 - read once per request, before the page
+    with django_assert_max_num_queries(TODAY_QUERIES):
+        result = queries.today_list(user)
+    assert result.overdue_count >= 5
+
+
+@pytest.mark.django_db
+def test_the_postgresql_indexes_of_the_fast_paths_exist():
+    """Migration 0003: the trigram index for the name search and the covering index of open
+    due dates per person (PostgreSQL; on SQLite only the latter, without INCLUDE)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        indexes = {i for i in connection.introspection.get_constraints(cursor, "persons_plannedcheckin")}
+        assert "planned_open_person_due" in indexes
+        if connection.vendor != "postgresql":
+            return
+        cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'persons_person'")
+        definitions = dict(cursor.fetchall())
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'planned_open_person_due'")
+        planned = cursor.fetchone()[0]
+    assert "gin_trgm_ops" in definitions["person_name_trgm"]
+    assert "INCLUDE (measure_id)" in planned and "WHERE (done_id IS NULL)" in planned
+    assert any("name_initials" in d and "varchar_pattern_ops" in d for d in definitions.values())
