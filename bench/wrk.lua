@@ -20,6 +20,15 @@ function init(args)
   n = offset or 0
 end
 
+-- BENCH_THINK_MS: each connection waits this long (±50%) between requests, as a person reading
+-- the page would; 0 or unset: no wait (a saturating load).
+local think = tonumber(os.getenv("BENCH_THINK_MS") or "0") or 0
+
+function delay()
+  if think <= 0 then return 0 end
+  return math.floor(think * (0.5 + math.random()))
+end
+
 function request()
   if #lines == 0 then return wrk.format("GET") end
   n = n + 1
