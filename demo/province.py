@@ -618,4 +618,8 @@ def generate(persons: int = DEFAULT_PERSONS, *, years: int = 5, seed: int = SEED
                      changes={"generated": {k: v for k, v in stats.items() if k != "seconds"},
                               "rows": generator.writer.counts(), "seed": seed, "years": years,
                               "as_of": today.isoformat(), "province": PROVINCE_CODE})
+    # The indicators' rollups of the new province, as the services keep them for changes.
+    from monitoring import rollups
+
+    rollups.rebuild(Jurisdiction.objects.get(code=PROVINCE_CODE), today=today)
     return stats

@@ -36,3 +36,6 @@ class MonitoringConfig(AppConfig):
         from persons.signals import persons_changed
 
         persons_changed.connect(rollups.on_persons_changed, dispatch_uid="monitoring.rollups")
+        from core import sweep
+
+        sweep.register("rollups_check", rollups.sweep)

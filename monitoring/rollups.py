@@ -61,6 +61,9 @@ RELAPSE_YEARS = 3
 YOUNG_AGE, ADULT_AGE = 35, 18
 EXECUTION_OVERDUE_DAYS = 30
 BREACH_RULES = ("serious_breach", "report_in_overdue", "use_during_measure")
+# Flows whose events can fall after their cohort's month (a report-in or a test after the month
+# it was due in); the others happen inside it (found, decided, due tests) or are cut there (relapse).
+LATE_FLOWS = frozenset({"measures_due", "measures_on_time", "plan_tests_done"})
 
 
 def month_of(day: datetime.date) -> datetime.date:
@@ -381,7 +384,7 @@ def _facts(village_ids: list[int], span: Span) -> tuple[list, dict]:
     persons = list(Person.objects.filter(jurisdiction_id__in=village_ids).order_by("pk").values_list(
         "pk", "jurisdiction_id", "birth_date", "sex", "living_situation", "grid_id", "first_found_on",
         "control_status", "control_status_since"))
-    of_persons = {"person__jurisdiction_id__in": village_ids}
+    of_persons = {"person_id__in": [row[0] for row in persons]}  # the index on person, not a join
     facts = {key: defaultdict(list) for key in ("changes", "risks", "measures", "flags", "overdue", "positives")}
     for pid, on, pk, status in (StatusChange.objects.filter(**of_persons).order_by("person_id", "changed_on", "pk")
                                 .values_list("person_id", "changed_on", "pk", "status")):
@@ -421,20 +424,20 @@ def _facts(village_ids: list[int], span: Span) -> tuple[list, dict]:
     return persons, facts
 
 
-def _plan_flows(village_ids: list[int], span: Span, acc: _Accumulator) -> None:
+def _plan_flows(village_of: dict[int, int], span: Span, acc: _Accumulator) -> None:
     """Drug tests due in a period and those done by the day read (fetch_plan), aggregated in SQL:
     a test's cohort is the month it is due, it counts as done from the later of due and done."""
     from persons.models import PlannedCheckIn
 
-    tests = PlannedCheckIn.objects.filter(person__jurisdiction_id__in=village_ids, kind="drug_test",
+    tests = PlannedCheckIn.objects.filter(person_id__in=list(village_of), kind="drug_test",
                                           due_on__gte=span.first_month, due_on__lte=span.last_end)
-    for village, due, n in (tests.order_by().values_list("person__jurisdiction_id", "due_on")
-                            .annotate(n=Count("pk"))):
-        acc.event(village, due, "plan_tests_due", n)
+    for person, due, n in tests.order_by().values_list("person_id", "due_on").annotate(n=Count("pk")):
+        acc.event(village_of[person], due, "plan_tests_due", n)
     done = (tests.filter(done__isnull=False)
             .annotate(cohort=TruncMonth("due_on"), on=Greatest("due_on", "done__occurred_on"))
-            .order_by().values_list("person__jurisdiction_id", "cohort", "on").annotate(n=Count("pk")))
-    for village, cohort, on, n in done:
+            .order_by().values_list("person_id", "cohort", "on").annotate(n=Count("pk")))
+    for person, cohort, on, n in done:
+        village = village_of[person]
         if isinstance(cohort, datetime.datetime):
             cohort = cohort.date()
         if isinstance(on, str):
@@ -451,7 +454,7 @@ def compute(village_ids: list[int], span: Span) -> tuple[list[RollupMonth], list
     persons, facts = _facts(village_ids, span)
     for person in persons:
         _sweep_person(person, facts, acc, k)
-    _plan_flows(village_ids, span, acc)
+    _plan_flows({row[0]: row[1] for row in persons}, span, acc)
     county = dict(Jurisdiction.objects.filter(pk__in=village_ids).values_list("pk", "county_code"))
     months = months_between(span.first_month, span.last_month)
     month_rows, day_rows = [], []
@@ -556,24 +559,50 @@ def verify(jurisdiction, today: datetime.date | None = None) -> list[str]:
     they agree); jurisdictions without rollups are not compared."""
     from jurisdictions.models import Jurisdiction
 
-    states = dict(RollupState.objects.filter(jurisdiction__path__startswith=jurisdiction.path)
-                  .values_list("jurisdiction_id", "computed_at"))
-    ids = sorted(states)
-    if not ids:
-        return []
-    state = RollupState.objects.filter(jurisdiction_id__in=ids).order_by("-computed_at").first()
-    span = Span(state.first_month, state.daily_from, state.last_month)
+    spans = defaultdict(list)  # villages recomputed on different days cover different months
+    for pk, first, daily, last in RollupState.objects.filter(jurisdiction__path__startswith=jurisdiction.path).values_list(
+            "jurisdiction_id", "first_month", "daily_from", "last_month"):
+        spans[Span(first, daily, last)].append(pk)
+    codes = dict(Jurisdiction.objects.filter(path__startswith=jurisdiction.path).values_list("pk", "code"))
     differences = []
-    month_rows, day_rows = compute(ids, span)
-    for model, fresh, keys in ((RollupMonth, month_rows, ("jurisdiction_id", "month")),
-                               (RollupDay, day_rows, ("jurisdiction_id", "day", "cohort", "late"))):
-        expected = _as_table(fresh, keys)
-        stored = _as_table(model.objects.filter(jurisdiction_id__in=ids), keys)
-        for key in sorted(set(expected) | set(stored), key=str):
-            if expected.get(key) != stored.get(key):
-                differences.append(f"{model.__name__} {key}: stored {stored.get(key)} computed {expected.get(key)}")
-    names = dict(Jurisdiction.objects.filter(pk__in=ids).values_list("pk", "code"))
-    return [f"{d} ({names.get(int(d.split('(')[1].split(',')[0]), '')})" if "(" in d else d for d in differences]
+    for span, ids in spans.items():
+        month_rows, day_rows = compute(ids, span)
+        for model, fresh, keys in ((RollupMonth, month_rows, ("jurisdiction_id", "month")),
+                                   (RollupDay, day_rows, ("jurisdiction_id", "day", "cohort", "late"))):
+            expected = _as_table(fresh, keys)
+            stored = _as_table(model.objects.filter(jurisdiction_id__in=ids), keys)
+            for key in sorted(set(expected) | set(stored), key=str):
+                if expected.get(key) != stored.get(key):
+                    differences.append(f"{model.__name__} {codes.get(key[0])} {key[1:]}: stored {stored.get(key)} "
+                                       f"computed {expected.get(key)}")
+    return differences
+
+
+def sweep(today: datetime.date | None = None) -> dict:
+    """Daily (core.sweep): verify the rollups of one county (a different one each day) and
+    rebuild it on a difference; recompute the villages whose range ends within three months (no
+    change for the last nine), so the rollups keep answering. Keeping them current is the
+    services' work, not this."""
+    from jurisdictions.choices import Level
+    from jurisdictions.models import Jurisdiction
+
+    today = today or timezone.localdate()
+    counties = list(Jurisdiction.objects.filter(level=Level.COUNTY, rollup_state__isnull=False).order_by("path"))
+    result = {"county": None, "differences": 0, "extended": 0}
+    if counties:
+        county = counties[today.toordinal() % len(counties)]
+        differences = verify(county, today)
+        result.update(county=county.code, differences=len(differences))
+        if differences:
+            rebuild(county, today=today)
+    horizon = month_of(today) + relativedelta(months=3)
+    stale = list(RollupState.objects.filter(last_month__lt=horizon).order_by("pk")
+                 .values_list("jurisdiction_id", flat=True)[:2000])
+    if stale:
+        with transaction.atomic():
+            recompute(stale, today)
+        result["extended"] = len(stale)
+    return result
 
 
 def _as_table(rows, keys) -> dict:
@@ -662,15 +691,20 @@ def read(path: str, group_length: int | None, needs: list[Need], columns: list[s
     # Day rows: stock changes of a month read inside it; flow events of cohorts still running on
     # the day read, and late events of the others.
     conditions = Q()
+    settled, until = set(), None
     for need in needs:
         month, days = need.stock_month()
         if stocks and days:
             conditions |= Q(cohort=month, day__lte=need.day, late=False)
         for cohort in need.cohorts() if flows else ():
             if need.until >= month_end(cohort):
-                conditions |= Q(cohort=cohort, late=True, day__lte=need.until)
+                settled.add(cohort)
+                until = max(until or need.until, need.until)
             elif need.until >= cohort:
                 conditions |= Q(cohort=cohort, day__lte=need.until)
+    if settled and LATE_FLOWS.intersection(flows):
+        # Late events of cohorts read after their month (filtered per need below).
+        conditions |= Q(late=True, cohort__in=sorted(settled), day__lte=until)
     by_day = []
     if conditions:
         by_day = list(RollupDay.objects.filter(conditions, jurisdiction__path__startswith=path)

@@ -168,3 +168,13 @@ def test_thresholds_of_age_and_terms():
     assert rollups.threshold(datetime.date(1988, 2, 29), 35) == datetime.date(2023, 3, 1)
     assert rollups.threshold(datetime.date(1990, 6, 15), 35) == datetime.date(2025, 6, 15)
     assert rollups.threshold(datetime.date(2021, 2, 28), 3) == datetime.date(2024, 2, 28)
+
+
+def test_the_daily_sweep_checks_a_county_and_repairs_it(county, scenario):
+    call_command("rollups", "rebuild")
+    assert rollups.sweep(scenario)["differences"] == 0
+    RollupMonth.objects.filter(jurisdiction__path__startswith=county.path).delete()
+    days = [scenario + n * DAY for n in range(2)]  # one of the two counties each day
+    results = [rollups.sweep(day) for day in days]
+    assert any(r["county"] == county.code and r["differences"] for r in results)
+    assert rollups.verify(county) == []
