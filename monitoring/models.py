@@ -169,6 +169,9 @@ class RollupState(models.Model):
     daily_from = models.DateField()  # day rows from the first day of this month on
     last_month = models.DateField()  # up to the last day of this month
     computed_at = models.DateTimeField()
+    # Set in the transaction of a change to the village's files; cleared by the recomputation
+    # that follows the commit (or by the next read of an area containing it).
+    dirty = models.BooleanField(default=False, db_index=True)
 
     def __str__(self):
         return f"rollups of {self.jurisdiction_id}: {self.first_month}..{self.last_month}"

@@ -40,6 +40,7 @@ to the direct computation, with the same result.
 from __future__ import annotations
 
 import datetime
+import threading
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -521,16 +522,58 @@ def recompute(village_ids, today: datetime.date | None = None) -> None:
 
 
 def on_persons_changed(sender=None, *, person_ids=(), jurisdiction_ids=(), **kwargs) -> None:
-    """persons.signals.persons_changed: recompute the villages of these persons (and the places
-    named besides), in the change's transaction."""
+    """persons.signals.persons_changed: mark the villages of these persons (and the places named
+    besides) dirty in the change's transaction — one UPDATE, so a service call stays quick — and
+    recompute them once after the commit, however many changes the transaction made. A read of
+    an area first recomputes any dirty village in it (``refresh``), so no figure is ever stale,
+    even if the process ended between the commit and the recomputation."""
     from persons.models import Person
 
-    villages = set(jurisdiction_ids or ())
+    villages = {pk for pk in (jurisdiction_ids or ()) if pk is not None}
     person_ids = [pk for pk in (person_ids or ()) if pk is not None]
     for start in range(0, len(person_ids), 5000):
         villages |= set(Person.objects.filter(pk__in=person_ids[start:start + 5000])
                         .values_list("jurisdiction_id", flat=True).distinct())
-    recompute(villages)
+    if not villages:
+        return
+    RollupState.objects.filter(jurisdiction_id__in=villages, dirty=False).update(dirty=True)
+    _pending().update(villages)
+    transaction.on_commit(_recompute_pending)
+
+
+_local = threading.local()  # one database connection per thread: the villages its transactions changed
+
+
+def _pending() -> set[int]:
+    if not hasattr(_local, "villages"):
+        _local.villages = set()
+    return _local.villages
+
+
+def _recompute_pending() -> None:
+    """After a commit: recompute what was marked (a failure leaves the villages dirty for the
+    next read to repair)."""
+    import logging
+
+    villages = set(_pending())
+    _pending().clear()
+    if not villages:
+        return  # another callback of the same commit did them
+    try:
+        with transaction.atomic():
+            recompute(villages)  # also rolls up a village that had no rollups yet
+    except Exception:
+        logging.getLogger(__name__).exception("rollups of %s villages left dirty", len(villages))
+
+
+def refresh(path: str) -> int:
+    """Recompute the dirty villages under ``path`` before they are read; one query when none is."""
+    dirty = list(RollupState.objects.filter(dirty=True, jurisdiction__path__startswith=path)
+                 .values_list("jurisdiction_id", flat=True))
+    if dirty:
+        with transaction.atomic():
+            recompute(dirty)
+    return len(dirty)
 
 
 def rebuild(jurisdiction=None, *, today: datetime.date | None = None, progress=None) -> dict:
@@ -640,9 +683,11 @@ class Need:
 
 def coverage(path: str) -> tuple[datetime.date, datetime.date, datetime.date] | None:
     """(first month, first month with day rows, last month) that every jurisdiction in the area
-    has rollups for; None when one of them has none. One query."""
+    has rollups for; None when one of them has none. Dirty villages of the area are recomputed
+    first (``refresh``); two queries when none is."""
     from jurisdictions.models import Jurisdiction
 
+    refresh(path)
     row = Jurisdiction.objects.filter(path__startswith=path).aggregate(
         total=Count("pk"), rolled=Count("rollup_state"), first=Max("rollup_state__first_month"),
         daily=Max("rollup_state__daily_from"), last=Min("rollup_state__last_month"))
