@@ -155,6 +155,9 @@ def build(password: str, persons: int | None = None, *, today=None, progress=Non
 
     built = build_persons(persons_default() if persons is None else persons, today=today, progress=progress)
     build_monitoring(county, today=today)
+    from monitoring import rollups
+
+    rollups.rebuild(county, today=today)  # history written in bulk: roll it up once, as `jindu generate` does
     return built
 
 
