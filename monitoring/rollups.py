@@ -559,11 +559,33 @@ def _recompute_pending() -> None:
     _pending().clear()
     if not villages:
         return  # another callback of the same commit did them
+    if len(villages) > INLINE_VILLAGES:
+        # A large change (an import, a sweep batch): the worker recomputes, the writer goes on.
+        from monitoring.tasks import recompute_rollups
+
+        recompute_rollups.enqueue(sorted(villages))
+        return
     try:
         with transaction.atomic():
             recompute(villages)  # also rolls up a village that had no rollups yet
     except Exception:
         logging.getLogger(__name__).exception("rollups of %s villages left dirty", len(villages))
+
+
+INLINE_VILLAGES = 20  # more villages changed at once are recomputed by the background worker
+
+
+def recompute_dirty(village_ids) -> int:
+    """The background task's work: the villages still marked (a read may have done some)."""
+    ids = list(RollupState.objects.filter(jurisdiction_id__in=list(village_ids), dirty=True)
+               .values_list("jurisdiction_id", flat=True))
+    missing = set(village_ids) - set(RollupState.objects.filter(jurisdiction_id__in=list(village_ids))
+                                     .values_list("jurisdiction_id", flat=True))
+    todo = sorted(set(ids) | missing)
+    for start in range(0, len(todo), 200):
+        with transaction.atomic():
+            recompute(todo[start:start + 200])
+    return len(todo)
 
 
 def refresh(path: str) -> int:
