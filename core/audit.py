@@ -53,6 +53,7 @@ def current_request_id() -> str:
 
 
 _PLAIN_JSON = (str, int, float, bool, type(None))
+_ENCODER = DjangoJSONEncoder()
 
 
 def _json_safe(value):
@@ -63,7 +64,10 @@ def _json_safe(value):
         return {str(k): _json_safe(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_json_safe(v) for v in value]
-    return json.loads(json.dumps(value, cls=DjangoJSONEncoder, ensure_ascii=False))
+    try:
+        return _ENCODER.default(value)  # dates, times, decimals, UUIDs, lazy text: as JSON writes them
+    except TypeError:
+        return json.loads(json.dumps(value, cls=DjangoJSONEncoder, ensure_ascii=False))
 
 
 _HASHED = ("actor_username", "actor_jurisdiction", "actor_path", "action", "object_type", "object_id", "object_repr",
