@@ -213,9 +213,11 @@ class Builder:
     def trend(self) -> dict:
         months = self._months()
         series = []
+        trends = indicators.series_many([code for code, _bar in TREND_CODES], self.jurisdiction, months,
+                                        as_of=self.as_of)
         for axis, (code, bar) in enumerate(TREND_CODES):
             indicator = indicators.INDICATORS[code]
-            values = indicators.series(code, self.jurisdiction, months, as_of=self.as_of)
+            values = trends[code]
             series.append({"name": str(indicator.name), "bar": bar, "axis": axis,
                            "points": [self.value_point(p.label, v) for p, v in zip(months, values, strict=True)]})
         return {"kind": "line", "title": _("Monthly trend"), "categories": [_month_tick(p) for p in months],
@@ -224,9 +226,10 @@ class Builder:
     def rate_trend(self) -> dict:
         months = self._months()[-RATE_MONTHS:]
         series = []
+        trends = indicators.series_many(list(TREND_RATE_CODES), self.jurisdiction, months, as_of=self.as_of)
         for code in TREND_RATE_CODES:
             indicator = indicators.INDICATORS[code]
-            values = indicators.series(code, self.jurisdiction, months, as_of=self.as_of)
+            values = trends[code]
             series.append({"name": str(indicator.name), "bar": False, "axis": 0,
                            "points": [self.value_point(p.label, v) for p, v in zip(months, values, strict=True)]})
         return {"kind": "line", "title": _("Rates by month"), "categories": [_month_tick(p) for p in months],

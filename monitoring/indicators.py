@@ -1049,22 +1049,31 @@ def series(code: str, jurisdiction, periods: list[Period], *, as_of: datetime.da
     """One indicator over several periods (a trend), without 同比/环比; periods after ``as_of``
     are read on ``as_of``. From the rollups all periods are read together (a few queries);
     directly, one evaluation per period."""
+    return series_many([code], jurisdiction, periods, as_of=as_of)[code]
+
+
+def series_many(codes: list[str], jurisdiction, periods: list[Period], *,
+                as_of: datetime.date | None = None) -> dict[str, list[Value]]:
+    """Several indicators over the same periods, read together: {code: [Value per period]}."""
     as_of = _default_as_of(as_of)
-    indicator = _resolve([code], jurisdiction)[0]
+    chosen = _resolve(list(codes), jurisdiction)
     windows = {n: Window.of(period, as_of) for n, period in enumerate(periods)}
     if not windows:
-        return []
-    counts = _fetch_windows([indicator], jurisdiction, [Scope(jurisdiction.path)], windows)
+        return {indicator.code: [] for indicator in chosen}
+    counts = _fetch_windows(chosen, jurisdiction, [Scope(jurisdiction.path)], windows)
     years = sorted({period.end.year for period in periods})
-    places = {year: _places([indicator], [jurisdiction], year) for year in years}
-    targets = {year: _targets([indicator], [jurisdiction], year) for year in years}
-    values = []
-    for n, period in enumerate(periods):
-        value = _value(indicator, jurisdiction, period, counts[n].get(None), places[period.end.year].get(
-            jurisdiction.path), period.as_of(as_of))
-        _apply_target(value, targets[period.end.year].get((indicator.code, jurisdiction.path)))
-        values.append(value)
-    return values
+    places = {year: _places(chosen, [jurisdiction], year) for year in years}
+    targets = {year: _targets(chosen, [jurisdiction], year) for year in years}
+    result = {}
+    for indicator in chosen:
+        values = []
+        for n, period in enumerate(periods):
+            value = _value(indicator, jurisdiction, period, counts[n].get(None), places[period.end.year].get(
+                jurisdiction.path), period.as_of(as_of))
+            _apply_target(value, targets[period.end.year].get((indicator.code, jurisdiction.path)))
+            values.append(value)
+        result[indicator.code] = values
+    return result
 
 
 # --- breakdowns ------------------------------------------------------------------------------------------
