@@ -143,24 +143,30 @@ class Rows:
 
     def write(self, batch_size: int = BATCH) -> int:
         rows, self.rows = self.rows, []
-        if not rows:
-            return 0
-        real = connections[DEFAULT_DB_ALIAS]
-        real.ensure_connection()
-        quote = real.ops.quote_name
-        columns = ", ".join(quote(f.column) for f in self.fields)
-        table = quote(self.model._meta.db_table)
-        for start in range(0, len(rows), batch_size):
-            batch = rows[start:start + batch_size]
-            if real.vendor == "postgresql":
-                with real.connection.cursor() as cursor, cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                    for row in batch:
-                        copy.write_row(row)
-            else:
-                marks = ", ".join("?" for _ in self.fields)
-                real.connection.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})",
-                                            [tuple(_sqlite_value(real, v) for v in row) for row in batch])
-        return len(rows)
+        return copy_rows(self.model._meta.db_table, [f.column for f in self.fields], rows, batch_size)
+
+
+def copy_rows(db_table: str, columns: list[str], rows: list, batch_size: int = BATCH) -> int:
+    """Send plain tuples (values as the database takes them, in ``columns`` order) to a table:
+    COPY on PostgreSQL, executemany on SQLite (dates adapted as Django's backend would)."""
+    if not rows:
+        return 0
+    real = connections[DEFAULT_DB_ALIAS]
+    real.ensure_connection()
+    quote = real.ops.quote_name
+    names = ", ".join(quote(c) for c in columns)
+    table = quote(db_table)
+    for start in range(0, len(rows), batch_size):
+        batch = rows[start:start + batch_size]
+        if real.vendor == "postgresql":
+            with real.connection.cursor() as cursor, cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                for row in batch:
+                    copy.write_row(row)
+        else:
+            marks = ", ".join("?" for _ in columns)
+            real.connection.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})",
+                                        [tuple(_sqlite_value(real, v) for v in row) for row in batch])
+    return len(rows)
 
 
 def _sqlite_value(real, value):

@@ -20,6 +20,8 @@ import datetime
 
 from django.db import connection
 
+from core.bulk import copy_rows
+
 
 class Table:
     def __init__(self, model, fields: list[str] | None = None):
@@ -101,28 +103,4 @@ class BulkWriter:
 
     def _write(self, table: Table):
         rows, table.rows = table.rows, []
-        if not rows:
-            return
-        connection.ensure_connection()
-        quote = connection.ops.quote_name
-        columns = ", ".join(quote(c) for c in table.columns)
-        if self.postgres:
-            with (connection.connection.cursor() as cursor,
-                  cursor.copy(f"COPY {quote(table.db_table)} ({columns}) FROM STDIN") as copy):
-                for row in rows:
-                    copy.write_row(row)
-        else:
-            marks = ", ".join("?" for _ in table.columns)
-            connection.connection.executemany(
-                f"INSERT INTO {quote(table.db_table)} ({columns}) VALUES ({marks})",
-                [tuple(_sqlite_value(v) for v in row) for row in rows])
-        table.written += len(rows)
-
-
-def _sqlite_value(value):
-    """What Django's SQLite backend stores for a raw Python value (tuple rows)."""
-    if isinstance(value, datetime.datetime):
-        return connection.ops.adapt_datetimefield_value(value)
-    if isinstance(value, datetime.date):
-        return value.isoformat()
-    return value
+        table.written += copy_rows(table.db_table, table.columns, rows)
