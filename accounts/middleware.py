@@ -5,6 +5,8 @@
 * administrators (or everybody, if the policy says so) must set up the second factor first.
 """
 
+import time
+
 from django.conf import settings
 from django.http import JsonResponse
 from django.shortcuts import redirect
@@ -15,6 +17,20 @@ from accounts import services
 from accounts.models import SecurityPolicy
 
 ALWAYS_ALLOWED = ("accounts:logout", "accounts:password_change", "accounts:totp_setup", "health")
+# The idle time-out counts from the last request, renewed at most once a minute: writing the
+# session on every page would be a database write per request for nothing.
+RENEW_EVERY_SECONDS = 60
+
+
+def renew_session(session, idle_seconds: int, now: float | None = None) -> bool:
+    """Push the session's expiry to ``idle_seconds`` from now if it was last renewed a minute or
+    more ago, or the policy's time-out changed; True when the session will be written."""
+    now = int(time.time() if now is None else now)
+    if now - session.get("_renewed_at", 0) < RENEW_EVERY_SECONDS and session.get("_session_expiry") == idle_seconds:
+        return False
+    session["_renewed_at"] = now
+    session.set_expiry(idle_seconds)
+    return True
 
 
 class AccountPolicyMiddleware:
@@ -31,7 +47,7 @@ class AccountPolicyMiddleware:
         user = request.user
         if user.is_authenticated:
             policy = SecurityPolicy.current()
-            request.session.set_expiry(policy.idle_timeout_minutes * 60)
+            renew_session(request.session, policy.idle_timeout_minutes * 60)
             path = request.path
             if not path.startswith(self.allowed_paths()):
                 target = None

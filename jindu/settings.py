@@ -148,8 +148,8 @@ SECURE_HSTS_SECONDS = 31536000 if JINDU_SECURE else 0
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-SESSION_COOKIE_AGE = 30 * 60  # idle time-out, renewed on every request
-SESSION_SAVE_EVERY_REQUEST = True
+SESSION_COOKIE_AGE = 30 * 60  # idle time-out: accounts.middleware renews it, at most once a minute
+SESSION_SAVE_EVERY_REQUEST = False
 
 TASKS = {
     "default": {

@@ -254,3 +254,31 @@ def test_keys_rotate_reencrypts_without_losing_a_row(office, township, tmp_path,
     assert not (tmp_path / "field_key.old").exists()
     assert AuditEntry.objects.filter(action=AuditEntry.Action.SYSTEM, object_repr="field key rotation").exists()
     crypto.reset_keyring()
+
+
+def test_idle_timeout_is_renewed_at_most_once_a_minute():
+    from django.contrib.sessions.backends.signed_cookies import SessionStore
+
+    from accounts.middleware import renew_session
+
+    session = SessionStore()
+    assert renew_session(session, 1800, now=1_000_000)
+    assert session.get_expiry_age() == 1800
+    session.modified = False
+    assert not renew_session(session, 1800, now=1_000_059)  # a page a second later: no write
+    assert not session.modified
+    assert renew_session(session, 1800, now=1_000_060)  # a minute on: the time-out starts again
+    session.modified = False
+    assert renew_session(session, 1200, now=1_000_061)  # the policy changed: at once
+    assert session.get_expiry_age() == 1200
+
+
+def test_pages_within_a_minute_write_no_session(client, office):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(office)
+    client.get("/")
+    with CaptureQueriesContext(connection) as queries:
+        client.get("/")
+    assert not [q for q in queries.captured_queries if "django_session" in q["sql"] and "UPDATE" in q["sql"]]
