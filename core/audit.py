@@ -114,45 +114,32 @@ def _who(actor=None, ip_address=None) -> dict:
     }
 
 
-def _build(action, *, who: dict, obj: models.Model | None = None, changes=None, object_repr="",
-           object_type: str = "", object_id: str = "") -> AuditEntry:
-    """An entry about ``obj``, or — for rows written in bulk without a model instance — about
-    ``object_type`` (the model label) and ``object_id``."""
+def _build(action, *, who: dict, obj: models.Model | None = None, changes=None, object_repr="") -> AuditEntry:
     return AuditEntry(
         action=action,
-        object_type=obj._meta.label if obj is not None else object_type,
-        object_id=str(obj.pk) if obj is not None else object_id,
+        object_type=obj._meta.label if obj is not None else "",
+        object_id=str(obj.pk) if obj is not None else "",
         object_repr=(object_repr or (str(obj) if obj is not None else ""))[:200],
         changes=_json_safe(changes or {}),
         **who,
     )
 
 
-def _append(entries: list[AuditEntry], batch_size: int = 2000) -> None:
-    """Chain ``entries`` after the current head under one lock and write them."""
-    if not entries:
-        return
+def _append(entry: AuditEntry) -> None:
+    """Chain ``entry`` after the current head under the lock and write it."""
     with transaction.atomic():
         anchor = _lock_chain()
-        seq, prev = anchor.seq, anchor.hash
-        at = timezone.now()
-        at_text = at.astimezone(datetime.UTC).isoformat()
-        for entry in entries:
-            seq += 1
-            entry.seq, entry.prev_hash, entry.at = seq, prev, at
-            entry.hash = prev = content_hash(entry, at_text)
-        if len(entries) == 1:
-            entries[0].save()
-        else:
-            bulk.insert(AuditEntry, entries, batch_size=batch_size)
-        AuditAnchor.objects.filter(pk=1).update(seq=seq, hash=prev)
+        entry.seq, entry.prev_hash, entry.at = anchor.seq + 1, anchor.hash, timezone.now()
+        entry.hash = content_hash(entry)
+        entry.save()
+        AuditAnchor.objects.filter(pk=1).update(seq=entry.seq, hash=entry.hash)
 
 
 def record(action, *, actor=None, obj: models.Model | None = None, changes=None, object_repr="",
            ip_address=None) -> AuditEntry:
     """Append one audit entry. ``actor`` None means the system or the command-line operator."""
     entry = _build(action, who=_who(actor, ip_address), obj=obj, changes=changes, object_repr=object_repr)
-    _append([entry])
+    _append(entry)
     return entry
 
 

@@ -9,7 +9,6 @@ office's file may call each column and value (docs/import.md).
 
 import datetime
 import functools
-import math
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -18,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from core.importing import FileRejected, RowError, read_table, sheet_count
+from core.importing import FileRejected, RowError, read_table, sheet_count, text_of
 from persons import rules
 from persons.choices import ControlStatus, LivingSituation, Sex, Substance
 
@@ -132,21 +131,6 @@ _SUBSTANCE_SPLIT = re.compile(r"[、,，;；/／和及+＋]+")
 
 class ValueProblem(ValueError):
     pass
-
-
-def text_of(value) -> str:
-    """A cell as the user typed it: numbers Excel stored as floats lose their ``.0``."""
-    if type(value) is str:  # most cells: the fast path of a 100,000-row ledger
-        return value.strip()
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        if math.isfinite(value) and value == int(value):
-            return str(int(value))
-        return repr(value)
-    if isinstance(value, (datetime.datetime, datetime.date)):
-        return value.isoformat()
-    return str(value).strip()
 
 
 # Pasted from web systems or exported as text: no-break and zero-width spaces, line breaks inside
