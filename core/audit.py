@@ -1,8 +1,8 @@
 """The audit log: append-only and hash-chained with SM3 (SPEC §4).
 
 Services call ``record`` inside their own transaction (STYLE: Zulip). Each entry gets the
-next ``seq`` and ``prev_hash`` under a lock (an advisory lock on PostgreSQL; SQLite's
-``BEGIN IMMEDIATE`` serialises writers), and ``hash = SM3(prev_hash ‖ canonical content)``.
+next ``seq`` and ``prev_hash`` under a lock (the anchor row ``FOR UPDATE`` on PostgreSQL;
+SQLite's ``BEGIN IMMEDIATE`` serialises writers), and ``hash = SM3(prev_hash ‖ canonical content)``.
 ``verify`` walks the chain and names the first entry that was altered, removed or inserted
 out of order. The request middleware puts the request id and client address in a context
 variable, so a service deep down does not need the request to write a complete entry.
@@ -11,10 +11,13 @@ variable, so a service deep down does not need the request to write a complete e
 import contextvars
 import datetime
 import json
+import math
+import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import orjson
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, models, transaction
@@ -56,16 +59,40 @@ _PLAIN_JSON = (str, int, float, bool, type(None))
 _ENCODER = DjangoJSONEncoder()
 
 
+_ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_NON_STR_KEYS
+
+
 def _json_safe(value):
-    """What the entry stores: the value as JSON would give it back (dates as ISO text…)."""
+    """What the entry stores: the value as JSON would give it back (dates as ISO text…), and as
+    the database's JSON column gives it back, so that the hash still matches when verified.
+
+    orjson does the round trip, handing dates, decimals and lazy text to Django's encoder as
+    ``json`` would; content with floats, or what orjson declines (integers past 64 bits),
+    takes the walk."""
+    if isinstance(value, _PLAIN_JSON):
+        return value
+    try:
+        text = orjson.dumps(value, default=_ENCODER.default, option=_ORJSON_OPTIONS)
+    except (TypeError, orjson.JSONEncodeError):
+        return _json_safe_walk(value)
+    return _json_safe_walk(orjson.loads(text)) if _FLOAT_TOKEN.search(text) else orjson.loads(text)
+
+
+def _json_safe_walk(value):
+    if isinstance(value, float):
+        # PostgreSQL's jsonb keeps numbers as decimals: 1e16 comes back as the integer
+        # 10000000000000000, and it has no NaN or infinity.
+        if not math.isfinite(value):
+            return None
+        return int(value) if value.is_integer() and abs(value) >= 1e16 else value
     if isinstance(value, _PLAIN_JSON):
         return value
     if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
+        return {str(k): _json_safe_walk(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
+        return [_json_safe_walk(v) for v in value]
     try:
-        return _ENCODER.default(value)  # dates, times, decimals, UUIDs, lazy text: as JSON writes them
+        return _json_safe_walk(_ENCODER.default(value))  # dates, decimals, UUIDs, lazy text: as JSON writes them
     except TypeError:
         return json.loads(json.dumps(value, cls=DjangoJSONEncoder, ensure_ascii=False))
 
@@ -78,8 +105,26 @@ def _hash(values: dict, seq: int, at: str, prev_hash: str) -> str:
     """SM3 over the previous hash and the canonical JSON of an entry's content (``values`` by
     field name, the actor as ``actor_id``; ``at`` the time as UTC ISO text)."""
     content = {name: values[name] for name in _HASHED} | {"seq": seq, "at": at, "actor": values["actor_id"]}
-    canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return sm3(prev_hash.encode() + canonical.encode()).hex()
+    return sm3(prev_hash.encode() + canonical_json(content)).hex()
+
+
+# A number token with a fraction or an exponent where a JSON value starts (after a key, a comma
+# or a bracket): a float, whose text orjson and json write differently (1e16 / 1e+16). A string
+# that merely looks like one only costs the slower path.
+_FLOAT_TOKEN = re.compile(rb'(?:":|[,\[])-?\d+[.eE]')
+
+
+def canonical_json(content: dict) -> bytes:
+    """The canonical text of an entry's content: ``json.dumps`` with sorted keys, no spaces and
+    no ASCII escaping, UTF-8. orjson writes exactly that for strings, integers, lists and
+    dicts; content with floats (or anything else orjson declines) is written by ``json``."""
+    try:
+        canonical = orjson.dumps(content, option=orjson.OPT_SORT_KEYS)
+        if not _FLOAT_TOKEN.search(canonical):
+            return canonical
+    except (TypeError, orjson.JSONEncodeError):
+        pass
+    return json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def content_hash(entry: AuditEntry, at: str | None = None) -> str:
@@ -90,12 +135,18 @@ def content_hash(entry: AuditEntry, at: str | None = None) -> str:
 
 
 def _lock_chain() -> AuditAnchor:
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_ID])
+    """The chain's head, locked until the transaction ends. On PostgreSQL the anchor row is
+    read ``FOR UPDATE`` (one round trip: a writer waits there and then reads the head the
+    previous one left); the row itself is created once, under an advisory lock, so that two
+    first writers cannot both start a chain. SQLite's ``BEGIN IMMEDIATE`` serialises writers."""
     anchor = AuditAnchor.objects.filter(pk=1).first()
     if anchor is None:
-        anchor = AuditAnchor.objects.create(pk=1, seq=0, hash=GENESIS)
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_ID])
+        anchor = AuditAnchor.objects.select_for_update().filter(pk=1).first()
+        if anchor is None:
+            anchor = AuditAnchor.objects.create(pk=1, seq=0, hash=GENESIS)
     return anchor
 
 

@@ -10,9 +10,42 @@ is already the fast path. Either way every value goes through its field's ``pre_
 Callers are in a transaction (the service's); nothing here commits.
 """
 
+import contextlib
+import gc
+import json
+
+import orjson
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 
 BATCH = 5000
+_DJANGO_JSON = DjangoJSONEncoder()
+_ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_NON_STR_KEYS
+
+
+@contextlib.contextmanager
+def gc_paused():
+    """No cyclic garbage collection while a bulk job builds its many small objects: each
+    collection would walk all of them again (an import of 20,000 rows ran about a fifth
+    faster). What the job leaves behind is collected when it ends."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def json_text(value, encoder=None) -> str:
+    """A JSON column's text, as Django's JSONField would write it with ``encoder`` (orjson for
+    Django's encoder, handing it dates, decimals and lazy text as ``json`` would)."""
+    if encoder in (None, DjangoJSONEncoder):
+        try:
+            return orjson.dumps(value, default=_DJANGO_JSON.default, option=_ORJSON_OPTIONS).decode()
+        except (TypeError, orjson.JSONEncodeError):
+            pass
+    return json.dumps(value, cls=encoder or DjangoJSONEncoder, ensure_ascii=False)
 # Fields whose Python value psycopg takes as it is: ``pre_save`` is enough (the generic
 # ``get_db_prep_save`` chain costs a few microseconds per value, which adds up over millions).
 _PLAIN = frozenset({models.CharField, models.TextField, models.BooleanField, models.IntegerField,
@@ -96,9 +129,7 @@ class Rows:
     def __init__(self, model, *, with_pk: bool = False):
         """``with_pk``: the caller gives each row its key (``reserve_ids_any``), so that other
         rows can point at it; otherwise the database assigns keys."""
-        import json
 
-        from django.core.serializers.json import DjangoJSONEncoder
         from django.utils import timezone
 
         from core.fields import BlindIndexField, EncryptedTextField
@@ -115,8 +146,8 @@ class Rows:
             elif isinstance(f, EncryptedTextField):
                 self._plan.append((f.attname, "encrypt", f, None))
             elif isinstance(f, models.JSONField):
-                def dumps(value, encoder=f.encoder or DjangoJSONEncoder):
-                    return json.dumps(value, cls=encoder, ensure_ascii=False)
+                def dumps(value, encoder=f.encoder):
+                    return json_text(value, encoder)
 
                 self._plan.append((f.attname, "json", dumps, None))
             elif getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):

@@ -111,7 +111,7 @@ def _cipher(key: FieldKey, nonce: bytes, tag: bytes | None = None):
 
 def encrypt(plaintext: str, context: str) -> str:
     key, _ = keyring()
-    nonce = secrets.token_bytes(NONCE_BYTES)
+    nonce = os.urandom(NONCE_BYTES)  # what secrets.token_bytes returns, without its two wrappers
     encryptor = _cipher(key, nonce).encryptor()
     encryptor.authenticate_additional_data(context.encode())
     body = encryptor.update(plaintext.encode()) + encryptor.finalize()

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core.bulk import gc_paused
 from core.importing import FileRejected, RowError, read_table, sheet_count, text_of
 from persons import rules
 from persons.choices import ControlStatus, LivingSituation, Sex, Substance
@@ -322,6 +323,7 @@ def find_sheet(data: bytes, filename: str, header_row: int | None = None) -> tup
     raise first_error
 
 
+@gc_paused()
 def read_ledger(data: bytes, filename: str = "", *, header_row: int | None = None,
                 mapping: dict[int, str] | None = None, today: datetime.date | None = None,
                 sheet_index: int | None = None, progress=None) -> Ledger:

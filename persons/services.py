@@ -1156,6 +1156,7 @@ def _existing_files(id_numbers: list[str]) -> dict[str, _OnFile]:
     return found
 
 
+@bulk.gc_paused()
 def do_import_persons(ledger, *, acting_user, jurisdiction, skip_invalid: bool = False, dry_run: bool = False,
                       source: str = "", today: datetime.date | None = None, progress=None) -> ImportResult:
     """Bring a read ledger (persons.importers.read_ledger) into the registry.

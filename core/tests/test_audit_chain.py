@@ -1,4 +1,5 @@
 import datetime
+import json
 
 import pytest
 from django.core.management import call_command
@@ -139,3 +140,91 @@ def test_record_many_continues_the_chain_under_one_lock(chain):
 def test_record_many_with_nothing_writes_nothing(db):
     assert audit.record_many([]) == 0
     assert not AuditEntry.objects.exists()
+
+
+def _generated_contents(count: int):
+    """Entry contents of every JSON shape: Chinese and control characters, quotes, large and
+    negative integers, floats of every notation, strings that look like numbers, nesting."""
+    import random
+    import string
+
+    rng = random.Random(11)
+    alphabet = string.printable + "张三禁毒\u2028\x00\x1f\x7f\"\\/é😀\ue000\uffff"
+
+    def text():
+        return "".join(rng.choice(alphabet) for _ in range(rng.randrange(12)))
+
+    def value(depth=0):
+        kind = rng.randrange(8 if depth < 3 else 5)
+        if kind == 0:
+            return text()
+        if kind == 1:
+            return rng.choice([rng.randrange(-10**18, 10**18), rng.randrange(10)])
+        if kind == 2:
+            return rng.choice([None, True, False])
+        if kind == 3:
+            return rng.choice([0.1, 1e16, 1e-7, -2.5, 1.0, 1e300, 5e-324, 100.0, 1e15, 2.0**60])
+        if kind == 4:
+            return rng.choice(["12:30.5", ",1.5", "[2e3", "1e+16"]) + text()
+        if kind in (5, 6):
+            return [value(depth + 1) for _ in range(rng.randrange(4))]
+        return {text(): value(depth + 1) for _ in range(rng.randrange(4))}
+
+    for _ in range(count):
+        yield {text(): value() for _ in range(rng.randrange(6))} | {"at": "2026-11-23T05:00:00.123456+00:00"}
+
+
+def test_canonical_json_is_json_dumps_exactly():
+    # Entries written before orjson was used must still verify: the canonical text is unchanged.
+    for content in _generated_contents(20_000):
+        expected = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+        assert audit.canonical_json(content) == expected, content
+
+
+def test_entries_with_floats_dates_and_lists_verify(db):
+    audit.record(AuditEntry.Action.UPDATE, object_repr="浮点", changes={
+        "score": [1e16, 2.5], "on": [datetime.date(2020, 1, 1), None], "list": [["海洛因"], ["冰毒", "K粉"]],
+        "at": [timezone.now(), None], "big": [10**20, 1]})
+    audit.record_many([{"action": AuditEntry.Action.CREATE, "object_repr": f"bulk {n}",
+                        "changes": {"x": [None, n / 3], "day": [None, datetime.date(2020, 1, n + 1)]}}
+                       for n in range(20)])
+    assert audit.verify() == (21, None)
+    entry = AuditEntry.objects.get(object_repr="浮点")
+    assert entry.changes["on"] == ["2020-01-01", None] and entry.changes["big"] == [10**20, 1]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_writers_keep_one_chain():
+    """Writers in parallel transactions, the first ones racing to start the chain: every entry
+    gets its own seq after the previous entry's hash (the anchor row is the lock)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the test database on SQLite is in memory: one writer at a time")
+    import threading
+
+    from django.db import connections, transaction
+
+    from core.models import AuditAnchor
+
+    AuditAnchor.objects.all().delete()
+    start = threading.Barrier(4)
+    failures = []
+
+    def write(n):
+        try:
+            start.wait()
+            for i in range(5):
+                with transaction.atomic():
+                    audit.record(AuditEntry.Action.SYSTEM, object_repr=f"writer {n} entry {i}")
+        except Exception as error:  # noqa: BLE001 (reported below)
+            failures.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not failures
+    assert list(AuditEntry.objects.order_by("seq").values_list("seq", flat=True)) == list(range(1, 21))
+    assert audit.verify() == (20, None)
