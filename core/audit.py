@@ -139,7 +139,7 @@ def _lock_chain() -> AuditAnchor:
     read ``FOR UPDATE`` (one round trip: a writer waits there and then reads the head the
     previous one left); the row itself is created once, under an advisory lock, so that two
     first writers cannot both start a chain. SQLite's ``BEGIN IMMEDIATE`` serialises writers."""
-    anchor = AuditAnchor.objects.filter(pk=1).first()
+    anchor = AuditAnchor.objects.select_for_update().filter(pk=1).first()
     if anchor is None:
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
