@@ -7,10 +7,15 @@ class CoreConfig(AppConfig):
     verbose_name = _("Core")
 
     def ready(self):
+        from django.db import models
+
         from core import sweep
+        from core.bulk import AnyOf
         from core.navigation import MenuItem, register_admin_item
         from core.roles import Role
 
+        models.Field.register_lookup(AnyOf)
+        models.ForeignKey.register_lookup(AnyOf)
         sweep.register("sessions", sweep.clear_expired_sessions)
         sweep.register("audit_retention", sweep.prune_audit_log)
         register_admin_item(MenuItem(_("Audit log"), "core:audit_list", frozenset({Role.AUDIT_ADMIN})))

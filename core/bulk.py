@@ -37,6 +37,34 @@ def gc_paused():
             gc.enable()
 
 
+class AnyOf(models.Lookup):
+    """``field__any_of=[...]``: PostgreSQL's ``= ANY(array)``, one parameter however long the
+    list (an IN list of tens of thousands of parameters is slow to build and to plan); other
+    databases get IN. Registered on every field (core.apps)."""
+
+    lookup_name = "any_of"
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        values = [self.lhs.output_field.get_db_prep_value(v, connection, prepared=False) for v in self.rhs]
+        if connection.vendor == "postgresql":
+            return f"{lhs} = ANY(%s)", [*lhs_params, values]
+        if not values:
+            return "1 = 0", []
+        return f"{lhs} IN ({', '.join(['%s'] * len(values))})", [*lhs_params, *values]
+
+    def get_prep_lookup(self):
+        return list(self.rhs)
+
+
+def key_batches(values: list, postgres_batch: int = 50_000, other_batch: int = 2_000):
+    """``values`` in batches for ``__any_of`` look-ups: large on PostgreSQL (one array each),
+    within SQLite's limit on parameters elsewhere."""
+    size = postgres_batch if connection.vendor == "postgresql" else other_batch
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
+
+
 def json_text(value, encoder=None) -> str:
     """A JSON column's text, as Django's JSONField would write it with ``encoder`` (orjson for
     Django's encoder, handing it dates, decimals and lazy text as ``json`` would)."""
@@ -162,8 +190,8 @@ class Rows:
                 out.append(values.get(name, extra))
             elif kind == "encrypt":
                 out.append(extra.get_prep_value(values.get(name, "")))
-            elif kind == "index":
-                out.append(extra.index_for(values.get(source, "")))
+            elif kind == "index":  # the caller may have computed it already
+                out.append(values[name] if name in values else extra.index_for(values.get(source, "")))
             elif kind == "json":
                 out.append(extra(values.get(name, {})))
             else:

@@ -330,6 +330,7 @@ def read_ledger(data: bytes, filename: str = "", *, header_row: int | None = Non
     """Read and check every row. ``sheet_index``, ``header_row`` (1-based) and ``mapping``
     override what is detected (the web form lets the user correct them); ``progress(done,
     total)`` is told how far the check has come."""
+    today = today or timezone.localdate()
     if sheet_index is not None:
         table = read_table(data, filename, sheet_index)
         header_index = header_row - 1 if header_row else detect_header(table)

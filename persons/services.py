@@ -1137,22 +1137,24 @@ class _OnFile:
     statuses: set
 
 
-def _existing_files(id_numbers: list[str]) -> dict[str, _OnFile]:
-    index_field = Person._meta.get_field("id_number_index")
-    by_index = {index_field.index_for(n): n for n in id_numbers}
+def _existing_files(index_of: dict[str, str]) -> dict[str, _OnFile]:
+    """The files on record for these ID numbers (``index_of``: number → its blind index)."""
+    by_index = {index: number for number, index in index_of.items()}
     columns = ["pk", "id_number_index", "jurisdiction__path", "jurisdiction_id", "control_status",
                "control_status_since", *[f for f in IMPORT_FIELDS if f != "jurisdiction"]]
-    found, keys = {}, list(by_index)
-    for start in range(0, len(keys), IMPORT_BATCH):
+    found = {}
+    for keys in bulk.key_batches(list(by_index)):
         batch = {}
-        for values in Person.objects.filter(id_number_index__in=keys[start:start + IMPORT_BATCH]).values(*columns):
+        for values in Person.objects.filter(id_number_index__any_of=keys).values(*columns):
             batch[values["pk"]] = _OnFile(values["pk"], values["jurisdiction__path"], values, [], set())
             found[by_index[values["id_number_index"]]] = batch[values["pk"]]
-        for pk, substance in PersonSubstance.objects.filter(person_id__in=batch).values_list("person_id", "substance"):
-            batch[pk].substances.append(substance)
-        for pk, status, day in StatusChange.objects.filter(person_id__in=batch).values_list(
-                "person_id", "status", "changed_on"):
-            batch[pk].statuses.add((status, day))
+        for pks in bulk.key_batches(list(batch)):
+            for pk, substance in PersonSubstance.objects.filter(person_id__any_of=pks).values_list(
+                    "person_id", "substance"):
+                batch[pk].substances.append(substance)
+            for pk, status, day in StatusChange.objects.filter(person_id__any_of=pks).values_list(
+                    "person_id", "status", "changed_on"):
+                batch[pk].statuses.add((status, day))
     return found
 
 
@@ -1186,13 +1188,15 @@ def do_import_persons(ledger, *, acting_user, jurisdiction, skip_invalid: bool =
                 row.errors.append(RowError(row.row, village_column, message))
             row.values["jurisdiction"] = place
         rows.append(row)
-    existing = _existing_files([r.values["id_number"] for r in rows if not r.errors])
+    index_field = Person._meta.get_field("id_number_index")
+    index_of = {r.values["id_number"]: index_field.index_for(r.values["id_number"]) for r in rows if not r.errors}
+    existing = _existing_files(index_of)
     visible = set()
     if existing:
         pks = [p.pk for p in existing.values()]
         scoped = Person.objects.all() if acting_user is None else Person.objects.visible_to(acting_user)
-        for start in range(0, len(pks), IMPORT_BATCH):
-            visible |= set(scoped.filter(pk__in=pks[start:start + IMPORT_BATCH]).values_list("pk", flat=True))
+        for batch in bulk.key_batches(pks):
+            visible |= set(scoped.filter(pk__any_of=batch).values_list("pk", flat=True))
     creates, updates = [], []
     for row in rows:
         if row.errors:
@@ -1226,7 +1230,7 @@ def do_import_persons(ledger, *, acting_user, jurisdiction, skip_invalid: bool =
         return result
     with transaction.atomic():
         previous_places = {person.fields.get("jurisdiction_id") for _row, person, diff in changes if diff}
-        created = _create_imported(creates, acting_user, today, progress)
+        created = _create_imported(creates, acting_user, today, index_of, progress)
         updated = _update_imported([(row, person, diff) for row, person, diff in changes if diff], acting_user,
                                    today)
         result.person_ids = created + [p.pk for p in updated]
@@ -1276,7 +1280,7 @@ def _imported_notes(values: dict) -> str:
     return notes
 
 
-def _create_imported(rows, acting_user, today, progress=None) -> list[int]:
+def _create_imported(rows, acting_user, today, index_of: dict[str, str], progress=None) -> list[int]:
     """New files in bulk: plain rows through ``core.bulk.Rows`` (encrypted and indexed as the
     fields would), their substances and first status, and one audit entry each."""
     people, substances, statuses = bulk.Rows(Person, with_pk=True), bulk.Rows(PersonSubstance), bulk.Rows(StatusChange)
@@ -1292,6 +1296,7 @@ def _create_imported(rows, acting_user, today, progress=None) -> list[int]:
             since = values.get("control_status_since") or today
             people.row(
                 id=pk, name=values["name"], name_initials=pinyin_initials(values["name"]), id_number=number,
+                id_number_index=index_of[number],
                 sex=rules.sex_of(number), birth_date=rules.birth_date_of(number), jurisdiction_id=place.pk,
                 county_code=place.county_code, control_status=values["control_status"], control_status_since=since,
                 registered_residence=values.get("registered_residence", ""),

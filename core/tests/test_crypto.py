@@ -90,3 +90,39 @@ def test_mask_phone(value, expected):
 @pytest.mark.parametrize(("value", "expected"), [("张三", "张*"), ("欧阳娜娜", "欧***"), ("王", "*"), ("", "")])
 def test_mask_name(value, expected):
     assert masking.mask_name(value) == expected
+
+
+def _nonce_of(token: str) -> bytes:
+    import base64
+
+    return base64.b64decode(token.split(":", 2)[2])[:crypto.NONCE_BYTES]
+
+
+def test_nonces_never_repeat_across_pools_threads_and_forks():
+    import os
+    import threading
+
+    seen = [_nonce_of(crypto.encrypt("x", "c")) for _ in range(1000)]  # several pools of 256
+    from_threads = []
+
+    def worker():
+        from_threads.extend(_nonce_of(crypto.encrypt("x", "c")) for _ in range(300))
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    reader, writer = os.pipe()
+    child = os.fork()
+    if child == 0:  # the child's next nonces must not be the parent's next ones
+        os.write(writer, b"".join(_nonce_of(crypto.encrypt("x", "c")) for _ in range(10)))
+        os._exit(0)
+    os.close(writer)
+    os.waitpid(child, 0)
+    forked = os.read(reader, 1000)
+    os.close(reader)
+    parent_next = [_nonce_of(crypto.encrypt("x", "c")) for _ in range(10)]
+    forked = [forked[i:i + crypto.NONCE_BYTES] for i in range(0, len(forked), crypto.NONCE_BYTES)]
+    everything = seen + from_threads + forked + parent_next
+    assert len(forked) == 10 and len(set(everything)) == len(everything) == 2220
