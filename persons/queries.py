@@ -5,8 +5,22 @@ Each function runs a fixed number of queries, however many rows it returns."""
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import Count, Exists, IntegerField, Min, OuterRef, Q, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    Min,
+    OuterRef,
+    Q,
+    Subquery,
+    Value,
+    When,
+    Window,
+)
+from django.db.models.functions import Coalesce, RowNumber
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -15,7 +29,16 @@ from core.roles import Role
 from jurisdictions.choices import Level
 from jurisdictions.models import Jurisdiction
 from persons import rules
-from persons.choices import CheckInKind, FlagState, MeasureKind, MeasureState
+from persons.choices import (
+    CheckInKind,
+    DrugTestResult,
+    FlagState,
+    MeasureKind,
+    MeasureState,
+    SampleMethod,
+    Substance,
+    TransferState,
+)
 from persons.models import (
     CheckIn,
     Flag,
@@ -375,6 +398,11 @@ def current_measure(person) -> Measure | None:
             .order_by("-decided_on", "-id").first())
 
 
+def _is_current(measure: Measure) -> bool:
+    return measure.ended_on is None and measure.state not in (
+        MeasureState.REFUSED, MeasureState.COMPLETED, MeasureState.TERMINATED)
+
+
 @dataclass(frozen=True)
 class Clock:
     label: str
@@ -407,13 +435,24 @@ def measure_clocks(measure: Measure, today: datetime.date | None = None) -> list
     return clocks
 
 
+PLAN_OVERDUE_SHOWN = 50
+
+
 def plan_summary(measure: Measure, today: datetime.date | None = None, upcoming: int = 5) -> dict:
-    """Overdue planned check-ins and the next few due, for the measure card. Two queries."""
+    """Overdue planned check-ins (the first 50) and the next few due, for the measure card.
+    One query: the open items numbered in date order on either side of today."""
     today = today or timezone.localdate()
-    base = measure.planned.filter(done__isnull=True)
-    overdue = list(base.filter(due_on__lt=today).order_by("due_on", "id")[:50])
-    next_due = list(base.filter(due_on__gte=today).order_by("due_on", "id")[:upcoming])
-    return {"overdue": overdue, "next": next_due}
+    late = Case(When(due_on__lt=today, then=Value(True)), default=Value(False), output_field=BooleanField())
+    items = (measure.planned.filter(done__isnull=True)
+             .annotate(late=late, rank=Window(RowNumber(), partition_by=[late], order_by=[F("due_on"), F("id")]))
+             .filter(rank__lte=max(PLAN_OVERDUE_SHOWN, upcoming)).order_by("due_on", "id"))
+    overdue, next_due = [], []
+    for item in items:
+        if item.late:
+            overdue.append(item)
+        elif len(next_due) < upcoming:
+            next_due.append(item)
+    return {"overdue": overdue[:PLAN_OVERDUE_SHOWN], "next": next_due}
 
 
 EVIDENCE_ANCHORS = {"persons.CheckIn": "checkin", "persons.Measure": "measure", "persons.Transfer": "transfer"}
@@ -429,91 +468,151 @@ def evidence_of(flag) -> list[dict]:
     return items
 
 
+class PersonFile:
+    """The records of one person the person page shows, each kind read once (seven queries,
+    however many records): the timeline and the cards — the current measure, the open flags,
+    the latest risk assessment, the transfer waiting for receipt — come from the same rows."""
+
+    def __init__(self, person):
+        self.person = person
+        self.status_changes = list(StatusChange.objects.filter(person=person).order_by())
+        self.measures = list(Measure.objects.filter(person=person).select_related("executing_jurisdiction")
+                             .order_by("-decided_on", "-id"))
+        # Check-ins are most of a file (one a month or more for years): plain rows, not models.
+        self.check_ins = list(CheckIn.objects.filter(person=person).order_by().values_list(*CHECK_IN_FIELDS))
+        self.flags = list(Flag.objects.filter(person=person).order_by("-raised_on", "-id"))
+        self.risk_assessments = list(RiskAssessment.objects.filter(person=person).order_by("-assessed_on", "-id"))
+        self.supports = list(Support.objects.filter(person=person).select_related("member_unit").order_by())
+        self.transfers = list(Transfer.objects.filter(person=person)
+                              .select_related("from_jurisdiction", "to_jurisdiction")
+                              .order_by("-handed_over_on", "-id"))
+
+    @property
+    def current_measure(self) -> Measure | None:
+        """As ``current_measure(person)``: running or waiting for its report-in, newest first."""
+        return next((m for m in self.measures if _is_current(m)), None)
+
+    @property
+    def open_flags(self) -> list:
+        return [flag for flag in self.flags if flag.state == FlagState.OPEN]
+
+    @property
+    def latest_risk(self) -> RiskAssessment | None:
+        return self.risk_assessments[0] if self.risk_assessments else None
+
+    @property
+    def pending_transfer(self) -> Transfer | None:
+        return next((t for t in self.transfers if t.state == TransferState.HANDED_OVER), None)
+
+    def timeline(self) -> list[TimelineEvent]:
+        """Every status change, measure, check-in, flag, risk assessment, support record and
+        transfer, newest first."""
+        events: list[TimelineEvent] = []
+        for change in self.status_changes:
+            detail = " · ".join(filter(None, [change.document_number, change.note]))
+            events.append(TimelineEvent(change.changed_on, "status", f"status-{change.pk}",
+                                        _("Control status: %(status)s") % {"status": change.get_status_display()},
+                                        detail, "blue"))
+        for measure in self.measures:
+            name = measure.get_kind_display()
+            detail = " · ".join(filter(None, [measure.decision_number, measure.deciding_authority,
+                                              measure.executing_jurisdiction.name]))
+            events.append(TimelineEvent(measure.decided_on, "measure", f"measure-{measure.pk}",
+                                        _("Measure decided: %(measure)s") % {"measure": name}, detail, "purple"))
+            if measure.reported_on:
+                events.append(TimelineEvent(measure.reported_on, "measure", f"measure-{measure.pk}-report",
+                                            _("Reported in: %(measure)s") % {"measure": name},
+                                            _("term until %(date)s") % {"date": measure.ends_on} if measure.ends_on
+                                            else "", "purple"))
+            if measure.ended_on:
+                events.append(TimelineEvent(measure.ended_on, "measure", f"measure-{measure.pk}-end",
+                                            _("Measure ended: %(measure)s (%(state)s)") % {
+                                                "measure": name, "state": measure.get_state_display()},
+                                            measure.end_reason, "purple"))
+        check_in_event = _CheckInEvents()
+        events.extend(check_in_event(row) for row in self.check_ins)
+        for flag in self.flags:
+            events.append(TimelineEvent(flag.raised_on, "flag", f"flag-event-{flag.pk}",
+                                        _("Flag: %(title)s") % {"title": flag.title}, flag.article, "red"))
+            if flag.resolved_at and flag.state in (FlagState.DECIDED, FlagState.DISMISSED, FlagState.RESOLVED):
+                detail = {FlagState.DECIDED: " · ".join(filter(None, [flag.decision, flag.document_number])),
+                          FlagState.DISMISSED: flag.reason}.get(flag.state, "")
+                events.append(TimelineEvent(timezone.localdate(flag.resolved_at), "flag", f"flag-event-{flag.pk}-end",
+                                            _("Flag %(state)s: %(title)s") % {
+                                                "state": flag.get_state_display(), "title": flag.title}, detail,
+                                            "red"))
+        for assessment in self.risk_assessments:
+            detail = _("score %(score)s") % {"score": assessment.score}
+            if assessment.override_reason:
+                detail += " · " + _("overridden: %(reason)s") % {"reason": assessment.override_reason}
+            events.append(TimelineEvent(assessment.assessed_on, "risk", f"risk-{assessment.pk}",
+                                        _("Risk assessment: %(level)s") % {"level": assessment.get_level_display()},
+                                        detail, "orange"))
+        for support in self.supports:
+            detail = " · ".join(filter(None, [support.description, support.member_unit.name if support.member_unit
+                                              else ""]))
+            events.append(TimelineEvent(support.provided_on, "support", f"support-{support.pk}",
+                                        _("Support: %(kind)s") % {"kind": support.get_kind_display()}, detail,
+                                        "green"))
+        for transfer in self.transfers:
+            events.append(TimelineEvent(transfer.handed_over_on, "transfer", f"transfer-{transfer.pk}",
+                                        _("Transfer: %(from)s → %(to)s") % {"from": transfer.from_jurisdiction.name,
+                                                                            "to": transfer.to_jurisdiction.name},
+                                        " · ".join(filter(None, [transfer.get_state_display(), transfer.reason])),
+                                        "cyan"))
+            if transfer.acknowledged_on:
+                events.append(TimelineEvent(transfer.acknowledged_on, "transfer", f"transfer-{transfer.pk}-received",
+                                            _("Transfer received by %(to)s") % {"to": transfer.to_jurisdiction.name},
+                                            "", "cyan"))
+        events.sort(key=lambda e: (e.on, e.anchor), reverse=True)
+        return events
+
+
 def timeline(person) -> list[TimelineEvent]:
     """Every status change, measure, check-in, flag, risk assessment, support record and
     transfer of a person, newest first. One query per kind of record."""
-    events: list[TimelineEvent] = []
-    for change in StatusChange.objects.filter(person=person).order_by():
-        detail = " · ".join(filter(None, [change.document_number, change.note]))
-        events.append(TimelineEvent(change.changed_on, "status", f"status-{change.pk}",
-                                    _("Control status: %(status)s") % {"status": change.get_status_display()},
-                                    detail, "blue"))
-    for measure in Measure.objects.filter(person=person).select_related("executing_jurisdiction").order_by():
-        name = measure.get_kind_display()
-        detail = " · ".join(filter(None, [measure.decision_number, measure.deciding_authority,
-                                          measure.executing_jurisdiction.name]))
-        events.append(TimelineEvent(measure.decided_on, "measure", f"measure-{measure.pk}",
-                                    _("Measure decided: %(measure)s") % {"measure": name}, detail, "purple"))
-        if measure.reported_on:
-            events.append(TimelineEvent(measure.reported_on, "measure", f"measure-{measure.pk}-report",
-                                        _("Reported in: %(measure)s") % {"measure": name},
-                                        _("term until %(date)s") % {"date": measure.ends_on} if measure.ends_on else "",
-                                        "purple"))
-        if measure.ended_on:
-            events.append(TimelineEvent(measure.ended_on, "measure", f"measure-{measure.pk}-end",
-                                        _("Measure ended: %(measure)s (%(state)s)") % {
-                                            "measure": name, "state": measure.get_state_display()},
-                                        measure.end_reason, "purple"))
-    for check_in in CheckIn.objects.filter(person=person).order_by():
-        events.append(_check_in_event(check_in))
-    for flag in Flag.objects.filter(person=person).order_by():
-        events.append(TimelineEvent(flag.raised_on, "flag", f"flag-event-{flag.pk}",
-                                    _("Flag: %(title)s") % {"title": flag.title}, flag.article, "red"))
-        if flag.resolved_at and flag.state in (FlagState.DECIDED, FlagState.DISMISSED, FlagState.RESOLVED):
-            detail = {FlagState.DECIDED: " · ".join(filter(None, [flag.decision, flag.document_number])),
-                      FlagState.DISMISSED: flag.reason}.get(flag.state, "")
-            events.append(TimelineEvent(timezone.localdate(flag.resolved_at), "flag", f"flag-event-{flag.pk}-end",
-                                        _("Flag %(state)s: %(title)s") % {
-                                            "state": flag.get_state_display(), "title": flag.title}, detail, "red"))
-    for assessment in RiskAssessment.objects.filter(person=person).order_by():
-        detail = _("score %(score)s") % {"score": assessment.score}
-        if assessment.override_reason:
-            detail += " · " + _("overridden: %(reason)s") % {"reason": assessment.override_reason}
-        events.append(TimelineEvent(assessment.assessed_on, "risk", f"risk-{assessment.pk}",
-                                    _("Risk assessment: %(level)s") % {"level": assessment.get_level_display()},
-                                    detail, "orange"))
-    for support in Support.objects.filter(person=person).select_related("member_unit").order_by():
-        detail = " · ".join(filter(None, [support.description, support.member_unit.name if support.member_unit
-                                          else ""]))
-        events.append(TimelineEvent(support.provided_on, "support", f"support-{support.pk}",
-                                    _("Support: %(kind)s") % {"kind": support.get_kind_display()}, detail, "green"))
-    for transfer in Transfer.objects.filter(person=person).select_related("from_jurisdiction", "to_jurisdiction") \
-            .order_by():
-        events.append(TimelineEvent(transfer.handed_over_on, "transfer", f"transfer-{transfer.pk}",
-                                    _("Transfer: %(from)s → %(to)s") % {"from": transfer.from_jurisdiction.name,
-                                                                        "to": transfer.to_jurisdiction.name},
-                                    " · ".join(filter(None, [transfer.get_state_display(), transfer.reason])),
-                                    "cyan"))
-        if transfer.acknowledged_on:
-            events.append(TimelineEvent(transfer.acknowledged_on, "transfer", f"transfer-{transfer.pk}-received",
-                                        _("Transfer received by %(to)s") % {"to": transfer.to_jurisdiction.name},
-                                        "", "cyan"))
-    events.sort(key=lambda e: (e.on, e.anchor), reverse=True)
-    return events
+    return PersonFile(person).timeline()
 
 
-def _check_in_event(check_in: CheckIn) -> TimelineEvent:
-    title = check_in.get_kind_display()
-    parts = []
-    tone = "secondary"
-    if check_in.result:
-        title += _(": %(result)s") % {"result": check_in.get_result_display()}
-        tone = {"negative": "green", "positive": "red", "refused": "red"}.get(check_in.result, tone)
-    if check_in.method:
-        parts.append(check_in.get_method_display())
-    if check_in.substance:
-        parts.append(check_in.get_substance_display())
-    if check_in.kind == "departure":
-        tone = "red"
-        parts.append(_("returned on %(date)s") % {"date": check_in.returned_on} if check_in.returned_on
-                     else _("not back yet"))
-    if check_in.notes:
-        parts.append(check_in.notes)
-    return TimelineEvent(check_in.occurred_on, "check_in", f"checkin-{check_in.pk}", title, " · ".join(parts), tone)
+CHECK_IN_FIELDS = ("pk", "kind", "occurred_on", "result", "method", "substance", "returned_on", "notes")
+RESULT_TONES = {"negative": "green", "positive": "red", "refused": "red"}
+
+
+class _CheckInEvents:
+    """A check-in row (``CHECK_IN_FIELDS``) as a timeline event; the labels of the choices are
+    translated once per page rather than once per row."""
+
+    def __init__(self):
+        self.kinds, self.results, self.methods, self.substances = (
+            {key: str(label) for key, label in choices}
+            for choices in (CheckInKind.choices, DrugTestResult.choices, SampleMethod.choices, Substance.choices))
+        self.result_text = _(": %(result)s")
+        self.returned_text = _("returned on %(date)s")
+        self.not_back_text = _("not back yet")
+
+    def __call__(self, row) -> TimelineEvent:
+        pk, kind, occurred_on, result, method, substance, returned_on, notes = row
+        title = self.kinds.get(kind, kind)
+        parts = []
+        tone = "secondary"
+        if result:
+            title += self.result_text % {"result": self.results.get(result, result)}
+            tone = RESULT_TONES.get(result, tone)
+        if method:
+            parts.append(self.methods.get(method, method))
+        if substance:
+            parts.append(self.substances.get(substance, substance))
+        if kind == "departure":
+            tone = "red"
+            parts.append(self.returned_text % {"date": returned_on} if returned_on else self.not_back_text)
+        if notes:
+            parts.append(notes)
+        return TimelineEvent(occurred_on, "check_in", f"checkin-{pk}", title, " · ".join(parts), tone)
 
 
 def person_overview(queryset, today: datetime.date | None = None):
-    """For the person page: the counts shown in the header."""
+    """For the person page: whether a check-in is overdue, shown in the header (the open flags
+    come with the person's records, ``PersonFile``)."""
     today = today or timezone.localdate()
-    return queryset.annotate(open_flags=open_flag_count(), is_overdue=overdue_exists(today))
+    return queryset.annotate(is_overdue=overdue_exists(today))
 

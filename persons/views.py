@@ -15,7 +15,7 @@ from core.masking import mask_id_number, mask_phone
 from core.roles import Role, has_any_role
 from core.views import ObjectDetailView, ObjectListView, RoleRequiredMixin, ServiceFormView
 from persons import queries, rules, services
-from persons.choices import CheckInKind, FlagState, MeasureState, TransferState
+from persons.choices import CheckInKind, FlagState, MeasureState
 from persons.filtersets import PersonFilterSet
 from persons.forms import (
     CheckInForm,
@@ -172,8 +172,8 @@ class PersonDetailView(ObjectDetailView):
         person = self.object
         user = self.request.user
         today = timezone.localdate()
-        measure = queries.current_measure(person)
-        flags = list(person.flags.filter(state=FlagState.OPEN).order_by("-raised_on", "-id"))
+        records = queries.PersonFile(person)
+        measure = records.current_measure
         context.update({
             "today": today,
             "age": rules.age_on(person.birth_date, today),
@@ -181,19 +181,18 @@ class PersonDetailView(ObjectDetailView):
             "show_health": has_any_role(user, HEALTH_ROLES),
             "can_write": has_any_role(user, WRITER_ROLES),
             "open_flags": [(flag, queries.evidence_of(flag), FlagDecideForm(prefix=f"decide-{flag.pk}"),
-                            FlagDismissForm(prefix=f"dismiss-{flag.pk}")) for flag in flags],
+                            FlagDismissForm(prefix=f"dismiss-{flag.pk}")) for flag in records.open_flags],
             "measure": measure,
             "clocks": queries.measure_clocks(measure, today) if measure else [],
             "plan": queries.plan_summary(measure, today) if measure and measure.state == MeasureState.IN_EFFECT
             else None,
-            "timeline": queries.timeline(person),
+            "timeline": records.timeline(),
             "can_support": has_any_role(user, services.SUPPORT_ROLES),
         })
-        risk = person.risk_assessments.order_by("-assessed_on", "-id").first()
+        risk = records.latest_risk
         context["risk"] = risk
         context["risk_factors"] = [c for c in (risk.contributions if risk else []) if c.get("points")]
-        transfer = (person.transfers.filter(state=TransferState.HANDED_OVER)
-                    .select_related("from_jurisdiction", "to_jurisdiction").first())
+        transfer = records.pending_transfer
         context["pending_transfer"] = transfer
         area = user.jurisdiction
         context["receiving"] = bool(transfer and area and transfer.to_jurisdiction.path.startswith(area.path))

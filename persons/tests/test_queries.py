@@ -158,6 +158,37 @@ def test_timeline_holds_every_kind_of_record_newest_first(village):
     assert any("已驳回" in e.title for e in events)
 
 
+def test_plan_summary_lists_the_overdue_and_the_next_due_in_date_order(village):
+    person = people.under_treatment(village, name="计划", decided_days_ago=730, reported_days_ago=720)
+    measure = person.measures.get()
+    today = timezone.localdate()
+    open_items = list(measure.planned.filter(done__isnull=True).order_by("due_on", "id"))
+    late = [item for item in open_items if item.due_on < today]
+    coming = [item for item in open_items if item.due_on >= today]
+    assert len(late) > queries.PLAN_OVERDUE_SHOWN and len(coming) > 5  # both sides are cut
+    summary = queries.plan_summary(measure, today)
+    assert summary["overdue"] == late[:queries.PLAN_OVERDUE_SHOWN]
+    assert summary["next"] == coming[:5]
+    assert queries.plan_summary(measure, today, upcoming=2)["next"] == coming[:2]
+    later = today + datetime.timedelta(days=3650)  # everything overdue, nothing next
+    assert queries.plan_summary(measure, later) == {"overdue": open_items[:queries.PLAN_OVERDUE_SHOWN], "next": []}
+
+
+def test_the_person_file_reads_the_cards_from_the_timeline_records(tree, village):
+    person = people.under_treatment(village, name="卡片")
+    _refuse_three_tests(person)
+    services.do_assess_risk(person, acting_user=None)
+    services.do_hand_over(person, tree["villages"][-1], "搬家", timezone.localdate(), acting_user=None)
+    records = queries.PersonFile(person)
+    assert records.current_measure == queries.current_measure(person)
+    assert records.open_flags == list(person.flags.filter(state="open").order_by("-raised_on", "-id"))
+    assert records.open_flags
+    assert records.latest_risk is not None
+    assert records.latest_risk == person.risk_assessments.order_by("-assessed_on", "-id").first()
+    assert records.pending_transfer == person.transfers.get(state="handed_over")
+    assert records.timeline() == queries.timeline(person)
+
+
 def test_measure_clocks(village):
     person = people.person(village, name="待报到")
     decided = TODAY() - datetime.timedelta(days=16)
