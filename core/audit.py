@@ -194,23 +194,13 @@ def record(action, *, actor=None, obj: models.Model | None = None, changes=None,
     return entry
 
 
-def record_many(specs, *, actor=None) -> int:
+def record_many(specs=(), *, actor=None, prepared: list[dict] | None = None) -> int:
     """Append many entries under one lock (bulk imports, sweeps): ``specs`` are dicts of
     ``record``'s keyword arguments (``action``, ``obj`` or ``object_type`` and ``object_id``,
     ``changes``, ``object_repr``), all by ``actor``. The chain is the same as from that many
-    ``record`` calls; the rows go in through ``core.bulk.Rows`` (no model instance each)."""
-    who = _who(actor)
-    who = {k: v for k, v in who.items() if k != "actor"} | {"actor_id": who["actor"].pk if who["actor"] else None}
-    entries = []
-    for spec in specs:
-        obj = spec.get("obj")
-        entries.append(who | {
-            "action": spec["action"],
-            "object_type": obj._meta.label if obj is not None else spec.get("object_type", ""),
-            "object_id": str(obj.pk) if obj is not None else spec.get("object_id", ""),
-            "object_repr": (spec.get("object_repr") or (str(obj) if obj is not None else ""))[:200],
-            "changes": _json_safe(spec.get("changes") or {}),
-        })
+    ``record`` calls; the rows go in through ``core.bulk.Rows`` (no model instance each).
+    ``prepared``: entries ``prepare_many`` made already (in a forked worker of an import)."""
+    entries = prepare_many(specs, actor=actor) if prepared is None else prepared
     if not entries:
         return 0
     with transaction.atomic():
@@ -227,6 +217,24 @@ def record_many(specs, *, actor=None) -> int:
         rows.write()
         AuditAnchor.objects.filter(pk=1).update(seq=seq, hash=prev)
     return len(entries)
+
+
+def prepare_many(specs, *, actor=None) -> list[dict]:
+    """``record_many``'s entries before they are chained: who, what and the JSON-safe changes
+    (no database access)."""
+    who = _who(actor)
+    who = {k: v for k, v in who.items() if k != "actor"} | {"actor_id": who["actor"].pk if who["actor"] else None}
+    entries = []
+    for spec in specs:
+        obj = spec.get("obj")
+        entries.append(who | {
+            "action": spec["action"],
+            "object_type": obj._meta.label if obj is not None else spec.get("object_type", ""),
+            "object_id": str(obj.pk) if obj is not None else spec.get("object_id", ""),
+            "object_repr": (spec.get("object_repr") or (str(obj) if obj is not None else ""))[:200],
+            "changes": _json_safe(spec.get("changes") or {}),
+        })
+    return entries
 
 
 def diff(before: dict, after: dict, masks: dict | None = None) -> dict:

@@ -13,6 +13,11 @@ Callers are in a transaction (the service's); nothing here commits.
 import contextlib
 import gc
 import json
+import os
+import pickle
+import signal
+import threading
+import traceback
 
 import orjson
 from django.core.serializers.json import DjangoJSONEncoder
@@ -63,6 +68,76 @@ def key_batches(values: list, postgres_batch: int = 50_000, other_batch: int = 2
     size = postgres_batch if connection.vendor == "postgresql" else other_batch
     for start in range(0, len(values), size):
         yield values[start:start + size]
+
+
+PARALLEL_MIN_ITEMS = 5000  # below this a forked process costs more than it saves
+
+
+def parts(count: int, processes: int | None = None) -> list[range]:
+    """``range(count)`` cut into one part per process ``forked_map`` may use: as many as the
+    machine has cores, none smaller than ``PARALLEL_MIN_ITEMS``."""
+    if processes is None:
+        processes = max(1, min(os.cpu_count() or 1, count // PARALLEL_MIN_ITEMS))
+    size = -(-count // processes) if count else 0
+    return [range(start, min(start + size, count)) for start in range(0, count, size)] if count else [range(0)]
+
+
+def forked_map(fn, items: list) -> list:
+    """``[fn(item) for item in items]``, the first in this process and each other one in a child
+    forked for it, so that the work of a large import uses every core. A child inherits what
+    this process holds (no copying of the input), sends its result back pickled and leaves with
+    ``os._exit`` (it never touches the database: ``fn`` must not query, and the inherited
+    connection must not be closed by the child). An exception in a child is raised here.
+
+    Only the main thread of a single-threaded process forks (a thread holding a lock at the
+    moment of the fork would leave it locked in the child); otherwise the items run here."""
+    if len(items) <= 1 or not hasattr(os, "fork") or threading.active_count() > 1:
+        return [fn(item) for item in items]
+    children = []
+    try:
+        for item in items[1:]:
+            reader, writer = os.pipe()
+            pid = os.fork()
+            if pid == 0:  # the child
+                status = 0
+                try:
+                    os.close(reader)
+                    try:
+                        payload = pickle.dumps((True, fn(item)), protocol=pickle.HIGHEST_PROTOCOL)
+                    except BaseException as error:  # noqa: BLE001 (sent to the parent, raised there)
+                        payload = pickle.dumps((False, f"{type(error).__name__}: {error}\n"
+                                                       f"{traceback.format_exc()}"))
+                    with os.fdopen(writer, "wb") as out:
+                        out.write(payload)
+                except BaseException:  # noqa: BLE001 (the parent reports a child that sent nothing)
+                    status = 1
+                finally:
+                    os._exit(status)
+            os.close(writer)
+            children.append((pid, reader))
+        results = [fn(items[0])]
+        while children:
+            pid, reader = children.pop(0)
+            try:
+                with os.fdopen(reader, "rb") as pipe:
+                    data = pipe.read()
+            finally:
+                os.waitpid(pid, 0)
+            if not data:
+                raise RuntimeError(f"forked worker {pid} ended without a result")
+            ok, value = pickle.loads(data)  # noqa: S301 (our own child's output)
+            if not ok:
+                raise RuntimeError(f"forked worker {pid} failed: {value}")
+            results.append(value)
+        return results
+    finally:
+        for pid, reader in children:  # after an error here: do not leave children behind
+            with contextlib.suppress(OSError):
+                os.close(reader)
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+            with contextlib.suppress(OSError):
+                os.waitpid(pid, 0)
 
 
 def json_text(value, encoder=None) -> str:

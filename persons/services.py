@@ -1282,16 +1282,22 @@ def _imported_notes(values: dict) -> str:
 
 def _create_imported(rows, acting_user, today, index_of: dict[str, str], progress=None) -> list[int]:
     """New files in bulk: plain rows through ``core.bulk.Rows`` (encrypted and indexed as the
-    fields would), their substances and first status, and one audit entry each."""
-    people, substances, statuses = bulk.Rows(Person, with_pk=True), bulk.Rows(PersonSubstance), bulk.Rows(StatusChange)
+    fields would), their substances and first status, and one audit entry each. A large
+    ledger's rows are prepared by forked workers as well (``core.bulk.forked_map``); the rows
+    are written and the audit entries chained here, in the caller's transaction."""
+    ids = bulk.reserve_ids_any(Person, len(rows))
     recorder = acting_user.pk if acting_user is not None else None
+    if acting_user is not None:
+        acting_user.jurisdiction  # noqa: B018 (loaded now: the forked workers must not query)
     note = str(_("Imported from a ledger"))
-    pks, entries = [], []
-    for start in range(0, len(rows), IMPORT_BATCH):
-        batch = rows[start:start + IMPORT_BATCH]
-        ids = bulk.reserve_ids_any(Person, len(batch))
-        for pk, row in zip(ids, batch, strict=True):
-            values = row.values
+    parts = bulk.parts(len(rows))
+
+    def prepare(part: range):
+        people, substances, statuses = bulk.Rows(Person, with_pk=True), bulk.Rows(PersonSubstance), \
+            bulk.Rows(StatusChange)
+        entries = []
+        for n in part:
+            pk, values = ids[n], rows[n].values
             number, place = values["id_number"], values["jurisdiction"]
             since = values.get("control_status_since") or today
             people.row(
@@ -1316,14 +1322,19 @@ def _create_imported(rows, acting_user, today, index_of: dict[str, str], progres
             entries.append({"action": AuditEntry.Action.CREATE, "object_type": Person._meta.label,
                             "object_id": str(pk), "object_repr": values["name"],
                             "changes": audit.diff({}, filled, masks=AUDIT_MASKS)})
-            pks.append(pk)
-        people.write()  # before the next reservation (SQLite reserves after the largest key)
-        if progress:
-            progress(len(pks), len(rows))
-    substances.write()
-    statuses.write()
-    audit.record_many(entries, actor=acting_user)
-    return pks
+            if progress and part is parts[0] and (n - part.start + 1) % IMPORT_BATCH == 0:
+                progress((n - part.start + 1) * len(parts), len(rows))  # this process's share, scaled
+        return people.rows, substances.rows, statuses.rows, audit.prepare_many(entries, actor=acting_user)
+
+    prepared = bulk.forked_map(prepare, parts)
+    for index, model in enumerate((Person, PersonSubstance, StatusChange)):
+        writer = bulk.Rows(model, with_pk=model is Person)
+        writer.rows.extend(row for part in prepared for row in part[index])
+        writer.write()
+    audit.record_many(prepared=[entry for part in prepared for entry in part[3]], actor=acting_user)
+    if progress:
+        progress(len(rows), len(rows))
+    return ids
 
 
 def _update_imported(changes, acting_user, today) -> list[Person]:
