@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from core.bulk import gc_paused
+from core import bulk
 from core.importing import FileRejected, RowError, read_table, sheet_count, text_of
 from persons import rules
 from persons.choices import ControlStatus, LivingSituation, Sex, Substance
@@ -323,7 +323,7 @@ def find_sheet(data: bytes, filename: str, header_row: int | None = None) -> tup
     raise first_error
 
 
-@gc_paused()
+@bulk.gc_paused()
 def read_ledger(data: bytes, filename: str = "", *, header_row: int | None = None,
                 mapping: dict[int, str] | None = None, today: datetime.date | None = None,
                 sheet_index: int | None = None, progress=None) -> Ledger:
@@ -358,20 +358,33 @@ def read_ledger(data: bytes, filename: str = "", *, header_row: int | None = Non
         if not _is_blank(table[index]):
             last = index
             break
-    for index in range(header_index + 1, last + 1):
-        cells = table[index]
-        number = index + 1
-        texts = [text_of(c) for c in cells]
-        first = next((t for t in texts if t), "")
-        if not first or _FOOTER.match(first) or (
-                texts.index(first) < len(header_keys) and _key(first) == header_keys[texts.index(first)]
-                and [_key(t) for t in texts] == header_keys):
-            ledger.skipped_rows.append(number)
-            continue
-        ledger.rows_read += 1
-        ledger.rows.append(_check_row(number, cells, columns, ledger, today))
-        if progress and len(ledger.rows) % 2000 == 0:
-            progress(index - header_index, last - header_index)
+    parts = [range(header_index + 1 + part.start, header_index + 1 + part.stop)
+             for part in bulk.parts(last - header_index)]
+
+    def check(part: range) -> list:
+        """The rows of ``part`` checked (a LedgerRow each), or their number when skipped."""
+        checked = []
+        for index in part:
+            cells = table[index]
+            texts = [text_of(c) for c in cells]
+            first = next((t for t in texts if t), "")
+            if not first or _FOOTER.match(first) or (
+                    texts.index(first) < len(header_keys) and _key(first) == header_keys[texts.index(first)]
+                    and [_key(t) for t in texts] == header_keys):
+                checked.append(index + 1)
+                continue
+            checked.append(_check_row(index + 1, cells, columns, ledger, today))
+            if progress and part is parts[0] and len(checked) % 2000 == 0:
+                progress((index - part.start + 1) * len(parts), last - header_index)  # this process's share
+        return checked
+
+    for checked in bulk.forked_map(check, parts):  # a large ledger is checked on every core
+        for row in checked:
+            if isinstance(row, int):
+                ledger.skipped_rows.append(row)
+            else:
+                ledger.rows_read += 1
+                ledger.rows.append(row)
     _mark_duplicates(ledger)
     return ledger
 
