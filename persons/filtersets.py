@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.fields import blind_lookup
+from core.widgets import Select
 from jurisdictions.models import Jurisdiction
 from persons import queries
 from persons.choices import ControlStatus, RiskLevel, Substance
@@ -30,18 +31,20 @@ class PersonFilterSet(django_filters.FilterSet):
     id_number = IdNumberFilter(label=_("ID number"), method="filter_id_number",
                                widget=forms.TextInput(attrs={"placeholder": _("exact, 18 digits"),
                                                              "autocomplete": "off"}))
+    # The selects render without the template engine (core.widgets.Select, the same HTML): the
+    # area has an option per township and village of the user's area.
     area = django_filters.ChoiceFilter(label=_("Township or village"), method="filter_area", choices=[],
-                                       empty_label=_("All"))
+                                       empty_label=_("All"), widget=Select)
     status = django_filters.ChoiceFilter(label=_("control status"), field_name="control_status",
-                                         choices=ControlStatus.choices, empty_label=_("All"))
+                                         choices=ControlStatus.choices, empty_label=_("All"), widget=Select)
     risk = django_filters.ChoiceFilter(label=_("risk level"), field_name="risk_level", choices=RiskLevel.choices,
-                                       empty_label=_("All"))
+                                       empty_label=_("All"), widget=Select)
     substance = django_filters.ChoiceFilter(label=_("substance"), method="filter_substance",
-                                            choices=Substance.choices, empty_label=_("All"))
+                                            choices=Substance.choices, empty_label=_("All"), widget=Select)
     overdue = django_filters.BooleanFilter(label=_("Check-ins overdue"), method="filter_overdue",
-                                           widget=forms.Select(choices=YES_NO))
+                                           widget=Select(choices=YES_NO))
     flagged = django_filters.BooleanFilter(label=_("Open flags"), method="filter_flagged",
-                                           widget=forms.Select(choices=YES_NO))
+                                           widget=Select(choices=YES_NO))
 
     class Meta:
         model = Person
