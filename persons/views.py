@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -174,6 +175,7 @@ class PersonDetailView(ObjectDetailView):
         today = timezone.localdate()
         records = queries.PersonFile(person)
         measure = records.current_measure
+        timeline = records.timeline()
         context.update({
             "today": today,
             "age": rules.age_on(person.birth_date, today),
@@ -186,7 +188,8 @@ class PersonDetailView(ObjectDetailView):
             "clocks": queries.measure_clocks(measure, today) if measure else [],
             "plan": queries.plan_summary(measure, today) if measure and measure.state == MeasureState.IN_EFFECT
             else None,
-            "timeline": records.timeline(),
+            "timeline": timeline,
+            "timeline_rows": timeline_rows(timeline),
             "can_support": has_any_role(user, services.SUPPORT_ROLES),
         })
         risk = records.latest_risk
@@ -197,6 +200,23 @@ class PersonDetailView(ObjectDetailView):
         area = user.jurisdiction
         context["receiving"] = bool(transfer and area and transfer.to_jurisdiction.path.startswith(area.path))
         return context
+
+
+# One line of the timeline, as the template wrote it with {% for %} (a file holds a hundred or
+# more events; the template engine took 30 µs a line, most of the person page's rendering).
+TIMELINE_ROW = ('\n          <li id="{}" class="timeline-row">'
+                '\n            <span class="status-dot status-{} timeline-dot"></span>'
+                '\n            <span class="timeline-date">{}</span>'
+                '\n            <span class="timeline-body"><span class="timeline-title">{}</span>{}</span>'
+                '\n          </li>\n          ')
+TIMELINE_DETAIL = ' <span class="text-secondary small">{}</span>'
+
+
+def timeline_rows(events) -> str:
+    """The ``<li>`` lines of the person page's timeline, every value escaped."""
+    return format_html_join("", TIMELINE_ROW, (
+        (event.anchor, event.tone, event.on.isoformat(), event.title,
+         format_html(TIMELINE_DETAIL, event.detail) if event.detail else "") for event in events))
 
 
 class TodayView(RoleRequiredMixin, TemplateView):

@@ -14,7 +14,7 @@ from django.utils import timezone
 from accounts.tests.factories import UserFactory
 from core.models import AuditEntry
 from core.roles import ALL_ROLES, Role
-from persons import services
+from persons import queries, services
 from persons.choices import CheckInKind, ControlStatus, DrugTestResult, FlagState, MeasureState, Substance
 from persons.models import CheckIn, Flag, Person
 from persons.tests import people
@@ -327,6 +327,33 @@ def test_person_page_shows_the_file_the_flag_and_the_timeline(target, township, 
     assert response.context["measure"].state == MeasureState.IN_EFFECT
     assert response.context["plan"]["overdue"]  # reported in 120 days ago, nothing done since
     assert AuditEntry.objects.filter(action=AuditEntry.Action.VIEW, actor=user, object_id=str(target.pk)).count() == 1
+
+
+# The loop the page template had.
+OLD_TIMELINE_LOOP = """{% for event in timeline %}
+          <li id="{{ event.anchor }}" class="timeline-row">
+            <span class="status-dot status-{{ event.tone }} timeline-dot"></span>
+            <span class="timeline-date">{{ event.on|date:"Y-m-d" }}</span>
+            <span class="timeline-body"><span class="timeline-title">{{ event.title }}</span>{% if event.detail %} \
+<span class="text-secondary small">{{ event.detail }}</span>{% endif %}</span>
+          </li>
+          {% endfor %}"""  # (the backslash joins two lines of the template's one)
+
+
+def test_the_timeline_rows_are_the_html_the_template_wrote(target):
+    """persons.views.timeline_rows writes what the page's {% for %} loop over the events wrote."""
+    from django.template import Context, Template
+
+    from persons.queries import TimelineEvent
+    from persons.views import timeline_rows
+
+    _refuse_three_tests(target)
+    events = queries.timeline(target) + [
+        TimelineEvent(datetime.date(987, 6, 5), "check_in", "checkin-1", '<b>"尿检" & 阴性</b>', "", "red"),
+        TimelineEvent(datetime.date(2026, 1, 2), "flag", "flag-event-2", "标题", "<i>'细节'</i> & more", "blue")]
+    expected = Template(OLD_TIMELINE_LOOP).render(Context({"timeline": events}))
+    assert timeline_rows(events) == expected
+    assert "&lt;b&gt;&quot;尿检&quot; &amp; 阴性&lt;/b&gt;" in expected and "0987-06-05" in expected
 
 
 def test_health_flags_only_for_health_roles(target, township, tree, client):
