@@ -75,7 +75,7 @@ def _json_safe(value):
         text = orjson.dumps(value, default=_ENCODER.default, option=_ORJSON_OPTIONS)
     except (TypeError, orjson.JSONEncodeError):
         return _json_safe_walk(value)
-    return _json_safe_walk(orjson.loads(text)) if _FLOAT_TOKEN.search(text) else orjson.loads(text)
+    return _json_safe_walk(orjson.loads(text)) if _FLOAT_LIKE.search(text) else orjson.loads(text)
 
 
 def _json_safe_walk(value):
@@ -108,22 +108,28 @@ def _hash(values: dict, seq: int, at: str, prev_hash: str) -> str:
     return sm3(prev_hash.encode() + canonical_json(content)).hex()
 
 
-# A number token with a fraction or an exponent where a JSON value starts (after a key, a comma
-# or a bracket): a float, whose text orjson and json write differently (1e16 / 1e+16). A string
-# that merely looks like one only costs the slower path.
-_FLOAT_TOKEN = re.compile(rb'(?:":|[,\[])-?\d+[.eE]')
+# A digit before a point or an exponent: where a float may be, whose text orjson and json write
+# differently (1e-05 / 0.00001). A string that merely looks like one only costs the slower path.
+_FLOAT_LIKE = re.compile(rb"[0-9][.eE]")
+_SCALARS = frozenset({str, int, bool, type(None)})
 
 
 def canonical_json(content: dict) -> bytes:
     """The canonical text of an entry's content: ``json.dumps`` with sorted keys, no spaces and
     no ASCII escaping, UTF-8. orjson writes exactly that for strings, integers, lists and
-    dicts; content with floats (or anything else orjson declines) is written by ``json``."""
-    try:
-        canonical = orjson.dumps(content, option=orjson.OPT_SORT_KEYS)
-        if not _FLOAT_TOKEN.search(canonical):
-            return canonical
-    except (TypeError, orjson.JSONEncodeError):
-        pass
+    dicts: the fast path takes an entry's scalar fields and its ``changes`` (the only place a
+    float can be) when they hold no float; anything else is written by ``json``."""
+    changes = content.get("changes")
+    rest = {key: value for key, value in content.items() if key != "changes"}
+    if all(type(value) in _SCALARS for value in rest.values()):
+        try:
+            part = orjson.dumps(changes, option=orjson.OPT_SORT_KEYS)
+            if not _FLOAT_LIKE.search(part):
+                if "changes" in content:
+                    rest["changes"] = orjson.Fragment(part)
+                return orjson.dumps(rest, option=orjson.OPT_SORT_KEYS)
+        except (TypeError, orjson.JSONEncodeError):
+            pass
     return json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
 
 

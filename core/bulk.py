@@ -275,9 +275,46 @@ class Rows:
         self.rows.append(row)
         return row
 
-    def write(self, batch_size: int = BATCH) -> int:
+    def export(self):
+        """Take the rows so far for ``write(exported=…)`` in another process (a forked worker
+        hands them back): COPY text on PostgreSQL, formatted here, or the tuples elsewhere."""
         rows, self.rows = self.rows, []
-        return copy_rows(self.model._meta.db_table, [f.column for f in self.fields], rows, batch_size)
+        if connections[DEFAULT_DB_ALIAS].vendor != "postgresql":
+            return rows
+        from psycopg._copy_base import TextFormatter  # what Copy.write_row formats with
+        from psycopg.adapt import Transformer
+
+        real = connections[DEFAULT_DB_ALIAS]
+        formatter = TextFormatter(Transformer(real.connection))
+        out = bytearray()
+        for row in rows:
+            out += formatter.write_row(row)
+        out += formatter.end()
+        return bytes(out)
+
+    def write(self, batch_size: int = BATCH, exported=()) -> int:
+        """Send the rows, and those ``export`` took (``exported``: its results), to the table."""
+        columns = [f.column for f in self.fields]
+        for part in exported:
+            if isinstance(part, bytes):
+                copy_text(self.model._meta.db_table, columns, part)
+            else:
+                self.rows.extend(part)
+        rows, self.rows = self.rows, []
+        return copy_rows(self.model._meta.db_table, columns, rows, batch_size)
+
+
+def copy_text(db_table: str, columns: list[str], data: bytes) -> None:
+    """Send rows already in COPY's text format (``Rows.export``) to a table (PostgreSQL)."""
+    if not data:
+        return
+    real = connections[DEFAULT_DB_ALIAS]
+    real.ensure_connection()
+    names = ", ".join(real.ops.quote_name(c) for c in columns)
+    with (real.connection.cursor() as cursor,
+          cursor.copy(f"COPY {real.ops.quote_name(db_table)} ({names}) FROM STDIN") as copy):
+        for start in range(0, len(data), 1 << 20):
+            copy.write(data[start:start + (1 << 20)])
 
 
 def copy_rows(db_table: str, columns: list[str], rows: list, batch_size: int = BATCH) -> int:

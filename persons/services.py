@@ -1324,13 +1324,11 @@ def _create_imported(rows, acting_user, today, index_of: dict[str, str], progres
                             "changes": audit.diff({}, filled, masks=AUDIT_MASKS)})
             if progress and part is parts[0] and (n - part.start + 1) % IMPORT_BATCH == 0:
                 progress((n - part.start + 1) * len(parts), len(rows))  # this process's share, scaled
-        return people.rows, substances.rows, statuses.rows, audit.prepare_many(entries, actor=acting_user)
+        return people.export(), substances.export(), statuses.export(), audit.prepare_many(entries, actor=acting_user)
 
     prepared = bulk.forked_map(prepare, parts)
     for index, model in enumerate((Person, PersonSubstance, StatusChange)):
-        writer = bulk.Rows(model, with_pk=model is Person)
-        writer.rows.extend(row for part in prepared for row in part[index])
-        writer.write()
+        bulk.Rows(model, with_pk=model is Person).write(exported=[part[index] for part in prepared])
     audit.record_many(prepared=[entry for part in prepared for entry in part[3]], actor=acting_user)
     if progress:
         progress(len(rows), len(rows))

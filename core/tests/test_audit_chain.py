@@ -170,8 +170,13 @@ def _generated_contents(count: int):
             return [value(depth + 1) for _ in range(rng.randrange(4))]
         return {text(): value(depth + 1) for _ in range(rng.randrange(4))}
 
-    for _ in range(count):
-        yield {text(): value() for _ in range(rng.randrange(6))} | {"at": "2026-11-23T05:00:00.123456+00:00"}
+    for n in range(count):
+        if n % 2:  # shaped like an entry: scalar fields and the changes
+            yield {"action": text(), "actor": rng.choice([None, n]), "object_repr": text(), "seq": n,
+                   "at": "2026-11-23T05:00:00.123456+00:00", "changes": {text(): [value(1), value(1)]
+                                                                        for _ in range(rng.randrange(5))}}
+        else:
+            yield {text(): value() for _ in range(rng.randrange(6))} | {"at": "2026-11-23T05:00:00.123456+00:00"}
 
 
 def test_canonical_json_is_json_dumps_exactly():

@@ -3,6 +3,7 @@ what the ledger says, re-imports as updates (history, audit, version), files of 
 dry runs and all-or-nothing."""
 
 import datetime
+import os
 
 import pytest
 from django.utils import timezone
@@ -474,3 +475,54 @@ def test_each_created_file_is_audited_with_what_the_ledger_filled_in_masked(plac
     assert entry.changes["control_status"][1] == ControlStatus.COMMUNITY_TREATMENT
     assert number not in str(entry.changes) and "13812345678" not in str(entry.changes)
     assert "notes" not in entry.changes  # empty cells say nothing
+
+
+# --- a large ledger on several processes ------------------------------------------------------
+
+
+def _files_as_written(since_seq: int):
+    """Every imported file, its substances, statuses and audit entries, by ID number (keys and
+    times aside), to compare two imports of the same ledger."""
+    people = {p.pk: p for p in Person.objects.prefetch_related("substances")}
+    files = {p.id_number: (p.name, p.name_initials, p.sex, p.birth_date, p.jurisdiction_id, p.control_status,
+                           p.control_status_since, p.phone, p.first_found_on,
+                           sorted(s.substance for s in p.substances.all())) for p in people.values()}
+    statuses = sorted((people[s.person_id].id_number, s.status, s.changed_on) for s in StatusChange.objects.all())
+    audit = sorted((people[int(e.object_id)].id_number, e.action, str(e.changes)) for e in
+                   AuditEntry.objects.filter(object_type="persons.Person", seq__gt=since_seq))
+    return files, statuses, audit
+
+
+def test_forked_workers_import_exactly_what_one_process_does(places, mark, monkeypatch):
+    from core import audit, bulk
+    from persons.models import PersonSubstance
+
+    rows = [HEADER] + [row(n, name=f"张{'三四五六'[n % 4]}{n}", village=["东门社区", "石桥村", "城关镇团结村"][n % 3],
+                           substances=["海洛因", "冰毒、K粉", ""][n % 3], status=["社区戒毒", "社区康复"][n % 2],
+                           phone=f"138{n:08d}") for n in range(1, 31)]
+    data = xlsx(rows)
+    monkeypatch.setattr("os.cpu_count", lambda: 3)
+    forks, real_fork = [], os.fork
+
+    def fork():
+        pid = real_fork()
+        if pid:
+            forks.append(pid)
+        return pid
+
+    monkeypatch.setattr("os.fork", fork)
+    outcomes = []
+    for parallel in (False, True):
+        monkeypatch.setattr(bulk, "PARALLEL_MIN_ITEMS", 4 if parallel else 10**9)
+        assert len(bulk.parts(30)) == (3 if parallel else 1)
+        since = AuditEntry.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
+        result = services.do_import_persons(read_ledger(data, "台账.xlsx"), acting_user=None,
+                                            jurisdiction=places[COUNTY], source="台账")
+        assert (result.imported, len(result.rejected), len(result.warnings)) == (30, 0, 0)
+        outcomes.append(_files_as_written(since))
+        assert len(outcomes[-1][0]) == 30 and audit.verify()[1] is None
+        PersonSubstance.objects.all().delete()
+        StatusChange.objects.all().delete()
+        Person.objects.all().delete()
+    assert outcomes[0] == outcomes[1]
+    assert len(forks) == 4  # two workers to check the rows, two to prepare them
