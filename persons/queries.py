@@ -44,6 +44,7 @@ from persons.models import (
     Flag,
     Measure,
     Person,
+    PersonSubstance,
     PlannedCheckIn,
     RiskAssessment,
     StatusChange,
@@ -469,12 +470,18 @@ def evidence_of(flag) -> list[dict]:
 
 
 class PersonFile:
-    """The records of one person the person page shows, each kind read once (seven queries,
-    however many records): the timeline and the cards — the current measure, the open flags,
-    the latest risk assessment, the transfer waiting for receipt — come from the same rows."""
+    """The records of one person the person page shows, each kind read once (nine queries,
+    however many records): the timeline and the cards — the current measure and its check-in
+    plan, the open flags, the latest risk assessment, the transfer waiting for receipt — come
+    from the same rows."""
 
     def __init__(self, person):
         self.person = person
+        self.substances = list(PersonSubstance.objects.filter(person=person))
+        # The open due dates of the measures in effect (a plan is a few years long: at most a
+        # hundred or so): the measure card and whether anything is overdue.
+        self.open_plan = list(open_planned().filter(person=person).only("id", "measure_id", "kind", "due_on")
+                              .order_by("due_on", "id"))
         self.status_changes = list(StatusChange.objects.filter(person=person).order_by())
         self.measures = list(Measure.objects.filter(person=person).select_related("executing_jurisdiction")
                              .order_by("-decided_on", "-id"))
@@ -491,6 +498,19 @@ class PersonFile:
     def current_measure(self) -> Measure | None:
         """As ``current_measure(person)``: running or waiting for its report-in, newest first."""
         return next((m for m in self.measures if _is_current(m)), None)
+
+    def is_overdue(self, today: datetime.date) -> bool:
+        """As ``overdue_exists``: an open due date of a measure in effect lies before ``today``."""
+        return bool(self.open_plan) and self.open_plan[0].due_on < today
+
+    def plan(self, today: datetime.date, upcoming: int = 5) -> dict | None:
+        """As ``plan_summary`` of the current measure, if it is in effect."""
+        measure = self.current_measure
+        if measure is None or measure.state != MeasureState.IN_EFFECT:
+            return None
+        items = [item for item in self.open_plan if item.measure_id == measure.pk]
+        return {"overdue": [item for item in items if item.due_on < today][:PLAN_OVERDUE_SHOWN],
+                "next": [item for item in items if item.due_on >= today][:upcoming]}
 
     @property
     def open_flags(self) -> list:
@@ -608,11 +628,3 @@ class _CheckInEvents:
         if notes:
             parts.append(notes)
         return TimelineEvent(occurred_on, "check_in", f"checkin-{pk}", title, " · ".join(parts), tone)
-
-
-def person_overview(queryset, today: datetime.date | None = None):
-    """For the person page: whether a check-in is overdue, shown in the header (the open flags
-    come with the person's records, ``PersonFile``)."""
-    today = today or timezone.localdate()
-    return queryset.annotate(is_overdue=overdue_exists(today))
-

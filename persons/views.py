@@ -16,7 +16,7 @@ from core.masking import mask_id_number, mask_phone
 from core.roles import Role, has_any_role
 from core.views import ObjectDetailView, ObjectListView, RoleRequiredMixin, ServiceFormView
 from persons import queries, rules, services
-from persons.choices import CheckInKind, FlagState, MeasureState
+from persons.choices import CheckInKind, FlagState
 from persons.filtersets import PersonFilterSet
 from persons.forms import (
     CheckInForm,
@@ -164,9 +164,7 @@ class PersonDetailView(ObjectDetailView):
     context_object_name = "person"
 
     def restrict(self, queryset):
-        return (queries.person_overview(queryset)
-                .select_related("jurisdiction", "jurisdiction__parent", "grid", "assigned_worker")
-                .prefetch_related("substances"))
+        return queryset.select_related("jurisdiction", "jurisdiction__parent", "grid", "assigned_worker")
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -186,8 +184,9 @@ class PersonDetailView(ObjectDetailView):
                             FlagDismissForm(prefix=f"dismiss-{flag.pk}")) for flag in records.open_flags],
             "measure": measure,
             "clocks": queries.measure_clocks(measure, today) if measure else [],
-            "plan": queries.plan_summary(measure, today) if measure and measure.state == MeasureState.IN_EFFECT
-            else None,
+            "plan": records.plan(today),
+            "is_overdue": records.is_overdue(today),
+            "substances": records.substances,
             "timeline": timeline,
             "timeline_rows": timeline_rows(timeline),
             "can_support": has_any_role(user, services.SUPPORT_ROLES),

@@ -366,8 +366,9 @@ def test_health_flags_only_for_health_roles(target, township, tree, client):
     assert reverse("persons:check_in", args=[target.pk]) not in body  # member units do not keep files
 
 
-# session, user, roles, policy, area; the person, their substances; the audit entry (savepoint,
-# anchor row, insert, anchor update, release); seven kinds of records; the check-in plan.
+# session, user, roles, policy, area; the person; the audit entry (savepoint, anchor row, insert,
+# anchor update, release); the person's file (queries.PersonFile): substances, open check-in
+# plan and seven kinds of records.
 PERSON_QUERIES = 20
 
 
