@@ -62,8 +62,10 @@ class BlindIndexField(models.CharField):
     def deconstruct(self):
         name, path, args, kwargs = super().deconstruct()
         kwargs["source"] = self.source
-        for key in ("max_length", "editable", "db_index", "blank"):
+        for key in ("max_length", "editable", "blank", "db_index"):
             kwargs.pop(key, None)
+        if not self.db_index:  # not the default here (a unique constraint instead, say)
+            kwargs["db_index"] = False
         return name, path, args, kwargs
 
     def contribute_to_class(self, cls, name, *args, **kwargs):

@@ -43,7 +43,8 @@ class Person(BaseModel):
     name = models.CharField(_("full name"), max_length=50)
     name_initials = models.CharField(_("pinyin initials"), max_length=50, blank=True, db_index=True, editable=False)
     id_number = EncryptedTextField(_("ID number"))
-    id_number_index = BlindIndexField(source="id_number", unique=True)
+    # Unique through Meta.constraints: a unique field would add a LIKE index no one uses.
+    id_number_index = BlindIndexField(source="id_number", db_index=False)
     sex = models.CharField(_("sex"), max_length=1, choices=Sex.choices)
     birth_date = models.DateField(_("birth date"))
     registered_residence = models.CharField(_("registered residence"), max_length=200, blank=True)
@@ -53,7 +54,7 @@ class Person(BaseModel):
                                      on_delete=models.PROTECT, related_name="persons")
     grid = models.ForeignKey("jurisdictions.Jurisdiction", verbose_name=_("grid"), null=True, blank=True,
                              on_delete=models.PROTECT, related_name="grid_persons")
-    county_code = models.CharField(_("county code"), max_length=6, db_index=True, editable=False)
+    county_code = models.CharField(_("county code"), max_length=6, editable=False)  # indexed with the status
     first_found_on = models.DateField(_("first found"), null=True, blank=True)
     first_found_approximate = models.BooleanField(_("first-found date approximate"), default=False)
     found_how = models.CharField(_("how found"), max_length=20, choices=FoundHow.choices, blank=True)
@@ -70,11 +71,9 @@ class Person(BaseModel):
     drug_driving_history = models.BooleanField(_("history of drug driving"), default=False)
     family_support = models.BooleanField(_("family support"), default=True)
     family_contacts = EncryptedTextField(_("family contacts"), blank=True)
-    control_status = models.CharField(_("control status"), max_length=30, choices=ControlStatus.choices,
-                                      db_index=True)
+    control_status = models.CharField(_("control status"), max_length=30, choices=ControlStatus.choices)
     control_status_since = models.DateField(_("status since"))
-    risk_level = models.CharField(_("risk level"), max_length=10, choices=RiskLevel.choices, blank=True,
-                                  db_index=True)
+    risk_level = models.CharField(_("risk level"), max_length=10, choices=RiskLevel.choices, blank=True)
     assigned_worker = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("social worker"), null=True,
                                         blank=True, on_delete=models.SET_NULL, related_name="assigned_persons")
     # Set while a transfer (异地执行) waits for the receiving township's acknowledgement.
@@ -96,7 +95,12 @@ class Person(BaseModel):
         ordering = ["name", "id"]
         verbose_name = _("registered person")
         verbose_name_plural = _("registered persons")
-        indexes = [models.Index(fields=["county_code", "control_status"], name="person_county_status")]
+        # Plain B-tree indexes: a db_index CharField would also get a LIKE (pattern_ops) index,
+        # which only the pinyin initials are searched with; every index costs each import.
+        indexes = [models.Index(fields=["county_code", "control_status"], name="person_county_status"),
+                   models.Index(fields=["control_status"], name="person_status"),
+                   models.Index(fields=["risk_level"], name="person_risk")]
+        constraints = [models.UniqueConstraint(fields=["id_number_index"], name="person_id_number_unique")]
 
     def __str__(self):
         return self.name
