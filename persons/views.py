@@ -69,6 +69,9 @@ class PersonListView(ObjectListView):
     def restrict(self, queryset):
         return queries.person_rows(queryset)
 
+    def get_table_data(self):
+        return queries.person_table_rows(super().get_table_data())
+
     export_roles = EXPORT_ROLES
     export_filename = "registered-persons"
     export_ordering = ("jurisdiction__path", "name", "id")
