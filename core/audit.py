@@ -215,12 +215,16 @@ def record_many(specs=(), *, actor=None, prepared: list[dict] | None = None) -> 
         at = timezone.now()
         at_text = at.astimezone(datetime.UTC).isoformat()
         rows = bulk.Rows(AuditEntry)
-        for values in entries:
-            seq += 1
-            digest = _hash(values, seq, at_text, prev)
-            rows.row(**values, seq=seq, at=at, prev_hash=prev, hash=digest)
-            prev = digest
-        rows.write()
+
+        def chained():  # streamed: the database stores entries while the next are hashed
+            nonlocal seq, prev
+            for values in entries:
+                seq += 1
+                digest = _hash(values, seq, at_text, prev)
+                yield rows.make(**values, seq=seq, at=at, prev_hash=prev, hash=digest)
+                prev = digest
+
+        bulk.copy_rows(AuditEntry._meta.db_table, rows.columns, chained())
         AuditAnchor.objects.filter(pk=1).update(seq=seq, hash=prev)
     return len(entries)
 

@@ -12,6 +12,7 @@ Callers are in a transaction (the service's); nothing here commits.
 
 import contextlib
 import gc
+import itertools
 import json
 import os
 import pickle
@@ -258,7 +259,18 @@ class Rows:
             else:
                 self._plan.append((f.attname, "plain", f.get_default(), None))
 
+    @property
+    def columns(self) -> list[str]:
+        return [f.column for f in self.fields]
+
     def row(self, **values) -> tuple:
+        """Add a row (see the class); returns it."""
+        row = self.make(**values)
+        self.rows.append(row)
+        return row
+
+    def make(self, **values) -> tuple:
+        """The row's tuple, not kept (for rows streamed to ``copy_rows``)."""
         out = []
         for name, kind, extra, source in self._plan:
             if kind == "plain":
@@ -271,9 +283,7 @@ class Rows:
                 out.append(extra(values.get(name, {})))
             else:
                 out.append(values.get(name, extra))
-        row = tuple(out)
-        self.rows.append(row)
-        return row
+        return tuple(out)
 
     def export(self):
         """Take the rows so far for ``write(exported=…)`` in another process (a forked worker
@@ -294,7 +304,7 @@ class Rows:
 
     def write(self, batch_size: int = BATCH, exported=()) -> int:
         """Send the rows, and those ``export`` took (``exported``: its results), to the table."""
-        columns = [f.column for f in self.fields]
+        columns = self.columns
         for part in exported:
             if isinstance(part, bytes):
                 copy_text(self.model._meta.db_table, columns, part)
@@ -317,27 +327,35 @@ def copy_text(db_table: str, columns: list[str], data: bytes) -> None:
             copy.write(data[start:start + (1 << 20)])
 
 
-def copy_rows(db_table: str, columns: list[str], rows: list, batch_size: int = BATCH) -> int:
+def copy_rows(db_table: str, columns: list[str], rows, batch_size: int = BATCH) -> int:
     """Send plain tuples (values as the database takes them, in ``columns`` order) to a table:
-    COPY on PostgreSQL, executemany on SQLite (dates adapted as Django's backend would)."""
-    if not rows:
-        return 0
+    one COPY on PostgreSQL, executemany in batches on SQLite (dates adapted as Django's backend
+    would). ``rows`` may be a generator: COPY sends as it goes, so the server stores the first
+    rows while the caller is still computing the next ones."""
     real = connections[DEFAULT_DB_ALIAS]
     real.ensure_connection()
     quote = real.ops.quote_name
     names = ", ".join(quote(c) for c in columns)
     table = quote(db_table)
-    for start in range(0, len(rows), batch_size):
-        batch = rows[start:start + batch_size]
-        if real.vendor == "postgresql":
-            with real.connection.cursor() as cursor, cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-                for row in batch:
-                    copy.write_row(row)
-        else:
-            marks = ", ".join("?" for _ in columns)
-            real.connection.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})",
-                                        [tuple(_sqlite_value(real, v) for v in row) for row in batch])
-    return len(rows)
+    count = 0
+    rows = iter(rows)
+    if real.vendor == "postgresql":
+        first = next(rows, None)
+        if first is None:
+            return 0
+        with real.connection.cursor() as cursor, cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+            copy.write_row(first)
+            count = 1
+            for row in rows:
+                copy.write_row(row)
+                count += 1
+        return count
+    marks = ", ".join("?" for _ in columns)
+    while batch := list(itertools.islice(rows, batch_size)):
+        real.connection.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})",
+                                    [tuple(_sqlite_value(real, v) for v in row) for row in batch])
+        count += len(batch)
+    return count
 
 
 def _sqlite_value(real, value):

@@ -74,7 +74,7 @@ class AuditEntry(models.Model):
     # Snapshots, so the entry stays true when the user or tree later changes.
     actor_username = models.CharField(_("username"), max_length=150, blank=True)
     actor_jurisdiction = models.CharField(_("user's jurisdiction"), max_length=20, blank=True)
-    actor_path = models.CharField(max_length=255, blank=True, db_index=True, editable=False)
+    actor_path = models.CharField(max_length=255, blank=True, editable=False)  # Meta.indexes
     action = models.CharField(_("action"), max_length=20, choices=Action.choices)  # Meta.indexes
     object_type = models.CharField(_("object type"), max_length=100, blank=True)
     object_id = models.CharField(_("object id"), max_length=64, blank=True)
@@ -91,7 +91,9 @@ class AuditEntry(models.Model):
         ordering = ["-seq"]
         verbose_name = _("audit entry")
         verbose_name_plural = _("audit entries")
-        indexes = [models.Index(fields=["action"], name="audit_action")]  # no LIKE index: matched exactly
+        indexes = [models.Index(fields=["action"], name="audit_action"),  # matched exactly
+                   # Scoped by prefix (LIKE 'path%') and equality: one pattern_ops index serves both.
+                   models.Index(fields=["actor_path"], name="audit_actor_path", opclasses=["varchar_pattern_ops"])]
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_username} {self.action} {self.object_repr}"

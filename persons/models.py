@@ -53,7 +53,7 @@ class Person(BaseModel):
     jurisdiction = models.ForeignKey("jurisdictions.Jurisdiction", verbose_name=_("village"),
                                      on_delete=models.PROTECT, related_name="persons")
     grid = models.ForeignKey("jurisdictions.Jurisdiction", verbose_name=_("grid"), null=True, blank=True,
-                             on_delete=models.PROTECT, related_name="grid_persons")
+                             on_delete=models.PROTECT, related_name="grid_persons", db_index=False)
     county_code = models.CharField(_("county code"), max_length=6, editable=False)  # indexed with the status
     first_found_on = models.DateField(_("first found"), null=True, blank=True)
     first_found_approximate = models.BooleanField(_("first-found date approximate"), default=False)
@@ -75,11 +75,12 @@ class Person(BaseModel):
     control_status_since = models.DateField(_("status since"))
     risk_level = models.CharField(_("risk level"), max_length=10, choices=RiskLevel.choices, blank=True)
     assigned_worker = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("social worker"), null=True,
-                                        blank=True, on_delete=models.SET_NULL, related_name="assigned_persons")
+                                        blank=True, on_delete=models.SET_NULL, related_name="assigned_persons",
+                                        db_index=False)
     # Set while a transfer (异地执行) waits for the receiving township's acknowledgement.
     receiving_jurisdiction = models.ForeignKey("jurisdictions.Jurisdiction", verbose_name=_("receiving area"),
                                                null=True, blank=True, on_delete=models.PROTECT,
-                                               related_name="incoming_persons")
+                                               related_name="incoming_persons", db_index=False)
     notes = models.TextField(_("notes"), blank=True)
 
     objects = ScopedManager()
@@ -99,7 +100,10 @@ class Person(BaseModel):
         # which only the pinyin initials are searched with; every index costs each import.
         indexes = [models.Index(fields=["county_code", "control_status"], name="person_county_status"),
                    models.Index(fields=["control_status"], name="person_status"),
-                   models.Index(fields=["risk_level"], name="person_risk")]
+                   models.Index(fields=["risk_level"], name="person_risk"),
+                   # The optional links, indexed where set: a new file (an import) writes no entry.
+                   *[models.Index(fields=[name], name=f"person_{name}", condition=models.Q(**{f"{name}__isnull": False}))
+                     for name in ("assigned_worker", "grid", "receiving_jurisdiction")]]
         constraints = [models.UniqueConstraint(fields=["id_number_index"], name="person_id_number_unique")]
 
     def __str__(self):
