@@ -74,13 +74,19 @@ def key_batches(values: list, postgres_batch: int = 50_000, other_batch: int = 2
 PARALLEL_MIN_ITEMS = 5000  # below this a forked process costs more than it saves
 
 
-def parts(count: int, processes: int | None = None) -> list[range]:
-    """``range(count)`` cut into one part per process ``forked_map`` may use: as many as the
-    machine has cores, none smaller than ``PARALLEL_MIN_ITEMS``."""
-    if processes is None:
-        processes = max(1, min(os.cpu_count() or 1, count // PARALLEL_MIN_ITEMS))
-    size = -(-count // processes) if count else 0
-    return [range(start, min(start + size, count)) for start in range(0, count, size)] if count else [range(0)]
+def parts(count: int, processes: int | None = None, size: int | None = None) -> list[range]:
+    """``range(count)`` cut into one part per process ``forked_map`` may use (as many as the
+    machine has cores, none smaller than ``PARALLEL_MIN_ITEMS``), or into parts of ``size``
+    for ``forked_stream`` (one part when the whole is smaller than ``PARALLEL_MIN_ITEMS``)."""
+    if not count:
+        return [range(0)]
+    if size is not None:
+        size = count if count < PARALLEL_MIN_ITEMS else max(size, 1)
+    else:
+        if processes is None:
+            processes = max(1, min(os.cpu_count() or 1, count // PARALLEL_MIN_ITEMS))
+        size = -(-count // processes)
+    return [range(start, min(start + size, count)) for start in range(0, count, size)]
 
 
 def forked_map(fn, items: list) -> list:
@@ -92,7 +98,7 @@ def forked_map(fn, items: list) -> list:
 
     Only the main thread of a single-threaded process forks (a thread holding a lock at the
     moment of the fork would leave it locked in the child); otherwise the items run here."""
-    if len(items) <= 1 or not hasattr(os, "fork") or threading.active_count() > 1:
+    if len(items) <= 1 or not _can_fork():
         return [fn(item) for item in items]
     children = []
     try:
@@ -139,6 +145,59 @@ def forked_map(fn, items: list) -> list:
                 os.kill(pid, signal.SIGKILL)
             with contextlib.suppress(OSError):
                 os.waitpid(pid, 0)
+
+
+def _can_fork() -> bool:
+    return hasattr(os, "fork") and threading.active_count() == 1
+
+
+def forked_stream(fn, items: list):
+    """Yield ``fn(item)`` for each item in order, computed by one forked child while this
+    process works with the results already yielded (writes them to the database, say), so
+    the two overlap. The child's rules are ``forked_map``'s; without a fork it all runs here."""
+    if len(items) <= 1 or not _can_fork():
+        yield from (fn(item) for item in items)
+        return
+    reader, writer = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child
+        status = 0
+        try:
+            os.close(reader)
+            with os.fdopen(writer, "wb") as out:
+                for item in items:
+                    try:
+                        payload, failed = pickle.dumps((True, fn(item)), protocol=pickle.HIGHEST_PROTOCOL), False
+                    except BaseException as error:  # noqa: BLE001 (sent to the parent, raised there)
+                        payload, failed = pickle.dumps(
+                            (False, f"{type(error).__name__}: {error}\n{traceback.format_exc()}")), True
+                    out.write(len(payload).to_bytes(8, "big") + payload)
+                    out.flush()
+                    if failed:
+                        break
+        except BaseException:  # noqa: BLE001 (the parent reports a child that sent too little)
+            status = 1
+        finally:
+            os._exit(status)
+    os.close(writer)
+    done = False
+    try:
+        with os.fdopen(reader, "rb") as pipe:
+            for _item in items:
+                size = pipe.read(8)
+                data = pipe.read(int.from_bytes(size, "big")) if len(size) == 8 else b""
+                if not data:
+                    raise RuntimeError(f"forked worker {pid} ended without a result")
+                ok, value = pickle.loads(data)  # noqa: S301 (our own child's output)
+                if not ok:
+                    raise RuntimeError(f"forked worker {pid} failed: {value}")
+                yield value
+        done = True
+    finally:
+        if not done:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
 
 
 def json_text(value, encoder=None) -> str:

@@ -1093,6 +1093,7 @@ def do_set_risk_model(jurisdiction, *, acting_user, weights: dict, high: int, me
 IMPORT_FIELDS = ("name", "registered_residence", "current_address", "phone", "jurisdiction", "first_found_on",
                  "first_found_approximate", "living_situation", "family_contacts", "notes")
 IMPORT_BATCH = 2000
+IMPORT_PART = 10_000  # rows a forked worker prepares at a time (_create_imported)
 CREATE_AUDIT_FIELDS = frozenset(IMPORT_FIELDS) | {"id_number", "control_status", "control_status_since", "substances"}
 
 
@@ -1290,7 +1291,6 @@ def _create_imported(rows, acting_user, today, index_of: dict[str, str], progres
     if acting_user is not None:
         acting_user.jurisdiction  # noqa: B018 (loaded now: the forked workers must not query)
     note = str(_("Imported from a ledger"))
-    parts = bulk.parts(len(rows))
 
     def prepare(part: range):
         people, substances, statuses = bulk.Rows(Person, with_pk=True), bulk.Rows(PersonSubstance), \
@@ -1322,16 +1322,20 @@ def _create_imported(rows, acting_user, today, index_of: dict[str, str], progres
             entries.append({"action": AuditEntry.Action.CREATE, "object_type": Person._meta.label,
                             "object_id": str(pk), "object_repr": values["name"],
                             "changes": audit.diff({}, filled, masks=AUDIT_MASKS)})
-            if progress and part is parts[0] and (n - part.start + 1) % IMPORT_BATCH == 0:
-                progress((n - part.start + 1) * len(parts), len(rows))  # this process's share, scaled
         return people.export(), substances.export(), statuses.export(), audit.prepare_many(entries, actor=acting_user)
 
-    prepared = bulk.forked_map(prepare, parts)
-    for index, model in enumerate((Person, PersonSubstance, StatusChange)):
-        bulk.Rows(model, with_pk=model is Person).write(exported=[part[index] for part in prepared])
-    audit.record_many(prepared=[entry for part in prepared for entry in part[3]], actor=acting_user)
-    if progress:
-        progress(len(rows), len(rows))
+    # A forked worker prepares part after part while this process writes the parts it has: the
+    # database stores one part while the next is encrypted and formatted (two cores busy).
+    writers = [bulk.Rows(Person, with_pk=True), bulk.Rows(PersonSubstance), bulk.Rows(StatusChange)]
+    entries, done, parts = [], 0, bulk.parts(len(rows), size=IMPORT_PART)
+    for part, prepared in zip(parts, bulk.forked_stream(prepare, parts), strict=True):
+        for writer, exported in zip(writers, prepared, strict=False):
+            writer.write(exported=[exported])
+        entries += prepared[3]
+        done += len(part)
+        if progress:
+            progress(done, len(rows))
+    audit.record_many(prepared=entries, actor=acting_user)
     return ids
 
 

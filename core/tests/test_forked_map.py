@@ -49,3 +49,45 @@ def test_parts_cover_the_range_once(monkeypatch):
     assert len(halves) == 2 and [n for part in halves for n in part] == list(range(20_001))
     monkeypatch.setattr(os, "cpu_count", lambda: 16)
     assert len(bulk.parts(20_001)) == 20_001 // bulk.PARALLEL_MIN_ITEMS
+
+
+def test_stream_yields_in_order_from_one_child_while_the_caller_works():
+    def where(item):
+        return item * 10, os.getpid()
+
+    seen = []
+    for value, pid in bulk.forked_stream(where, list(range(6))):
+        seen.append((value, pid))
+    assert [value for value, _pid in seen] == [0, 10, 20, 30, 40, 50]
+    assert len({pid for _value, pid in seen}) == 1 and seen[0][1] != os.getpid()
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)
+
+
+def test_stream_raises_a_childs_error_after_the_results_before_it():
+    def fail_on_three(item):
+        if item == 3:
+            raise KeyError("row 3")
+        return item
+
+    got = []
+    with pytest.raises(RuntimeError, match="KeyError"):
+        for value in bulk.forked_stream(fail_on_three, [0, 1, 2, 3, 4]):
+            got.append(value)
+    assert got == [0, 1, 2]
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)
+
+
+def test_stream_left_early_leaves_no_child():
+    stream = bulk.forked_stream(lambda item: item, list(range(50)))
+    assert next(stream) == 0
+    stream.close()
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)
+
+
+def test_parts_of_a_size(monkeypatch):
+    assert bulk.parts(bulk.PARALLEL_MIN_ITEMS - 1, size=10) == [range(bulk.PARALLEL_MIN_ITEMS - 1)]
+    cut = bulk.parts(25_000, size=10_000)
+    assert [len(p) for p in cut] == [10_000, 10_000, 5_000] and [n for p in cut for n in p] == list(range(25_000))
