@@ -51,6 +51,7 @@ from django.db.models import Value as V
 from django.db.models.functions import Greatest, Substr, TruncMonth
 from django.utils import timezone
 
+from core import bulk
 from monitoring.models import ROLLUP_COLUMNS, ROLLUP_FLOWS, ROLLUP_STOCKS, RollupDay, RollupMonth, RollupState
 
 LOOKBACK_MONTHS = 37  # month rows from 37 months before the month of computation: three years and 同比
@@ -531,9 +532,8 @@ def on_persons_changed(sender=None, *, person_ids=(), jurisdiction_ids=(), **kwa
 
     villages = {pk for pk in (jurisdiction_ids or ()) if pk is not None}
     person_ids = [pk for pk in (person_ids or ()) if pk is not None]
-    for start in range(0, len(person_ids), 5000):
-        villages |= set(Person.objects.filter(pk__in=person_ids[start:start + 5000])
-                        .values_list("jurisdiction_id", flat=True).distinct())
+    for batch in bulk.key_batches(person_ids):
+        villages |= set(Person.objects.filter(pk__any_of=batch).values_list("jurisdiction_id", flat=True).distinct())
     if not villages:
         return
     RollupState.objects.filter(jurisdiction_id__in=villages, dirty=False).update(dirty=True)
