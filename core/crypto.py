@@ -63,6 +63,10 @@ class FieldKey:
         return self._derive(b"jindu field encryption sm4", 16)
 
     @cached_property
+    def cipher_algorithm(self) -> algorithms.SM4:
+        return algorithms.SM4(self.encryption_key)
+
+    @cached_property
     def index_key(self) -> bytes:
         return self._derive(b"jindu blind index hmac-sm3", 32)
 
@@ -107,7 +111,7 @@ def reset_keyring() -> None:
 
 
 def _cipher(key: FieldKey, nonce: bytes, tag: bytes | None = None):
-    return Cipher(algorithms.SM4(key.encryption_key), modes.GCM(nonce, tag))
+    return Cipher(key.cipher_algorithm, modes.GCM(nonce, tag))
 
 
 _nonces = threading.local()
