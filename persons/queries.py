@@ -4,6 +4,7 @@ Each function runs a fixed number of queries, however many rows it returns."""
 
 import datetime
 from dataclasses import dataclass
+from functools import partial
 
 from django.db.models import (
     BooleanField,
@@ -291,7 +292,10 @@ def today_list(user, today: datetime.date | None = None) -> TodayList:
         late = row["first_due"] < today
         per_person.setdefault((late, row["person_id"]), []).append(row)
     kinds = dict(CheckInKind.choices)
-    for (late, person_id), rows in per_person.items():
+
+    # A section lists its first fifty lines (a county office has hundreds): each line is built
+    # only once it is known to be shown; the others are counted. Lines are (sort key, maker).
+    def check_in_item(late, person_id, rows) -> TodayItem:
         first = rows[0]  # the earliest due date: rows come in date order
         due_on, missed = first["first_due"], sum(r["missed"] for r in rows)
         if late:
@@ -305,10 +309,14 @@ def today_list(user, today: datetime.date | None = None) -> TodayList:
         actions = tuple(TodayAction(str(kinds.get(r["kind"], r["kind"])),
                                     reverse("persons:check_in", args=[person_id]) + f"?kind={r['kind']}",
                                     max(r["missed"], 1)) for r in rows)
-        (overdue if late else due).append(TodayItem(
+        return TodayItem(
             kind="check_in", overdue=late, on=due_on, person_id=person_id, person_name=first["person__name"],
             place=_row_place(first), title="、".join(a.label for a in actions), detail=detail,
-            action_url=actions[0].url, action_label=_("Record"), actions=actions))
+            action_url=actions[0].url, action_label=_("Record"), actions=actions)
+
+    for (late, person_id), rows in per_person.items():
+        key = (rows[0]["first_due"], rows[0]["person__name"], "check_in")
+        (overdue if late else due).append((key, partial(check_in_item, late, person_id, rows)))
 
     # Report-ins still to come, or missed within the last month; a report-in missed long ago
     # is an open flag (视为拒绝接受社区戒毒) that waits for a decision.
@@ -318,31 +326,39 @@ def today_list(user, today: datetime.date | None = None) -> TodayList:
                 .values("pk", "kind", "decided_on", "person_id", "person__name", *PLACE_FIELDS)
                 .order_by("decided_on", "pk")[:TODAY_ROWS])
     measure_kinds = dict(MeasureKind.choices)
-    for row in measures:
-        deadline = rules.report_in_deadline(row["decided_on"])
-        late = today > deadline
+
+    def report_in_item(row, deadline, late) -> TodayItem:
         if late:
             detail = _("Report-in deadline %(date)s passed %(days)s days ago") % {
                 "date": deadline, "days": (today - deadline).days}
         else:
             detail = _("Report in by %(date)s (%(days)s days left)") % {"date": deadline, "days": (deadline - today).days}
-        (overdue if late else due).append(TodayItem(
+        return TodayItem(
             kind="report_in", overdue=late, on=deadline, person_id=row["person_id"], person_name=row["person__name"],
             place=_row_place(row), title=_("Report-in: %(measure)s") % {"measure": measure_kinds.get(row["kind"])},
             detail=detail, action_url=reverse("persons:report_in", args=[row["pk"]]),
-            action_label=_("Record report-in")))
+            action_label=_("Record report-in"))
+
+    for row in measures:
+        deadline = rules.report_in_deadline(row["decided_on"])
+        late = today > deadline
+        (overdue if late else due).append(((deadline, row["person__name"], "report_in"),
+                                           partial(report_in_item, row, deadline, late)))
+
+    def flag_item(row) -> TodayItem:
+        return TodayItem(
+            kind="flag", overdue=False, on=row["raised_on"], person_id=row["person_id"],
+            person_name=row["person__name"], place=_row_place(row), title=row["title"],
+            detail=_("%(article)s · raised on %(date)s") % {"article": row["article"], "date": row["raised_on"]},
+            action_url=reverse("persons:detail", args=[row["person_id"]]) + f"#flag-{row['pk']}",
+            action_label=_("Decide"))
 
     open_flags = Flag.objects.visible_to(user).filter(state=FlagState.OPEN)
     older_flags = open_flags.filter(raised_on__lt=recent).count()
     for row in (open_flags.filter(raised_on__gte=recent)
                 .values("pk", "title", "article", "raised_on", "person_id", "person__name", *PLACE_FIELDS)
                 .order_by("-raised_on", "-pk")[:TODAY_ROWS]):
-        flags.append(TodayItem(
-            kind="flag", overdue=False, on=row["raised_on"], person_id=row["person_id"],
-            person_name=row["person__name"], place=_row_place(row), title=row["title"],
-            detail=_("%(article)s · raised on %(date)s") % {"article": row["article"], "date": row["raised_on"]},
-            action_url=reverse("persons:detail", args=[row["person_id"]]) + f"#flag-{row['pk']}",
-            action_label=_("Decide")))
+        flags.append(((row["raised_on"], row["person__name"], "flag"), partial(flag_item, row)))
 
     pending = _pending_transfers(user)
     for transfer in pending or ():
@@ -360,22 +376,28 @@ def today_list(user, today: datetime.date | None = None) -> TodayList:
             action_label=_("Receive") if incoming else _("Open"))))
 
     list_url = reverse("persons:list")
-    by_date = lambda item: (item.on, item.person_name, item.kind)  # noqa: E731
-    flags.sort(key=by_date)
     return TodayList(sections=[
-        _section("overdue", _("Overdue"), sorted(overdue, key=by_date), f"{list_url}?overdue=true",
-                 _("All persons with overdue check-ins")),
+        _section("overdue", _("Overdue"), overdue, f"{list_url}?overdue=true", _("All persons with overdue check-ins")),
         _section("flags", _("New flags (last 30 days)"), flags, f"{list_url}?flagged=true",
                  _("All persons with open flags"), hidden=older_flags),
-        _section("due", _("Due this week"), sorted(due, key=by_date)),
+        _section("due", _("Due this week"), due),
         # Those the user must receive first.
-        _section("transfers", _("Transfers waiting"), [i for _o, i in sorted(transfers, key=lambda t: (t[0], t[1].on))]),
+        _section("transfers", _("Transfers waiting"),
+                 [(None, partial(_same, item)) for _o, item in sorted(transfers, key=lambda t: (t[0], t[1].on))]),
     ], transfers_available=pending is not None)
 
 
-def _section(key, label, items, more_url="", more_label="", hidden=0) -> TodaySection:
-    shown = items[:SECTION_LIMIT]
-    return TodaySection(key, label, shown, hidden + len(items) - len(shown), more_url, more_label)
+def _same(item):
+    return item
+
+
+def _section(key, label, lines, more_url="", more_label="", hidden=0) -> TodaySection:
+    """``lines``: (sort key, maker) pairs, sorted here by their key (None: in the given order);
+    the first ``SECTION_LIMIT`` are made and shown, the others counted."""
+    if lines and lines[0][0] is not None:
+        lines = sorted(lines, key=lambda line: line[0])
+    shown = [make() for _key, make in lines[:SECTION_LIMIT]]
+    return TodaySection(key, label, shown, hidden + len(lines) - len(shown), more_url, more_label)
 
 
 def _pending_transfers(user):
