@@ -506,20 +506,35 @@ def recompute(village_ids, today: datetime.date | None = None) -> None:
     if not ids:
         return
     span = Span.around(today or timezone.localdate())
-    month_rows, day_rows = compute(ids, span)
     with transaction.atomic():
+        # The villages' state rows are locked before their facts are read: a change that commits
+        # meanwhile marks them dirty only after this transaction (its mark waits for the lock),
+        # and a change marked before makes this wait for its commit and read it. The rows are
+        # updated in place, so that waiting mark finds them.
+        held = set(_locked_states(ids))
+        month_rows, day_rows = compute(ids, span)
         RollupMonth.objects.filter(jurisdiction_id__in=ids).delete()
         RollupDay.objects.filter(jurisdiction_id__in=ids).delete()
-        RollupState.objects.filter(jurisdiction_id__in=ids).delete()
         bulk.insert(RollupMonth, month_rows)
         bulk.insert(RollupDay, day_rows)
         from jurisdictions.models import Jurisdiction
 
         now = timezone.now()
+        RollupState.objects.filter(jurisdiction_id__in=held).update(
+            first_month=span.first_month, daily_from=span.daily_from, last_month=span.last_month, computed_at=now,
+            dirty=False)
         RollupState.objects.bulk_create([
             RollupState(jurisdiction_id=pk, county_code=cc, first_month=span.first_month, daily_from=span.daily_from,
                         last_month=span.last_month, computed_at=now)
-            for pk, cc in Jurisdiction.objects.filter(pk__in=ids).values_list("pk", "county_code")])
+            for pk, cc in Jurisdiction.objects.filter(pk__in=set(ids) - held).values_list("pk", "county_code")],
+            ignore_conflicts=True)
+
+
+def _locked_states(village_ids) -> list[int]:
+    """Lock these villages' state rows, always in the same order (no deadlock between two
+    transactions locking overlapping sets); the ids of those that exist."""
+    return list(RollupState.objects.select_for_update().filter(jurisdiction_id__in=list(village_ids))
+                .order_by("jurisdiction_id").values_list("jurisdiction_id", flat=True))
 
 
 def on_persons_changed(sender=None, *, person_ids=(), jurisdiction_ids=(), **kwargs) -> None:
@@ -536,7 +551,9 @@ def on_persons_changed(sender=None, *, person_ids=(), jurisdiction_ids=(), **kwa
         villages |= set(Person.objects.filter(pk__any_of=batch).values_list("jurisdiction_id", flat=True).distinct())
     if not villages:
         return
-    RollupState.objects.filter(jurisdiction_id__in=villages, dirty=False).update(dirty=True)
+    # Every mark takes the rows' locks (also of villages dirty already), in order: it waits for a
+    # recomputation reading them and is seen by the next one.
+    RollupState.objects.filter(jurisdiction_id__in=_locked_states(villages)).update(dirty=True)
     _pending().update(villages)
     transaction.on_commit(_recompute_pending)
 

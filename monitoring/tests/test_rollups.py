@@ -189,3 +189,51 @@ def test_the_daily_sweep_checks_a_county_and_repairs_it(county, scenario):
     results = [rollups.sweep(day) for day in days]
     assert any(r["county"] == county.code and r["differences"] for r in results)
     assert rollups.verify(county) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_change_committed_during_a_recomputation_is_marked_after_it(tree, monkeypatch):
+    """A recomputation reads the facts of its villages; a change to one of them that commits
+    meanwhile must leave the village marked, not marked clean with the figures read before."""
+    import threading
+
+    from django.db import connection, transaction
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite runs one writer at a time: the two cannot overlap")
+    village = tree["villages"][0]
+    people.person(village, "甲")
+    rollups.rebuild(tree["county"])
+    monkeypatch.setattr(rollups, "_recompute_pending", lambda: None)  # as if the change's own recomputation
+    locked, go, real_compute = threading.Event(), threading.Event(), rollups.compute  # had not run yet
+
+    def compute(ids, span):
+        if threading.current_thread().name == "recomputation":
+            locked.set()
+            assert go.wait(10)
+        return real_compute(ids, span)
+
+    monkeypatch.setattr(rollups, "compute", compute)
+    errors = []
+
+    def run(work):
+        try:
+            work()
+        except Exception as error:  # noqa: BLE001 (reported by the assertion below)
+            errors.append(error)
+        finally:
+            connection.close()
+
+    recomputation = threading.Thread(name="recomputation", target=run, args=(
+        lambda: transaction.atomic()(rollups.recompute)([village.pk]),))
+    change = threading.Thread(name="change", target=run, args=(lambda: people.person(village, "乙"),))
+    recomputation.start()
+    assert locked.wait(10)
+    change.start()
+    change.join(1)
+    assert change.is_alive()  # its mark waits for the recomputation's lock
+    go.set()
+    recomputation.join(10)
+    change.join(10)
+    assert not errors and not recomputation.is_alive() and not change.is_alive()
+    assert RollupState.objects.get(jurisdiction=village).dirty  # the next read recomputes it
