@@ -442,7 +442,7 @@ class Generator:
             control_status_since=since, risk_level=risk_level, assigned_worker_id=worker, notes=draft.notes)
         writer.add(person)
         for substance in sorted(set(draft.substances)):
-            writer.add(PersonSubstance(person_id=pid, substance=substance))
+            writer.add(PersonSubstance(person_id=pid, county_code=cc, substance=substance))
         self.stats["persons"] += 1
 
     def plan_and_check_ins(self, pid, cc, recorder, plan, measure: Measure, substance) -> list[tuple]:

@@ -117,6 +117,9 @@ class Person(BaseModel):
 
 class PersonSubstance(models.Model):
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="substances")
+    # The person's county (follows the person when the file moves): every tenant table carries
+    # the county code, the distribution column of docs/scaling.md.
+    county_code = models.CharField(max_length=6, editable=False, default="")
     substance = models.CharField(_("substance"), max_length=20, choices=Substance.choices)
 
     class Meta:

@@ -107,6 +107,16 @@ def _changed(person_ids, jurisdiction_ids=()) -> None:
     persons_changed.send(sender=Person, person_ids=list(person_ids), jurisdiction_ids=list(jurisdiction_ids))
 
 
+def _set_substances(person: Person, substances) -> None:
+    """The file's substances become ``substances`` (None: unchanged), under the file's county."""
+    if substances is not None:
+        person.substances.exclude(substance__in=substances).delete()
+        held = set(person.substances.values_list("substance", flat=True))
+        PersonSubstance.objects.bulk_create([PersonSubstance(person=person, county_code=person.county_code, substance=s)
+                                             for s in sorted(set(substances) - held)])
+    person.substances.exclude(county_code=person.county_code).update(county_code=person.county_code)
+
+
 def find_by_id_number(id_number: str) -> Person | None:
     """Exact look-up through the blind index (no decryption of the table)."""
     return Person.objects.filter(**blind_lookup(Person, "id_number", id_number)).first()
@@ -149,7 +159,7 @@ def do_create_person(*, acting_user, name: str, id_number: str, jurisdiction, co
             person.save()
     except IntegrityError:
         raise ValidationError({"id_number": _("A file with this ID number exists already.")}) from None
-    PersonSubstance.objects.bulk_create([PersonSubstance(person=person, substance=s) for s in sorted(set(substances))])
+    _set_substances(person, substances)
     StatusChange.objects.create(person=person, county_code=person.county_code, status=control_status,
                                 changed_on=control_status_since, document_number=document_number,
                                 recorded_by=acting_user)
@@ -180,13 +190,12 @@ def do_update_person(person: Person, *, expected_version: int, acting_user, subs
     save_versioned(person, expected_version, sorted(set(fields) | {"name_initials", "county_code"}))
     after = _snapshot(person)
     if substances is not None:
-        person.substances.exclude(substance__in=substances).delete()
-        held = set(person.substances.values_list("substance", flat=True))
-        PersonSubstance.objects.bulk_create([PersonSubstance(person=person, substance=s)
-                                             for s in sorted(set(substances) - held)])
+        _set_substances(person, substances)
         after["substances"] = sorted(set(substances))
     else:
         after["substances"] = before["substances"]
+        if "jurisdiction" in fields:
+            _set_substances(person, None)
     changes = audit.diff(before, after, masks=AUDIT_MASKS)
     if changes:
         audit.record(AuditEntry.Action.UPDATE, actor=acting_user, obj=person, changes=changes)
@@ -943,6 +952,7 @@ def do_acknowledge_transfer(transfer: Transfer, *, acting_user,
     person.jurisdiction, person.grid, person.assigned_worker = target, None, None
     person.county_code, person.receiving_jurisdiction = target.county_code, None
     save_versioned(person, None, ["jurisdiction", "grid", "assigned_worker", "county_code", "receiving_jurisdiction"])
+    _set_substances(person, None)
     transfer.state = TransferState.ACKNOWLEDGED
     transfer.acknowledged_on, transfer.acknowledged_by = acknowledged_on, acting_user
     transfer.save(update_fields=["state", "acknowledged_on", "acknowledged_by"])
@@ -1312,7 +1322,7 @@ def _create_imported(rows, acting_user, today, index_of: dict[str, str], progres
                 living_situation=values.get("living_situation", ""), notes=_imported_notes(values))
             held = sorted(set(values.get("substances") or []))
             for substance in held:
-                substances.row(person_id=pk, substance=substance)
+                substances.row(person_id=pk, county_code=place.county_code, substance=substance)
             statuses.row(person_id=pk, county_code=place.county_code, status=values["control_status"],
                          changed_on=since, recorded_by_id=recorder, note=note)
             # What the ledger filled in (a new file's empty fields say nothing), masked like any diff.
@@ -1367,12 +1377,8 @@ def _update_imported(changes, acting_user, today) -> list[Person]:
         person.version += 1
         Person.objects.filter(pk=person.pk).update(**{name: getattr(person, name) for name in fields},
                                                    version=person.version)
-        if "substances" in diff:
-            wanted = set(row.values["substances"])
-            person.substances.exclude(substance__in=wanted).delete()
-            held = set(person.substances.values_list("substance", flat=True))
-            PersonSubstance.objects.bulk_create([PersonSubstance(person=person, substance=s)
-                                                 for s in sorted(wanted - held)])
+        if "substances" in diff or "county_code" in fields:
+            _set_substances(person, row.values["substances"] if "substances" in diff else None)
         shown = {k: [str(v) if k == "jurisdiction" else v for v in pair] for k, pair in diff.items()}
         for key, mask in AUDIT_MASKS.items():
             if key in shown:

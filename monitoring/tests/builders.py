@@ -63,7 +63,7 @@ def persons(village, count: int, *, status: str = ControlStatus.SOCIAL_CONTROL,
         changes.append(StatusChange(person=person, county_code=person.county_code, status=status, changed_on=since))
     StatusChange.objects.bulk_create(changes, batch_size=1000)
     if substances:
-        PersonSubstance.objects.bulk_create([PersonSubstance(person=p, substance=s) for p in created
+        PersonSubstance.objects.bulk_create([PersonSubstance(person=p, county_code=p.county_code, substance=s) for p in created
                                              for s in substances], batch_size=1000)
     return created
 

@@ -494,6 +494,8 @@ def _files_as_written(since_seq: int):
 
 
 def test_forked_workers_import_exactly_what_one_process_does(places, mark, monkeypatch):
+    from django.db.models import F
+
     from core import audit, bulk
     from persons.models import PersonSubstance
 
@@ -522,6 +524,8 @@ def test_forked_workers_import_exactly_what_one_process_does(places, mark, monke
         assert (result.imported, len(result.rejected), len(result.warnings)) == (30, 0, 0)
         outcomes.append(_files_as_written(since))
         assert len(outcomes[-1][0]) == 30 and audit.verify()[1] is None
+        assert PersonSubstance.objects.exists()
+        assert not PersonSubstance.objects.exclude(county_code=F("person__county_code")).exists()
         PersonSubstance.objects.all().delete()
         StatusChange.objects.all().delete()
         Person.objects.all().delete()

@@ -545,3 +545,21 @@ def test_social_workers_see_only_their_assigned_persons(township, village, worke
     with pytest.raises(services.NotAllowed):
         services.do_record_check_in(other, CheckInKind.INTERVIEW, TODAY, acting_user=mine)
     assert not Flag.objects.visible_to(theirs).exists()
+
+
+def test_substances_carry_the_files_county_and_follow_it(tree, village):
+    from jurisdictions.choices import Level
+    from jurisdictions.tests.factories import JurisdictionFactory
+    from persons.models import PersonSubstance
+
+    town = JurisdictionFactory(code=f"{tree['other_county'].code}001", level=Level.TOWNSHIP, parent=tree["other_county"])
+    elsewhere = JurisdictionFactory(code=f"{town.code}001", level=Level.VILLAGE, parent=town)
+    person = new_person(village, substances=["heroin", "methamphetamine"])
+    assert set(PersonSubstance.objects.values_list("county_code", flat=True)) == {village.county_code}
+    services.do_update_person(person, expected_version=person.version, acting_user=None, jurisdiction=elsewhere)
+    assert set(PersonSubstance.objects.values_list("county_code", flat=True)) == {elsewhere.county_code}
+    person.refresh_from_db()
+    services.do_update_person(person, expected_version=person.version, acting_user=None,
+                              substances=["ketamine", "heroin"])
+    assert sorted(PersonSubstance.objects.values_list("substance", "county_code")) == [
+        ("heroin", elsewhere.county_code), ("ketamine", elsewhere.county_code)]
