@@ -39,6 +39,7 @@ from persons.models import (
     LedgerImport,
     Measure,
     Person,
+    PersonRecord,
     PersonSubstance,
     PlannedCheckIn,
     RiskAssessment,
@@ -117,6 +118,15 @@ def _set_substances(person: Person, substances) -> None:
     person.substances.exclude(county_code=person.county_code).update(county_code=person.county_code)
 
 
+def _follow_county(person: Person) -> None:
+    """A file moved to another county takes its records along: everything about the person
+    carries the file's county code (the distribution column of docs/scaling.md)."""
+    _set_substances(person, None)
+    for model in PersonRecord.__subclasses__():
+        model.objects.filter(person=person).exclude(county_code=person.county_code).update(
+            county_code=person.county_code)
+
+
 def find_by_id_number(id_number: str) -> Person | None:
     """Exact look-up through the blind index (no decryption of the table)."""
     return Person.objects.filter(**blind_lookup(Person, "id_number", id_number)).first()
@@ -178,7 +188,7 @@ def do_update_person(person: Person, *, expected_version: int, acting_user, subs
     if unknown:
         raise ValueError(f"not editable here: {sorted(unknown)}")
     before = _snapshot(person) | {"substances": sorted(person.substances.values_list("substance", flat=True))}
-    previous_place = person.jurisdiction_id
+    previous_place, previous_county = person.jurisdiction_id, person.county_code
     for name, value in fields.items():
         setattr(person, name, value)
     if "jurisdiction" in fields or "grid" in fields:
@@ -194,8 +204,8 @@ def do_update_person(person: Person, *, expected_version: int, acting_user, subs
         after["substances"] = sorted(set(substances))
     else:
         after["substances"] = before["substances"]
-        if "jurisdiction" in fields:
-            _set_substances(person, None)
+    if person.county_code != previous_county:
+        _follow_county(person)
     changes = audit.diff(before, after, masks=AUDIT_MASKS)
     if changes:
         audit.record(AuditEntry.Action.UPDATE, actor=acting_user, obj=person, changes=changes)
@@ -949,10 +959,12 @@ def do_acknowledge_transfer(transfer: Transfer, *, acting_user,
     target = transfer.to_jurisdiction
     person = transfer.person
     person.refresh_from_db()
+    moved_county = person.county_code != target.county_code
     person.jurisdiction, person.grid, person.assigned_worker = target, None, None
     person.county_code, person.receiving_jurisdiction = target.county_code, None
     save_versioned(person, None, ["jurisdiction", "grid", "assigned_worker", "county_code", "receiving_jurisdiction"])
-    _set_substances(person, None)
+    if moved_county:
+        _follow_county(person)
     transfer.state = TransferState.ACKNOWLEDGED
     transfer.acknowledged_on, transfer.acknowledged_by = acknowledged_on, acting_user
     transfer.save(update_fields=["state", "acknowledged_on", "acknowledged_by"])
@@ -1363,7 +1375,7 @@ def _update_imported(changes, acting_user, today) -> list[Person]:
         if "name" in fields:
             person.name_initials = pinyin_initials(person.name)
             fields.append("name_initials")
-        if "jurisdiction" in fields:
+        if "jurisdiction" in fields and person.county_code != person.jurisdiction.county_code:
             person.county_code = person.jurisdiction.county_code
             fields.append("county_code")
         if "control_status" in diff:
@@ -1377,8 +1389,10 @@ def _update_imported(changes, acting_user, today) -> list[Person]:
         person.version += 1
         Person.objects.filter(pk=person.pk).update(**{name: getattr(person, name) for name in fields},
                                                    version=person.version)
-        if "substances" in diff or "county_code" in fields:
-            _set_substances(person, row.values["substances"] if "substances" in diff else None)
+        if "substances" in diff:
+            _set_substances(person, row.values["substances"])
+        if "county_code" in fields:
+            _follow_county(person)
         shown = {k: [str(v) if k == "jurisdiction" else v for v in pair] for k, pair in diff.items()}
         for key, mask in AUDIT_MASKS.items():
             if key in shown:

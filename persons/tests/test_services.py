@@ -563,3 +563,25 @@ def test_substances_carry_the_files_county_and_follow_it(tree, village):
                               substances=["ketamine", "heroin"])
     assert sorted(PersonSubstance.objects.values_list("substance", "county_code")) == [
         ("heroin", elsewhere.county_code), ("ketamine", elsewhere.county_code)]
+
+
+def test_a_file_moved_to_another_county_takes_its_records_along(tree, village):
+    from jurisdictions.choices import Level
+    from jurisdictions.tests.factories import JurisdictionFactory
+    from persons.models import PersonRecord
+
+    town = JurisdictionFactory(code=f"{tree['other_county'].code}001", level=Level.TOWNSHIP, parent=tree["other_county"])
+    elsewhere = JurisdictionFactory(code=f"{town.code}001", level=Level.VILLAGE, parent=town)
+    person, _measure = under_treatment(village)
+    services.do_record_check_in(person, CheckInKind.DRUG_TEST, days_ago(3), acting_user=None, method="urine",
+                                result="negative")
+
+    def counties():
+        return {model.__name__: set(model.objects.filter(person=person).values_list("county_code", flat=True))
+                for model in PersonRecord.__subclasses__() if model.objects.filter(person=person).exists()}
+
+    assert set(counties()) >= {"StatusChange", "Measure", "CheckIn", "PlannedCheckIn"}
+    assert all(codes == {village.county_code} for codes in counties().values())
+    person.refresh_from_db()
+    services.do_update_person(person, expected_version=person.version, acting_user=None, jurisdiction=elsewhere)
+    assert all(codes == {elsewhere.county_code} for codes in counties().values())
