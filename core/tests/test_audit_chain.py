@@ -233,3 +233,16 @@ def test_concurrent_writers_keep_one_chain():
     assert not failures
     assert list(AuditEntry.objects.order_by("seq").values_list("seq", flat=True)) == list(range(1, 21))
     assert audit.verify() == (20, None)
+
+
+def test_a_recorded_entry_is_the_stored_row_and_the_new_head(db):
+    from core.models import AuditAnchor
+
+    first = audit.record(AuditEntry.Action.SYSTEM, object_repr="first", changes={"n": 1.5, "when": "2026-01-02"})
+    entry = audit.record(AuditEntry.Action.VIEW, object_repr="second", changes={"criteria": {"q": "李"}})
+    stored = AuditEntry.objects.get(pk=entry.pk)
+    assert (stored.seq, stored.prev_hash, stored.hash, stored.at, stored.changes) == (
+        entry.seq, first.hash, entry.hash, entry.at, {"criteria": {"q": "李"}})
+    assert audit.content_hash(stored) == entry.hash
+    anchor = AuditAnchor.objects.get(pk=1)
+    assert (anchor.seq, anchor.hash) == (entry.seq, entry.hash)
