@@ -151,53 +151,65 @@ def _can_fork() -> bool:
     return hasattr(os, "fork") and threading.active_count() == 1
 
 
-def forked_stream(fn, items: list):
-    """Yield ``fn(item)`` for each item in order, computed by one forked child while this
-    process works with the results already yielded (writes them to the database, say), so
-    the two overlap. The child's rules are ``forked_map``'s; without a fork it all runs here."""
+def forked_stream(fn, items: list, workers: int | None = None):
+    """Yield ``fn(item)`` for each item in order, computed by forked children (``workers``, as
+    many as the machine has cores; child k takes items k, k + workers, …) while this process
+    works with the results already yielded (writes them to the database, say), so the two
+    overlap. The children's rules are ``forked_map``'s; without a fork it all runs here."""
     if len(items) <= 1 or not _can_fork():
         yield from (fn(item) for item in items)
         return
-    reader, writer = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child
-        status = 0
-        try:
-            os.close(reader)
-            with os.fdopen(writer, "wb") as out:
-                for item in items:
-                    try:
-                        payload, failed = pickle.dumps((True, fn(item)), protocol=pickle.HIGHEST_PROTOCOL), False
-                    except BaseException as error:  # noqa: BLE001 (sent to the parent, raised there)
-                        payload, failed = pickle.dumps(
-                            (False, f"{type(error).__name__}: {error}\n{traceback.format_exc()}")), True
-                    out.write(len(payload).to_bytes(8, "big") + payload)
-                    out.flush()
-                    if failed:
-                        break
-        except BaseException:  # noqa: BLE001 (the parent reports a child that sent too little)
-            status = 1
-        finally:
-            os._exit(status)
-    os.close(writer)
-    done = False
+    workers = max(1, min(workers or os.cpu_count() or 1, len(items)))
+    children = []  # (pid, reader)
     try:
-        with os.fdopen(reader, "rb") as pipe:
-            for _item in items:
-                size = pipe.read(8)
-                data = pipe.read(int.from_bytes(size, "big")) if len(size) == 8 else b""
-                if not data:
-                    raise RuntimeError(f"forked worker {pid} ended without a result")
-                ok, value = pickle.loads(data)  # noqa: S301 (our own child's output)
-                if not ok:
-                    raise RuntimeError(f"forked worker {pid} failed: {value}")
-                yield value
-        done = True
+        for number in range(workers):
+            reader, writer = os.pipe()
+            pid = os.fork()
+            if pid == 0:  # a child
+                for _pid, other in children:  # the earlier children's pipes are theirs
+                    other.close()
+                os.close(reader)
+                _stream_child(fn, items[number::workers], writer)
+            os.close(writer)
+            children.append((pid, os.fdopen(reader, "rb")))
+        for index in range(len(items)):
+            pid, pipe = children[index % workers]
+            size = pipe.read(8)
+            data = pipe.read(int.from_bytes(size, "big")) if len(size) == 8 else b""
+            if not data:
+                raise RuntimeError(f"forked worker {pid} ended without a result")
+            ok, value = pickle.loads(data)  # noqa: S301 (our own child's output)
+            if not ok:
+                raise RuntimeError(f"forked worker {pid} failed: {value}")
+            yield value
     finally:
-        if not done:
+        for pid, pipe in children:
+            pipe.close()  # a child still writing gets EPIPE and ends
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
+
+
+def _stream_child(fn, items: list, writer: int):
+    """A ``forked_stream`` child: each result, length first, to ``writer``; then ``os._exit``."""
+    status = 0
+    try:
+        with os.fdopen(writer, "wb") as out:
+            for item in items:
+                try:
+                    payload, failed = pickle.dumps((True, fn(item)), protocol=pickle.HIGHEST_PROTOCOL), False
+                except BaseException as error:  # noqa: BLE001 (sent to the parent, raised there)
+                    payload, failed = pickle.dumps(
+                        (False, f"{type(error).__name__}: {error}\n{traceback.format_exc()}")), True
+                out.write(len(payload).to_bytes(8, "big") + payload)
+                out.flush()
+                if failed:
+                    break
+    except BaseException:  # noqa: BLE001 (the parent reports a child that sent too little)
+        status = 1
+    finally:
+        os._exit(status)
 
 
 def json_text(value, encoder=None) -> str:

@@ -1346,8 +1346,8 @@ def _create_imported(rows, acting_user, today, index_of: dict[str, str], progres
                             "changes": audit.diff({}, filled, masks=AUDIT_MASKS)})
         return people.export(), substances.export(), statuses.export(), audit.prepare_many(entries, actor=acting_user)
 
-    # A forked worker prepares part after part while this process writes the parts it has: the
-    # database stores one part while the next is encrypted and formatted (two cores busy).
+    # Forked workers (one per core) prepare part after part while this process writes the parts
+    # it has: the database stores one part while the next ones are encrypted and formatted.
     writers = [bulk.Rows(Person, with_pk=True), bulk.Rows(PersonSubstance), bulk.Rows(StatusChange)]
     entries, done, parts = [], 0, bulk.parts(len(rows), size=IMPORT_PART)
     for part, prepared in zip(parts, bulk.forked_stream(prepare, parts), strict=True):
