@@ -123,15 +123,23 @@ def canonical_json(content: dict) -> bytes:
     changes = content.get("changes")
     rest = {key: value for key, value in content.items() if key != "changes"}
     if all(type(value) in _SCALARS for value in rest.values()):
-        try:
-            part = orjson.dumps(changes, option=orjson.OPT_SORT_KEYS)
-            if not _FLOAT_LIKE.search(part):
-                if "changes" in content:
-                    rest["changes"] = orjson.Fragment(part)
-                return orjson.dumps(rest, option=orjson.OPT_SORT_KEYS)
-        except (TypeError, orjson.JSONEncodeError):
-            pass
+        part = changes.encode() if type(changes) is bulk.JSONText else _canonical_part(changes)
+        if part is not None:
+            if "changes" in content:
+                rest["changes"] = orjson.Fragment(part)
+            return orjson.dumps(rest, option=orjson.OPT_SORT_KEYS)
+    if type(changes) is bulk.JSONText:
+        content = content | {"changes": json.loads(changes)}
     return json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _canonical_part(value) -> bytes | None:
+    """``value``'s canonical text when orjson writes it as ``json`` would (no float), else None."""
+    try:
+        part = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    except (TypeError, orjson.JSONEncodeError):
+        return None
+    return None if _FLOAT_LIKE.search(part) else part
 
 
 def content_hash(entry: AuditEntry, at: str | None = None) -> str:
@@ -254,8 +262,9 @@ def record_many(specs=(), *, actor=None, prepared: list[dict] | None = None) -> 
 
 
 def prepare_many(specs, *, actor=None) -> list[dict]:
-    """``record_many``'s entries before they are chained: who, what and the JSON-safe changes
-    (no database access)."""
+    """``record_many``'s entries before they are chained: who, what and the JSON-safe changes,
+    already as their canonical text where that is orjson's (no database access: a forked
+    worker of an import prepares them, the importing process only chains them)."""
     who = _who(actor)
     who = {k: v for k, v in who.items() if k != "actor"} | {"actor_id": who["actor"].pk if who["actor"] else None}
     entries = []
@@ -266,9 +275,15 @@ def prepare_many(specs, *, actor=None) -> list[dict]:
             "object_type": obj._meta.label if obj is not None else spec.get("object_type", ""),
             "object_id": str(obj.pk) if obj is not None else spec.get("object_id", ""),
             "object_repr": (spec.get("object_repr") or (str(obj) if obj is not None else ""))[:200],
-            "changes": _json_safe(spec.get("changes") or {}),
+            "changes": _prepared_changes(spec.get("changes") or {}),
         })
     return entries
+
+
+def _prepared_changes(changes):
+    safe = _json_safe(changes)
+    part = _canonical_part(safe)
+    return safe if part is None else bulk.JSONText(part.decode())
 
 
 def diff(before: dict, after: dict, masks: dict | None = None) -> dict:

@@ -212,15 +212,23 @@ def _stream_child(fn, items: list, writer: int):
         os._exit(status)
 
 
+class JSONText(str):
+    """Text that is JSON already: a JSON column takes it as it is (``json_text``)."""
+
+
 def json_text(value, encoder=None) -> str:
     """A JSON column's text, as Django's JSONField would write it with ``encoder`` (orjson for
     Django's encoder, handing it dates, decimals and lazy text as ``json`` would)."""
+    if type(value) is JSONText:
+        return str(value)
     if encoder in (None, DjangoJSONEncoder):
         try:
             return orjson.dumps(value, default=_DJANGO_JSON.default, option=_ORJSON_OPTIONS).decode()
         except (TypeError, orjson.JSONEncodeError):
             pass
     return json.dumps(value, cls=encoder or DjangoJSONEncoder, ensure_ascii=False)
+
+
 # Fields whose Python value psycopg takes as it is: ``pre_save`` is enough (the generic
 # ``get_db_prep_save`` chain costs a few microseconds per value, which adds up over millions).
 _PLAIN = frozenset({models.CharField, models.TextField, models.BooleanField, models.IntegerField,
