@@ -323,6 +323,9 @@ def find_sheet(data: bytes, filename: str, header_row: int | None = None) -> tup
     raise first_error
 
 
+CHECK_PART = 5000  # rows a forked worker checks at a time (read_ledger)
+
+
 @bulk.gc_paused()
 def read_ledger(data: bytes, filename: str = "", *, header_row: int | None = None,
                 mapping: dict[int, str] | None = None, today: datetime.date | None = None,
@@ -359,7 +362,7 @@ def read_ledger(data: bytes, filename: str = "", *, header_row: int | None = Non
             last = index
             break
     parts = [range(header_index + 1 + part.start, header_index + 1 + part.stop)
-             for part in bulk.parts(last - header_index)]
+             for part in bulk.parts(last - header_index, size=CHECK_PART)]
 
     def check(part: range) -> list:
         """The rows of ``part`` checked (a LedgerRow each), or their number when skipped."""
@@ -374,17 +377,17 @@ def read_ledger(data: bytes, filename: str = "", *, header_row: int | None = Non
                 checked.append(index + 1)
                 continue
             checked.append(_check_row(index + 1, cells, columns, ledger, today))
-            if progress and part is parts[0] and len(checked) % 2000 == 0:
-                progress((index - part.start + 1) * len(parts), last - header_index)  # this process's share
         return checked
 
-    for checked in bulk.forked_map(check, parts):  # a large ledger is checked on every core
+    for part, checked in zip(parts, bulk.forked_stream(check, parts), strict=True):  # on every core
         for row in checked:
             if isinstance(row, int):
                 ledger.skipped_rows.append(row)
             else:
                 ledger.rows_read += 1
                 ledger.rows.append(row)
+        if progress:
+            progress(part.stop - header_index - 1, last - header_index)
     _mark_duplicates(ledger)
     return ledger
 
