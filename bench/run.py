@@ -356,9 +356,12 @@ def bench_concurrent(results: Results, users: dict, persons: dict, clients: int,
     requests_file = workdir / "requests.tsv"
     requests_file.write_text("\n".join(lines) + "\n")
     port = _free_port()
+    # jindu serve's own defaults (one process more than cores, one thread each) unless
+    # BENCH_WEB_WORKERS / BENCH_WEB_THREADS say otherwise.
+    sizing = [arg for name, flag in (("BENCH_WEB_WORKERS", "--workers"), ("BENCH_WEB_THREADS", "--threads"))
+              if os.environ.get(name) for arg in (flag, os.environ[name])]
     server = subprocess.Popen([str(ROOT / ".venv/bin/jindu"), "serve", "--no-worker", "--no-scheduler",
-                               "--port", str(port), "--workers", os.environ.get("BENCH_WEB_WORKERS", "3"),
-                               "--threads", os.environ.get("BENCH_WEB_THREADS", "4")],
+                               "--port", str(port), *sizing],
                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
     try:
         base = f"http://127.0.0.1:{port}"
