@@ -71,7 +71,7 @@ class LoginTotpView(View):
         if form.is_valid() and services.totp_valid(user, form.cleaned_data["code"]):
             next_url = request.session.pop(PENDING_NEXT, None) or settings.LOGIN_REDIRECT_URL
             request.session.pop(PENDING_USER, None)
-            auth_login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            auth_login(request, user, backend="accounts.backends.UserBackend")
             return redirect(next_url)
         services.record_login_failure(user.username, ip)
         form.add_error("code", _("The code is wrong or has expired; enter the current one."))
