@@ -58,14 +58,15 @@ class Command(BaseCommand):
         parser.add_argument("--host", default=os.environ.get("JINDU_HOST", "127.0.0.1"))
         parser.add_argument("--port", type=int, default=int(os.environ.get("JINDU_PORT", "8000")))
         # Pages are CPU-bound (Python, and PostgreSQL on the same cores): one process more than
-        # cores, one thread each (gunicorn's sync worker). Threads only add GIL contention, and
-        # a threaded worker takes connections as they come and queues them behind its own, while
-        # sync workers take the next request from the kernel's queue when free, so requests are
-        # served in arrival order: at 50 clients on 2 cores, about the same pages per second as
-        # 3 workers × 4 threads but a p95 of 0.6 s instead of 1 s (100,000 persons).
+        # cores, two threads each (gunicorn's gthread worker). Measured at 100,000 persons, 50
+        # clients on 2 cores: 3 × 2 served 45 pages/s at a p95 of 0.13 s to users pausing about
+        # a second between pages (3 × 4: 0.42 s), and 90 pages/s to clients that never pause.
+        # The sync worker (one thread) queues fairly when every client hammers (p95 0.67 s
+        # instead of 1 s) but blocks on a connection a browser opened and has not used yet: the
+        # pausing users then waited 0.8 s at p95. Without a buffering proxy in front, threads.
         parser.add_argument("--workers", type=int,
                             default=int(os.environ.get("JINDU_WEB_WORKERS", str((os.cpu_count() or 1) + 1))))
-        parser.add_argument("--threads", type=int, default=int(os.environ.get("JINDU_WEB_THREADS", "1")))
+        parser.add_argument("--threads", type=int, default=int(os.environ.get("JINDU_WEB_THREADS", "2")))
         parser.add_argument("--no-worker", action="store_true", help="do not start the task worker")
         parser.add_argument("--no-scheduler", action="store_true", help="do not schedule the daily sweep")
 
