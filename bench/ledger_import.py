@@ -150,6 +150,7 @@ def _baseline(data: bytes) -> float:
 
 def run(rows: int = 100_000, seed: int = 7, verbose: bool = True) -> dict:
     from django.db import connection
+    from django.test.utils import override_settings
 
     from persons import services
     from persons.importers import read_ledger
@@ -162,11 +163,21 @@ def run(rows: int = 100_000, seed: int = 7, verbose: bool = True) -> dict:
         baseline = _baseline(data)
         say(f"  baseline (calamine + {'COPY' if connection.vendor == 'postgresql' else 'executemany'}): "
             f"{baseline:.2f} s", flush=True)
-        started = time.perf_counter()
-        ledger = read_ledger(data, "bench.xlsx")
-        read_at = time.perf_counter()
-        result = services.do_import_persons(ledger, acting_user=None, jurisdiction=county, source="bench.xlsx")
-        elapsed = time.perf_counter() - started
+        # As in production, the rollups of the villages the import changed are recomputed by the
+        # background worker after the commit: the import enqueues that task (database backend)
+        # and its time is measured on its own below, not inside the import's.
+        with override_settings(TASKS={"default": {"BACKEND": "django_tasks_db.DatabaseBackend",
+                                                  "QUEUES": ["default"]}}):
+            started = time.perf_counter()
+            ledger = read_ledger(data, "bench.xlsx")
+            read_at = time.perf_counter()
+            result = services.do_import_persons(ledger, acting_user=None, jurisdiction=county, source="bench.xlsx")
+            elapsed = time.perf_counter() - started
+        from monitoring import rollups
+
+        recompute_started = time.perf_counter()
+        recomputed = rollups.refresh(county.path)
+        recompute_seconds = time.perf_counter() - recompute_started
         if result.rejected or result.imported != rows:
             raise RuntimeError(f"bench ledger not imported cleanly: {result.as_dict()['rejected'][:3]}")
         again = time.perf_counter()
@@ -179,10 +190,12 @@ def run(rows: int = 100_000, seed: int = 7, verbose: bool = True) -> dict:
             "rows_per_second": round(rows / elapsed), "baseline_seconds": round(baseline, 2),
             "baseline_rows_per_second": round(rows / baseline), "ratio": round(elapsed / baseline, 2),
             "reimport_check_seconds": round(reimport, 2), "reimport_unchanged": second.unchanged,
+            "rollups_recomputed_villages": recomputed, "rollups_recompute_seconds": round(recompute_seconds, 2),
         }
         say(f"  jindu import: {elapsed:.2f} s = {figures['rows_per_second']:,} rows/s (read and check "
             f"{figures['read_check_seconds']} s, write {figures['write_seconds']} s); ratio to baseline "
-            f"{figures['ratio']}×; checking the same file again: {reimport:.2f} s, {second.unchanged:,} unchanged",
+            f"{figures['ratio']}×; checking the same file again: {reimport:.2f} s, {second.unchanged:,} unchanged; "
+            f"the worker's recomputation of the {recomputed} villages' rollups afterwards: {recompute_seconds:.1f} s",
             flush=True)
         return figures
     finally:
