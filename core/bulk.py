@@ -74,77 +74,12 @@ def key_batches(values: list, postgres_batch: int = 50_000, other_batch: int = 2
 PARALLEL_MIN_ITEMS = 5000  # below this a forked process costs more than it saves
 
 
-def parts(count: int, processes: int | None = None, size: int | None = None) -> list[range]:
-    """``range(count)`` cut into one part per process ``forked_map`` may use (as many as the
-    machine has cores, none smaller than ``PARALLEL_MIN_ITEMS``), or into parts of ``size``
-    for ``forked_stream`` (one part when the whole is smaller than ``PARALLEL_MIN_ITEMS``)."""
-    if not count:
-        return [range(0)]
-    if size is not None:
-        size = count if count < PARALLEL_MIN_ITEMS else max(size, 1)
-    else:
-        if processes is None:
-            processes = max(1, min(os.cpu_count() or 1, count // PARALLEL_MIN_ITEMS))
-        size = -(-count // processes)
+def parts(count: int, size: int) -> list[range]:
+    """``range(count)`` cut into parts of ``size`` for ``forked_stream``; one part when the
+    whole is smaller than ``PARALLEL_MIN_ITEMS``."""
+    if count < PARALLEL_MIN_ITEMS:
+        return [range(count)]
     return [range(start, min(start + size, count)) for start in range(0, count, size)]
-
-
-def forked_map(fn, items: list) -> list:
-    """``[fn(item) for item in items]``, the first in this process and each other one in a child
-    forked for it, so that the work of a large import uses every core. A child inherits what
-    this process holds (no copying of the input), sends its result back pickled and leaves with
-    ``os._exit`` (it never touches the database: ``fn`` must not query, and the inherited
-    connection must not be closed by the child). An exception in a child is raised here.
-
-    Only the main thread of a single-threaded process forks (a thread holding a lock at the
-    moment of the fork would leave it locked in the child); otherwise the items run here."""
-    if len(items) <= 1 or not _can_fork():
-        return [fn(item) for item in items]
-    children = []
-    try:
-        for item in items[1:]:
-            reader, writer = os.pipe()
-            pid = os.fork()
-            if pid == 0:  # the child
-                status = 0
-                try:
-                    os.close(reader)
-                    try:
-                        payload = pickle.dumps((True, fn(item)), protocol=pickle.HIGHEST_PROTOCOL)
-                    except BaseException as error:  # noqa: BLE001 (sent to the parent, raised there)
-                        payload = pickle.dumps((False, f"{type(error).__name__}: {error}\n"
-                                                       f"{traceback.format_exc()}"))
-                    with os.fdopen(writer, "wb") as out:
-                        out.write(payload)
-                except BaseException:  # noqa: BLE001 (the parent reports a child that sent nothing)
-                    status = 1
-                finally:
-                    os._exit(status)
-            os.close(writer)
-            children.append((pid, reader))
-        results = [fn(items[0])]
-        while children:
-            pid, reader = children.pop(0)
-            try:
-                with os.fdopen(reader, "rb") as pipe:
-                    data = pipe.read()
-            finally:
-                os.waitpid(pid, 0)
-            if not data:
-                raise RuntimeError(f"forked worker {pid} ended without a result")
-            ok, value = pickle.loads(data)  # noqa: S301 (our own child's output)
-            if not ok:
-                raise RuntimeError(f"forked worker {pid} failed: {value}")
-            results.append(value)
-        return results
-    finally:
-        for pid, reader in children:  # after an error here: do not leave children behind
-            with contextlib.suppress(OSError):
-                os.close(reader)
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
-            with contextlib.suppress(OSError):
-                os.waitpid(pid, 0)
 
 
 def _can_fork() -> bool:
@@ -155,7 +90,13 @@ def forked_stream(fn, items: list, workers: int | None = None):
     """Yield ``fn(item)`` for each item in order, computed by forked children (``workers``, as
     many as the machine has cores; child k takes items k, k + workers, …) while this process
     works with the results already yielded (writes them to the database, say), so the two
-    overlap. The children's rules are ``forked_map``'s; without a fork it all runs here."""
+    overlap and a large import uses every core. A child inherits what this process holds (no
+    copying of the input), sends its results back pickled and leaves with ``os._exit``: it
+    never touches the database (``fn`` must not query, and the inherited connection must not
+    be closed by the child). A child's exception is raised here; no child is left behind.
+
+    Only a single-threaded process forks (a thread holding a lock at the moment of the fork
+    would leave it locked in the child); otherwise, and for a single item, it all runs here."""
     if len(items) <= 1 or not _can_fork():
         yield from (fn(item) for item in items)
         return
@@ -271,17 +212,11 @@ def insert(model, objects: list, batch_size: int = BATCH) -> list:
     for obj, pk in zip(missing, reserve_ids(model, len(missing)), strict=True):
         obj.pk = pk
     fields = list(model._meta.concrete_fields)
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(f.column) for f in fields)
-    statement = f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN"
     real = connections[DEFAULT_DB_ALIAS]  # the proxy ``connection`` costs a lookup per use
     real.ensure_connection()
     preparers = _preparers(fields, real)
-    for start in range(0, len(objects), batch_size):
-        batch = objects[start:start + batch_size]
-        with real.connection.cursor() as cursor, cursor.copy(statement) as copy:
-            for obj in batch:
-                copy.write_row([prepare(obj) for prepare in preparers])
+    copy_rows(model._meta.db_table, [f.column for f in fields],
+              ([prepare(obj) for prepare in preparers] for obj in objects))
     for obj in objects:
         obj._state.adding = False
         obj._state.db = connection.alias
@@ -312,7 +247,6 @@ class Rows:
     def __init__(self, model, *, with_pk: bool = False):
         """``with_pk``: the caller gives each row its key (``reserve_ids_any``), so that other
         rows can point at it; otherwise the database assigns keys."""
-
         from django.utils import timezone
 
         from core.fields import BlindIndexField, EncryptedTextField
@@ -399,9 +333,7 @@ def copy_text(db_table: str, columns: list[str], data: bytes) -> None:
         return
     real = connections[DEFAULT_DB_ALIAS]
     real.ensure_connection()
-    names = ", ".join(real.ops.quote_name(c) for c in columns)
-    with (real.connection.cursor() as cursor,
-          cursor.copy(f"COPY {real.ops.quote_name(db_table)} ({names}) FROM STDIN") as copy):
+    with real.connection.cursor() as cursor, cursor.copy(_copy_statement(real, db_table, columns)) as copy:
         for start in range(0, len(data), 1 << 20):
             copy.write(data[start:start + (1 << 20)])
 
@@ -413,28 +345,31 @@ def copy_rows(db_table: str, columns: list[str], rows, batch_size: int = BATCH) 
     rows while the caller is still computing the next ones."""
     real = connections[DEFAULT_DB_ALIAS]
     real.ensure_connection()
-    quote = real.ops.quote_name
-    names = ", ".join(quote(c) for c in columns)
-    table = quote(db_table)
     count = 0
     rows = iter(rows)
     if real.vendor == "postgresql":
         first = next(rows, None)
         if first is None:
             return 0
-        with real.connection.cursor() as cursor, cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+        with real.connection.cursor() as cursor, cursor.copy(_copy_statement(real, db_table, columns)) as copy:
             copy.write_row(first)
             count = 1
             for row in rows:
                 copy.write_row(row)
                 count += 1
         return count
+    names = ", ".join(real.ops.quote_name(c) for c in columns)
     marks = ", ".join("?" for _ in columns)
     while batch := list(itertools.islice(rows, batch_size)):
-        real.connection.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})",
+        real.connection.executemany(f"INSERT INTO {real.ops.quote_name(db_table)} ({names}) VALUES ({marks})",
                                     [tuple(_sqlite_value(real, v) for v in row) for row in batch])
         count += len(batch)
     return count
+
+
+def _copy_statement(real, db_table: str, columns: list[str]) -> str:
+    names = ", ".join(real.ops.quote_name(c) for c in columns)
+    return f"COPY {real.ops.quote_name(db_table)} ({names}) FROM STDIN"
 
 
 def _sqlite_value(real, value):

@@ -1306,7 +1306,7 @@ def _imported_notes(values: dict) -> str:
 def _create_imported(rows, acting_user, today, index_of: dict[str, str], progress=None) -> list[int]:
     """New files in bulk: plain rows through ``core.bulk.Rows`` (encrypted and indexed as the
     fields would), their substances and first status, and one audit entry each. A large
-    ledger's rows are prepared by forked workers as well (``core.bulk.forked_map``); the rows
+    ledger's rows are prepared by forked workers as well (``core.bulk.forked_stream``); the rows
     are written and the audit entries chained here, in the caller's transaction."""
     ids = bulk.reserve_ids_any(Person, len(rows))
     recorder = acting_user.pk if acting_user is not None else None

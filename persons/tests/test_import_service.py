@@ -518,7 +518,7 @@ def test_forked_workers_import_exactly_what_one_process_does(places, mark, monke
         monkeypatch.setattr(bulk, "PARALLEL_MIN_ITEMS", 4 if parallel else 10**9)
         monkeypatch.setattr(services, "IMPORT_PART", 7)  # 5 parts, prepared by three forked workers
         monkeypatch.setattr("persons.importers.CHECK_PART", 7)  # and checked by three
-        assert len(bulk.parts(30)) == (3 if parallel else 1)
+        assert len(bulk.parts(30, size=7)) == (5 if parallel else 1)
         since = AuditEntry.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
         result = services.do_import_persons(read_ledger(data, "台账.xlsx"), acting_user=None,
                                             jurisdiction=places[COUNTY], source="台账")

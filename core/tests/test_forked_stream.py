@@ -1,4 +1,4 @@
-"""core.bulk.forked_map and parts: the import's work spread over forked processes."""
+"""core.bulk.forked_stream and parts: the import's work spread over forked processes."""
 
 import os
 import threading
@@ -8,47 +8,15 @@ import pytest
 from core import bulk
 
 
-def test_results_come_back_in_order_from_the_children():
-    def where(item):
-        return item, os.getpid()
-
-    results = bulk.forked_map(where, [0, 1, 2, 3])
-    assert [item for item, _pid in results] == [0, 1, 2, 3]
-    assert results[0][1] == os.getpid()  # the first runs here, the others in children
-    assert len({pid for _item, pid in results}) == 4
-
-
-def test_a_failing_child_raises_here_and_no_child_is_left():
-    def fail_on_two(item):
-        if item == 2:
-            raise ValueError("bad row")
-        return item
-
-    with pytest.raises(RuntimeError, match="ValueError: bad row"):
-        bulk.forked_map(fail_on_two, [0, 1, 2])
-    with pytest.raises(ChildProcessError):
-        os.waitpid(-1, os.WNOHANG)  # every child was reaped
-
-
 def test_with_other_threads_running_everything_runs_here():
     stop = threading.Event()
     thread = threading.Thread(target=stop.wait)
     thread.start()
     try:
-        assert {pid for pid in bulk.forked_map(lambda item: os.getpid(), [0, 1, 2])} == {os.getpid()}
+        assert {pid for pid in bulk.forked_stream(lambda item: os.getpid(), [0, 1, 2])} == {os.getpid()}
     finally:
         stop.set()
         thread.join()
-
-
-def test_parts_cover_the_range_once(monkeypatch):
-    monkeypatch.setattr(os, "cpu_count", lambda: 2)
-    assert bulk.parts(0) == [range(0)]
-    assert bulk.parts(bulk.PARALLEL_MIN_ITEMS * 2 - 1) == [range(bulk.PARALLEL_MIN_ITEMS * 2 - 1)]
-    halves = bulk.parts(20_001)
-    assert len(halves) == 2 and [n for part in halves for n in part] == list(range(20_001))
-    monkeypatch.setattr(os, "cpu_count", lambda: 16)
-    assert len(bulk.parts(20_001)) == 20_001 // bulk.PARALLEL_MIN_ITEMS
 
 
 def test_stream_yields_in_order_from_the_children_while_the_caller_works():
@@ -90,7 +58,8 @@ def test_stream_left_early_leaves_no_child():
         os.waitpid(-1, os.WNOHANG)
 
 
-def test_parts_of_a_size(monkeypatch):
+def test_parts_of_a_size():
+    assert bulk.parts(0, size=10) == [range(0)]
     assert bulk.parts(bulk.PARALLEL_MIN_ITEMS - 1, size=10) == [range(bulk.PARALLEL_MIN_ITEMS - 1)]
     cut = bulk.parts(25_000, size=10_000)
     assert [len(p) for p in cut] == [10_000, 10_000, 5_000] and [n for p in cut for n in p] == list(range(25_000))
