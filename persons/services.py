@@ -109,20 +109,17 @@ def _changed(person_ids, jurisdiction_ids=()) -> None:
 
 
 def _set_substances(person: Person, substances) -> None:
-    """The file's substances become ``substances`` (None: unchanged), under the file's county."""
-    if substances is not None:
-        person.substances.exclude(substance__in=substances).delete()
-        held = set(person.substances.values_list("substance", flat=True))
-        PersonSubstance.objects.bulk_create([PersonSubstance(person=person, county_code=person.county_code, substance=s)
-                                             for s in sorted(set(substances) - held)])
-    person.substances.exclude(county_code=person.county_code).update(county_code=person.county_code)
+    """The file's substances become ``substances``, under the file's county."""
+    person.substances.exclude(substance__in=substances).delete()
+    held = set(person.substances.values_list("substance", flat=True))
+    PersonSubstance.objects.bulk_create([PersonSubstance(person=person, county_code=person.county_code, substance=s)
+                                         for s in sorted(set(substances) - held)])
 
 
 def _follow_county(person: Person) -> None:
-    """A file moved to another county takes its records along: everything about the person
-    carries the file's county code (the distribution column of docs/scaling.md)."""
-    _set_substances(person, None)
-    for model in PersonRecord.__subclasses__():
+    """A file moved to another county takes its substances and records along: everything about
+    the person carries the file's county code (the distribution column of docs/scaling.md)."""
+    for model in (PersonSubstance, *PersonRecord.__subclasses__()):
         model.objects.filter(person=person).exclude(county_code=person.county_code).update(
             county_code=person.county_code)
 
