@@ -7,21 +7,16 @@ from dataclasses import dataclass
 from functools import partial
 
 from django.db.models import (
-    BooleanField,
-    Case,
     Count,
     Exists,
-    F,
     IntegerField,
     Min,
     OuterRef,
     Q,
     Subquery,
     Value,
-    When,
-    Window,
 )
-from django.db.models.functions import Coalesce, RowNumber
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -425,14 +420,8 @@ class TimelineEvent:
     tone: str = "secondary"  # a Tabler colour
 
 
-def current_measure(person) -> Measure | None:
-    """The measure that is running or waiting for its report-in, newest first."""
-    return (person.measures.filter(ended_on__isnull=True)
-            .exclude(state__in=[MeasureState.REFUSED, MeasureState.COMPLETED, MeasureState.TERMINATED])
-            .order_by("-decided_on", "-id").first())
-
-
 def _is_current(measure: Measure) -> bool:
+    """Running or waiting for its report-in."""
     return measure.ended_on is None and measure.state not in (
         MeasureState.REFUSED, MeasureState.COMPLETED, MeasureState.TERMINATED)
 
@@ -470,23 +459,6 @@ def measure_clocks(measure: Measure, today: datetime.date | None = None) -> list
 
 
 PLAN_OVERDUE_SHOWN = 50
-
-
-def plan_summary(measure: Measure, today: datetime.date | None = None, upcoming: int = 5) -> dict:
-    """Overdue planned check-ins (the first 50) and the next few due, for the measure card.
-    One query: the open items numbered in date order on either side of today."""
-    today = today or timezone.localdate()
-    late = Case(When(due_on__lt=today, then=Value(True)), default=Value(False), output_field=BooleanField())
-    items = (measure.planned.filter(done__isnull=True)
-             .annotate(late=late, rank=Window(RowNumber(), partition_by=[late], order_by=[F("due_on"), F("id")]))
-             .filter(rank__lte=max(PLAN_OVERDUE_SHOWN, upcoming)).order_by("due_on", "id"))
-    overdue, next_due = [], []
-    for item in items:
-        if item.late:
-            overdue.append(item)
-        elif len(next_due) < upcoming:
-            next_due.append(item)
-    return {"overdue": overdue[:PLAN_OVERDUE_SHOWN], "next": next_due}
 
 
 EVIDENCE_ANCHORS = {"persons.CheckIn": "checkin", "persons.Measure": "measure", "persons.Transfer": "transfer"}
@@ -529,7 +501,7 @@ class PersonFile:
 
     @property
     def current_measure(self) -> Measure | None:
-        """As ``current_measure(person)``: running or waiting for its report-in, newest first."""
+        """The measure running or waiting for its report-in, newest first."""
         return next((m for m in self.measures if _is_current(m)), None)
 
     def is_overdue(self, today: datetime.date) -> bool:
@@ -537,7 +509,8 @@ class PersonFile:
         return bool(self.open_plan) and self.open_plan[0].due_on < today
 
     def plan(self, today: datetime.date, upcoming: int = 5) -> dict | None:
-        """As ``plan_summary`` of the current measure, if it is in effect."""
+        """The current measure's overdue check-ins (the first 50) and the next few due, if it is
+        in effect."""
         measure = self.current_measure
         if measure is None or measure.state != MeasureState.IN_EFFECT:
             return None
@@ -619,12 +592,6 @@ class PersonFile:
                                             "", "cyan"))
         events.sort(key=lambda e: (e.on, e.anchor), reverse=True)
         return events
-
-
-def timeline(person) -> list[TimelineEvent]:
-    """Every status change, measure, check-in, flag, risk assessment, support record and
-    transfer of a person, newest first. One query per kind of record."""
-    return PersonFile(person).timeline()
 
 
 CHECK_IN_FIELDS = ("pk", "kind", "occurred_on", "result", "method", "substance", "returned_on", "notes")

@@ -150,7 +150,7 @@ def test_timeline_holds_every_kind_of_record_newest_first(village):
     person = people.under_treatment(village, name="时间线")
     _refuse_three_tests(person)
     services.do_dismiss_flag(person.flags.get(rule="serious_breach", state="open"), "已经核实处理", acting_user=None)
-    events = queries.timeline(person)
+    events = queries.PersonFile(person).timeline()
     kinds = {e.kind for e in events}
     assert {"status", "measure", "check_in", "flag"} <= kinds
     assert [e.on for e in events] == sorted((e.on for e in events), reverse=True)
@@ -158,7 +158,7 @@ def test_timeline_holds_every_kind_of_record_newest_first(village):
     assert any("已驳回" in e.title for e in events)
 
 
-def test_plan_summary_lists_the_overdue_and_the_next_due_in_date_order(village):
+def test_the_plan_lists_the_overdue_and_the_next_due_in_date_order(village):
     person = people.under_treatment(village, name="计划", decided_days_ago=730, reported_days_ago=720)
     measure = person.measures.get()
     today = timezone.localdate()
@@ -166,12 +166,13 @@ def test_plan_summary_lists_the_overdue_and_the_next_due_in_date_order(village):
     late = [item for item in open_items if item.due_on < today]
     coming = [item for item in open_items if item.due_on >= today]
     assert len(late) > queries.PLAN_OVERDUE_SHOWN and len(coming) > 5  # both sides are cut
-    summary = queries.plan_summary(measure, today)
+    records = queries.PersonFile(person)
+    summary = records.plan(today)
     assert summary["overdue"] == late[:queries.PLAN_OVERDUE_SHOWN]
     assert summary["next"] == coming[:5]
-    assert queries.plan_summary(measure, today, upcoming=2)["next"] == coming[:2]
+    assert records.plan(today, upcoming=2)["next"] == coming[:2]
     later = today + datetime.timedelta(days=3650)  # everything overdue, nothing next
-    assert queries.plan_summary(measure, later) == {"overdue": open_items[:queries.PLAN_OVERDUE_SHOWN], "next": []}
+    assert records.plan(later) == {"overdue": open_items[:queries.PLAN_OVERDUE_SHOWN], "next": []}
 
 
 def test_the_person_file_reads_the_cards_from_the_timeline_records(tree, village):
@@ -180,13 +181,12 @@ def test_the_person_file_reads_the_cards_from_the_timeline_records(tree, village
     services.do_assess_risk(person, acting_user=None)
     services.do_hand_over(person, tree["villages"][-1], "搬家", timezone.localdate(), acting_user=None)
     records = queries.PersonFile(person)
-    assert records.current_measure == queries.current_measure(person)
+    assert records.current_measure == person.measures.get()
     assert records.open_flags == list(person.flags.filter(state="open").order_by("-raised_on", "-id"))
     assert records.open_flags
     assert records.latest_risk is not None
     assert records.latest_risk == person.risk_assessments.order_by("-assessed_on", "-id").first()
     assert records.pending_transfer == person.transfers.get(state="handed_over")
-    assert records.timeline() == queries.timeline(person)
 
 
 def test_measure_clocks(village):

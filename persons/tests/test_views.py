@@ -350,7 +350,7 @@ def test_the_timeline_rows_are_the_html_the_template_wrote(target):
     from persons.views import timeline_rows
 
     _refuse_three_tests(target)
-    events = queries.timeline(target) + [
+    events = queries.PersonFile(target).timeline() + [
         TimelineEvent(datetime.date(987, 6, 5), "check_in", "checkin-1", '<b>"尿检" & 阴性</b>', "", "red"),
         TimelineEvent(datetime.date(2026, 1, 2), "flag", "flag-event-2", "标题", "<i>'细节'</i> & more", "blue")]
     expected = Template(OLD_TIMELINE_LOOP).render(Context({"timeline": events}))
