@@ -57,15 +57,15 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--host", default=os.environ.get("JINDU_HOST", "127.0.0.1"))
         parser.add_argument("--port", type=int, default=int(os.environ.get("JINDU_PORT", "8000")))
-        # Pages are CPU-bound (Python, and PostgreSQL on the same cores): one process more than
-        # cores, two threads each (gunicorn's gthread worker). Measured at 100,000 persons, 50
-        # clients on 2 cores: 3 × 2 served 45 pages/s at a p95 of 0.13 s to users pausing about
-        # a second between pages (3 × 4: 0.42 s), and 90 pages/s to clients that never pause.
-        # The sync worker (one thread) queues fairly when every client hammers (p95 0.67 s
-        # instead of 1 s) but blocks on a connection a browser opened and has not used yet: the
-        # pausing users then waited 0.8 s at p95. Without a buffering proxy in front, threads.
+        # Pages are CPU-bound (Python, and PostgreSQL on the same cores): one process per core,
+        # two threads each. Measured at 100,000 persons, 50 clients that never pause, on 2 cores
+        # (jindu.workers.BalancedThreadWorker; pages/s and p95): 2 x 2: 100-110/s, 0.54-0.62 s;
+        # 2 x 1: 105-112/s, 0.51-0.54 s; 3 x 1: 97-103/s, 0.53-0.63 s; 3 x 2: 88-98/s,
+        # 0.61-0.66 s. Processes beyond the cores, and threads, cost CPU in switching and in
+        # Python's interpreter lock; the second thread is kept so that a long export does not
+        # take a whole process. Users pausing about a second between pages: p95 0.1 s.
         parser.add_argument("--workers", type=int,
-                            default=int(os.environ.get("JINDU_WEB_WORKERS", str((os.cpu_count() or 1) + 1))))
+                            default=int(os.environ.get("JINDU_WEB_WORKERS", str(os.cpu_count() or 1))))
         parser.add_argument("--threads", type=int, default=int(os.environ.get("JINDU_WEB_THREADS", "2")))
         parser.add_argument("--no-worker", action="store_true", help="do not start the task worker")
         parser.add_argument("--no-scheduler", action="store_true", help="do not schedule the daily sweep")
@@ -78,9 +78,11 @@ class Command(BaseCommand):
                 python, "-m", "gunicorn", "jindu.wsgi:application",
                 "--bind", f"{options['host']}:{options['port']}",
                 "--workers", str(options["workers"]), "--threads", str(options["threads"]),
-                "--access-logfile", "-", "--graceful-timeout", "10", "--no-control-socket",
-                # A sync worker busy longer than this is restarted: a province's roster export
-                # (100,000 rows) takes about 40 s.
+                "--access-logfile", "-", "--graceful-timeout", "10",
+                # gthread, sharing the load fairly between the processes (jindu/workers.py).
+                "--worker-class", "jindu.workers.BalancedThreadWorker", "--no-control-socket",
+                # A worker silent for longer than this is restarted: a province's roster
+                # export (100,000 rows) takes about 40 s.
                 "--timeout", str(WEB_TIMEOUT_SECONDS),
             ]),
         }
