@@ -111,11 +111,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A covering index (INCLUDE) is a plain index on SQLite; PostgreSQL, the production
     # database, gets the included columns. Nothing to warn the demo's user about.
     SILENCED_SYSTEM_CHECKS = ["models.W040"]
-else:
-    # PostgreSQL: parameters bound by the server, and a statement run five times on a
-    # connection is prepared there, so its plan is reused (the person page's queries cost
-    # PostgreSQL 3.7 ms a page planned each time, 2.1 ms prepared, at 100,000 persons).
-    DATABASES["default"].setdefault("OPTIONS", {}).update({"server_side_binding": True, "prepare_threshold": 5})
+# PostgreSQL keeps Django's client-side parameter binding. Server-side binding with prepared
+# statements took the person page's PostgreSQL time from 3.7 to 2.1 ms, but broke the
+# 100,000-row ledger import (more than 65,535 parameters in one statement) and doubled the
+# province dashboard (2.0 s: generic plans); see docs/scaling.md, «Concurrency».
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
