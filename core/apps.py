@@ -10,12 +10,14 @@ class CoreConfig(AppConfig):
         from django.db import models
 
         from core import sweep
-        from core.bulk import AnyOf
+        from core.bulk import AnyOf, In, RelatedIn
         from core.navigation import MenuItem, register_admin_item
         from core.roles import Role
 
         models.Field.register_lookup(AnyOf)
         models.ForeignKey.register_lookup(AnyOf)
+        models.Field.register_lookup(In)
+        models.ForeignObject.register_lookup(RelatedIn)
         sweep.register("sessions", sweep.clear_expired_sessions)
         sweep.register("audit_retention", sweep.prune_audit_log)
         register_admin_item(MenuItem(_("Audit log"), "core:audit_list", frozenset({Role.AUDIT_ADMIN})))

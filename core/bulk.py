@@ -23,6 +23,9 @@ import traceback
 import orjson
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models
+from django.db.models import lookups
+from django.db.models.expressions import ColPairs
+from django.db.models.fields import related_lookups
 
 BATCH = 5000
 _DJANGO_JSON = DjangoJSONEncoder()
@@ -61,6 +64,36 @@ class AnyOf(models.Lookup):
 
     def get_prep_lookup(self):
         return list(self.rhs)
+
+
+LONG_IN = 1000  # values from which a PostgreSQL ``__in`` list goes as one array
+
+
+class _ArrayWhenLong:
+    """``__in`` with a long list of values on PostgreSQL: ``= ANY(array)``, one parameter.
+
+    With the server binding parameters a statement carries at most 65,535 of them, and a
+    sweep or an import reads by tens of thousands of keys; a long IN list is also slow to build
+    and to plan. Short lists, sub-queries, SQLite and composite keys keep Django's IN."""
+
+    def as_postgresql(self, compiler, connection):
+        if (self.rhs_is_direct_value() and len(self.rhs) > LONG_IN and not self.bilateral_transforms
+                and isinstance(getattr(self.lhs, "output_field", None), models.Field)
+                and not isinstance(self.lhs, tuple | ColPairs)
+                and not any(hasattr(v, "resolve_expression") for v in self.rhs)):
+            lhs, lhs_params = self.process_lhs(compiler, connection)
+            field = self.lhs.output_field
+            values = [field.get_db_prep_value(v, connection, prepared=True) for v in self.rhs if v is not None]
+            return f"{lhs} = ANY(%s)", [*lhs_params, values]
+        return self.as_sql(compiler, connection)
+
+
+class In(_ArrayWhenLong, lookups.In):
+    pass
+
+
+class RelatedIn(_ArrayWhenLong, related_lookups.RelatedIn):
+    pass
 
 
 def key_batches(values: list, postgres_batch: int = 50_000, other_batch: int = 2_000):

@@ -475,13 +475,24 @@ def evidence_of(flag) -> list[dict]:
 
 
 class PersonFile:
-    """The records of one person the person page shows, each kind read once (nine queries,
+    """The records of one person the person page shows, each kind read once (at most nine queries,
     however many records): the timeline and the cards — the current measure and its check-in
     plan, the open flags, the latest risk assessment, the transfer waiting for receipt — come
     from the same rows."""
 
+    # Kinds of records most files have none of: a person read with ``with_presence`` tells
+    # which are there, and the page does not ask for the others.
+    SPARSE = {"flags": Flag, "supports": Support, "transfers": Transfer}
+
+    @classmethod
+    def with_presence(cls, queryset):
+        """``queryset`` (of persons) annotated with whether each sparse kind has a record."""
+        return queryset.annotate(**{f"has_{name}": Exists(model.objects.filter(person=OuterRef("pk")))
+                                    for name, model in cls.SPARSE.items()})
+
     def __init__(self, person):
         self.person = person
+        present = {name: getattr(person, f"has_{name}", True) for name in self.SPARSE}
         self.substances = list(PersonSubstance.objects.filter(person=person))
         # The open due dates of the measures in effect (a plan is a few years long: at most a
         # hundred or so): the measure card and whether anything is overdue.
@@ -492,12 +503,13 @@ class PersonFile:
                              .order_by("-decided_on", "-id"))
         # Check-ins are most of a file (one a month or more for years): plain rows, not models.
         self.check_ins = list(CheckIn.objects.filter(person=person).order_by().values_list(*CHECK_IN_FIELDS))
-        self.flags = list(Flag.objects.filter(person=person).order_by("-raised_on", "-id"))
+        self.flags = list(Flag.objects.filter(person=person).order_by("-raised_on", "-id")) if present["flags"] else []
         self.risk_assessments = list(RiskAssessment.objects.filter(person=person).order_by("-assessed_on", "-id"))
-        self.supports = list(Support.objects.filter(person=person).select_related("member_unit").order_by())
+        self.supports = list(Support.objects.filter(person=person).select_related("member_unit").order_by()
+                             ) if present["supports"] else []
         self.transfers = list(Transfer.objects.filter(person=person)
                               .select_related("from_jurisdiction", "to_jurisdiction")
-                              .order_by("-handed_over_on", "-id"))
+                              .order_by("-handed_over_on", "-id")) if present["transfers"] else []
 
     @property
     def current_measure(self) -> Measure | None:

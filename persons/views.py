@@ -167,7 +167,8 @@ class PersonDetailView(ObjectDetailView):
     context_object_name = "person"
 
     def restrict(self, queryset):
-        return queryset.select_related("jurisdiction", "jurisdiction__parent", "grid", "assigned_worker")
+        return queries.PersonFile.with_presence(
+            queryset.select_related("jurisdiction", "jurisdiction__parent", "grid", "assigned_worker"))
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

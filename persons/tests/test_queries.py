@@ -189,6 +189,25 @@ def test_the_person_file_reads_the_cards_from_the_timeline_records(tree, village
     assert records.pending_transfer == person.transfers.get(state="handed_over")
 
 
+def test_the_person_file_asks_only_for_the_sparse_records_a_person_has(tree, village, django_assert_num_queries):
+    from persons.models import Person
+
+    with_records = people.under_treatment(village, name="有记录")
+    _refuse_three_tests(with_records)
+    services.do_hand_over(with_records, tree["villages"][-1], "搬家", timezone.localdate(), acting_user=None)
+    without = people.person(village, name="无记录")
+    read = queries.PersonFile.with_presence(Person.objects.all())
+    full = queries.PersonFile(read.get(pk=with_records.pk))
+    assert full.flags and full.transfers and full.open_flags and full.pending_transfer
+    assert [e.anchor for e in full.timeline()] == [e.anchor for e in queries.PersonFile(with_records).timeline()]
+    lean = read.get(pk=without.pk)
+    with django_assert_num_queries(6):  # no flags, supports or transfers: not asked for
+        records = queries.PersonFile(lean)
+    assert records.flags == records.supports == records.transfers == []
+    with django_assert_num_queries(9):  # a person read without the annotations: every kind asked
+        queries.PersonFile(without)
+
+
 def test_measure_clocks(village):
     person = people.person(village, name="待报到")
     decided = TODAY() - datetime.timedelta(days=16)
