@@ -8,6 +8,16 @@ from jurisdictions.tests.factories import build_tree
 SAMPLE_JURISDICTIONS = Path(__file__).parent / "jurisdictions" / "tests" / "samples" / "sample_jurisdictions.csv"
 
 
+@pytest.fixture(autouse=True)
+def _fresh_security_policy():
+    """SecurityPolicy.current() is cached per process; each test starts from its database."""
+    from accounts.models import SecurityPolicy
+
+    SecurityPolicy.forget()
+    yield
+    SecurityPolicy.forget()
+
+
 @pytest.fixture
 def tree(db):
     return build_tree()

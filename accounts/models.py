@@ -1,3 +1,5 @@
+import copy
+import time
 from functools import cached_property
 
 from django.contrib.auth.models import AbstractUser, UserManager
@@ -131,10 +133,29 @@ class SecurityPolicy(BaseModel):
     def __str__(self):
         return str(_("security policy"))
 
+    # Every request checks the policy (idle time-out, password age, second factor); a process
+    # reads it from the database at most every CACHE_SECONDS. A change saved in this process
+    # counts at once, in the server's other processes within those seconds.
+    CACHE_SECONDS = 10
+    _cached: tuple["SecurityPolicy", float] | None = None
+
     @classmethod
-    def current(cls) -> "SecurityPolicy":
-        policy = cls.objects.filter(pk=1).first()
-        return policy if policy is not None else cls(pk=1)
+    def current(cls, fresh: bool = False) -> "SecurityPolicy":
+        """The policy; ``fresh`` reads it from the database (the form that edits it)."""
+        cached = cls._cached
+        if fresh or cached is None or time.monotonic() - cached[1] >= cls.CACHE_SECONDS:
+            policy = cls.objects.filter(pk=1).first()
+            cached = cls._cached = (policy if policy is not None else cls(pk=1), time.monotonic())
+        return copy.copy(cached[0])  # a form may change what it is given
+
+    @classmethod
+    def forget(cls, **kwargs) -> None:
+        """Read the policy from the database on the next ``current()``."""
+        cls._cached = None
+
+
+models.signals.post_save.connect(SecurityPolicy.forget, sender=SecurityPolicy, dispatch_uid="policy_saved")
+models.signals.post_delete.connect(SecurityPolicy.forget, sender=SecurityPolicy, dispatch_uid="policy_deleted")
 
 
 class LoginFailure(models.Model):

@@ -205,6 +205,8 @@ def do_update_policy(*, expected_version: int, acting_user, **values) -> Securit
     for name, value in values.items():
         setattr(policy, name, value)
     save_versioned(policy, expected_version, sorted(values))
+    SecurityPolicy.forget()
+    transaction.on_commit(SecurityPolicy.forget)  # not the values of a transaction rolled back
     changes = audit.diff(before, values)
     if changes:
         audit.record(AuditEntry.Action.POLICY, actor=acting_user, obj=policy, changes=changes)

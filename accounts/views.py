@@ -129,7 +129,7 @@ class SecurityPolicyView(ServiceFormView):
     title = gettext_lazy("Login and session policy")
 
     def get_object(self):
-        return SecurityPolicy.current()
+        return SecurityPolicy.current(fresh=True)
 
     def get_initial(self):
         return {"version": self.object.version}

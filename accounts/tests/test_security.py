@@ -6,6 +6,7 @@ import pyotp
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -282,3 +283,23 @@ def test_pages_within_a_minute_write_no_session(client, office):
     with CaptureQueriesContext(connection) as queries:
         client.get("/")
     assert not [q for q in queries.captured_queries if "django_session" in q["sql"] and "UPDATE" in q["sql"]]
+
+
+def test_the_policy_is_read_once_for_many_requests_and_again_when_changed(client, office, tree):
+    client.force_login(office)
+    client.get("/")
+    with CaptureQueriesContext(connection) as queries:
+        client.get("/")
+    assert not [q for q in queries.captured_queries if "accounts_securitypolicy" in q["sql"]]
+    SecurityPolicy.objects.create(pk=1, idle_timeout_minutes=7)  # saved in this process: counts at once
+    assert SecurityPolicy.current().idle_timeout_minutes == 7
+    SecurityPolicy.objects.filter(pk=1).update(idle_timeout_minutes=9)  # as another process would
+    assert SecurityPolicy.current().idle_timeout_minutes == 7
+    policy, read_at = SecurityPolicy._cached
+    SecurityPolicy._cached = (policy, read_at - SecurityPolicy.CACHE_SECONDS)
+    assert SecurityPolicy.current().idle_timeout_minutes == 9  # read again once the seconds are past
+    SecurityPolicy.objects.filter(pk=1).update(idle_timeout_minutes=11)
+    assert SecurityPolicy.current(fresh=True).idle_timeout_minutes == 11  # the policy form's read
+    changed = SecurityPolicy.current()
+    changed.idle_timeout_minutes = 1  # what a form does to its instance stays with it
+    assert SecurityPolicy.current().idle_timeout_minutes == 11

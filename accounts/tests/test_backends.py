@@ -1,0 +1,28 @@
+"""accounts.backends.UserBackend: the signed-in user, jurisdiction and roles in one query."""
+
+from accounts.backends import UserBackend
+from accounts.models import UserRole
+from accounts.tests.factories import UserFactory
+from core.roles import Role
+
+
+def test_the_user_comes_with_jurisdiction_and_roles_in_one_query(tree, django_assert_num_queries):
+    user = UserFactory(jurisdiction=tree["county"], roles=[Role.OFFICE, Role.POLICE])
+    with django_assert_num_queries(1):
+        signed_in = UserBackend().get_user(user.pk)
+        assert signed_in.role_codes == frozenset({Role.OFFICE, Role.POLICE})
+        assert signed_in.jurisdiction == tree["county"]
+
+
+def test_a_role_taken_away_counts_on_the_next_request(tree):
+    user = UserFactory(jurisdiction=tree["county"], roles=[Role.OFFICE, Role.POLICE])
+    UserRole.objects.filter(user=user, role=Role.POLICE).delete()
+    assert UserBackend().get_user(user.pk).role_codes == frozenset({Role.OFFICE})
+    UserRole.objects.filter(user=user).delete()
+    assert UserBackend().get_user(user.pk).role_codes == frozenset()
+
+
+def test_no_such_user_or_inactive(tree):
+    user = UserFactory(jurisdiction=tree["county"], roles=[Role.OFFICE], is_active=False)
+    assert UserBackend().get_user(user.pk) is None
+    assert UserBackend().get_user(user.pk + 1000) is None
