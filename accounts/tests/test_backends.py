@@ -1,17 +1,9 @@
-"""accounts.backends.UserBackend: the signed-in user, jurisdiction and roles in one query."""
+"""accounts.backends.UserBackend: the signed-in user of each request, with its current roles."""
 
 from accounts.backends import UserBackend
 from accounts.models import UserRole
 from accounts.tests.factories import UserFactory
 from core.roles import Role
-
-
-def test_the_user_comes_with_jurisdiction_and_roles_in_one_query(tree, django_assert_num_queries):
-    user = UserFactory(jurisdiction=tree["county"], roles=[Role.OFFICE, Role.POLICE])
-    with django_assert_num_queries(1):
-        signed_in = UserBackend().get_user(user.pk)
-        assert signed_in.role_codes == frozenset({Role.OFFICE, Role.POLICE})
-        assert signed_in.jurisdiction == tree["county"]
 
 
 def test_a_role_taken_away_counts_on_the_next_request(tree):
