@@ -205,8 +205,11 @@ def do_update_policy(*, expected_version: int, acting_user, **values) -> Securit
     for name, value in values.items():
         setattr(policy, name, value)
     save_versioned(policy, expected_version, sorted(values))
+    # This process reads the policy again on its next request (the other processes within
+    # SecurityPolicy.CACHE_SECONDS), and once more after the commit, should anything in this
+    # transaction have read the new values before they were committed.
     SecurityPolicy.forget()
-    transaction.on_commit(SecurityPolicy.forget)  # not the values of a transaction rolled back
+    transaction.on_commit(SecurityPolicy.forget)
     changes = audit.diff(before, values)
     if changes:
         audit.record(AuditEntry.Action.POLICY, actor=acting_user, obj=policy, changes=changes)
