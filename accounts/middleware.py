@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from accounts import services
 from accounts.models import SecurityPolicy
+from jindu.postgresql import prepared
 
 ALWAYS_ALLOWED = ("accounts:logout", "accounts:password_change", "accounts:totp_setup", "health")
 # The idle time-out counts from the last request, renewed at most once a minute: writing the
@@ -44,20 +45,28 @@ class AccountPolicyMiddleware:
         return self._allowed
 
     def __call__(self, request):
+        # The session, the user and their roles are each read by its key: prepared statements.
+        with prepared():
+            refusal = self.refusal(request)
+        return refusal or self.get_response(request)
+
+    def refusal(self, request):
+        """Where a signed-in user must go first (a response), or None."""
         user = request.user
-        if user.is_authenticated:
-            policy = SecurityPolicy.current()
-            renew_session(request.session, policy.idle_timeout_minutes * 60)
-            path = request.path
-            if not path.startswith(self.allowed_paths()):
-                target = None
-                if services.password_change_due(user, policy):
-                    target = "accounts:password_change"
-                elif services.needs_totp(user, policy) and not user.totp_confirmed_at:
-                    target = "accounts:totp_setup"
-                if target is not None:
-                    if path.startswith("/api/"):
-                        return JsonResponse({"detail": _("Finish the login steps in the browser first.")},
-                                            status=403)
-                    return redirect(target)
-        return self.get_response(request)
+        if not user.is_authenticated:
+            return None
+        policy = SecurityPolicy.current()
+        renew_session(request.session, policy.idle_timeout_minutes * 60)
+        path = request.path
+        if path.startswith(self.allowed_paths()):
+            return None
+        target = None
+        if services.password_change_due(user, policy):
+            target = "accounts:password_change"
+        elif services.needs_totp(user, policy) and not user.totp_confirmed_at:
+            target = "accounts:totp_setup"
+        if target is None:
+            return None
+        if path.startswith("/api/"):
+            return JsonResponse({"detail": _("Finish the login steps in the browser first.")}, status=403)
+        return redirect(target)

@@ -6,7 +6,9 @@ import datetime
 from dataclasses import dataclass
 from functools import partial
 
+from django.db import connection
 from django.db.models import (
+    BooleanField,
     Count,
     Exists,
     IntegerField,
@@ -16,12 +18,14 @@ from django.db.models import (
     Subquery,
     Value,
 )
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.roles import Role
+from jindu.postgresql import prepared
 from jurisdictions.choices import Level
 from jurisdictions.models import Jurisdiction
 from persons import rules
@@ -486,13 +490,24 @@ class PersonFile:
 
     @classmethod
     def with_presence(cls, queryset):
-        """``queryset`` (of persons) annotated with whether each sparse kind has a record."""
-        return queryset.annotate(**{f"has_{name}": Exists(model.objects.filter(person=OuterRef("pk")))
-                                    for name, model in cls.SPARSE.items()})
+        """``queryset`` (of persons, not nested in another query) annotated with whether each
+        sparse kind has a record. Written as SQL: Django took ~0.6 ms of the person page to
+        build and compile the same three ``Exists(… OuterRef("pk"))`` on every request."""
+        quote = connection.ops.quote_name
+        person = f"{quote(Person._meta.db_table)}.{quote(Person._meta.pk.column)}"
+        return queryset.annotate(**{
+            f"has_{name}": RawSQL(f"EXISTS (SELECT 1 FROM {quote(model._meta.db_table)} WHERE "
+                                  f"{quote(model._meta.get_field('person').column)} = {person})", (),
+                                  output_field=BooleanField())
+            for name, model in cls.SPARSE.items()})
 
     def __init__(self, person):
         self.person = person
         present = {name: getattr(person, f"has_{name}", True) for name in self.SPARSE}
+        with prepared():  # each kind by the person's key: the same plan for every person
+            self._read(person, present)
+
+    def _read(self, person, present):
         self.substances = list(PersonSubstance.objects.filter(person=person))
         # The open due dates of the measures in effect (a plan is a few years long: at most a
         # hundred or so): the measure card and whether anything is overdue.
