@@ -9,10 +9,13 @@ SAMPLE_JURISDICTIONS = Path(__file__).parent / "jurisdictions" / "tests" / "samp
 
 
 @pytest.fixture(autouse=True)
-def _fresh_security_policy():
-    """SecurityPolicy.current() is cached per process; each test starts from its database."""
+def _fresh_security_policy(monkeypatch):
+    """SecurityPolicy.current() is cached per process; each test starts from its database and,
+    unless it ages the cache itself, reads the policy once: a cache expiring in the middle of a
+    counted request would add a query at random (CI once saw 11 queries against 10 on a slow run)."""
     from accounts.models import SecurityPolicy
 
+    monkeypatch.setattr(SecurityPolicy, "CACHE_SECONDS", 10**9)
     SecurityPolicy.forget()
     yield
     SecurityPolicy.forget()
