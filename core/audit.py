@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import orjson
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, models, transaction
 from django.db.models.sql import InsertQuery
@@ -27,6 +28,7 @@ from django.utils import timezone
 from core import bulk
 from core.crypto import sm3
 from core.models import AuditAnchor, AuditEntry
+from core.statements import Statement
 from jindu.postgresql import prepared
 
 GENESIS = "0" * 64
@@ -155,15 +157,21 @@ def _lock_chain() -> AuditAnchor:
     read ``FOR UPDATE`` (one round trip: a writer waits there and then reads the head the
     previous one left); the row itself is created once, under an advisory lock, so that two
     first writers cannot both start a chain. SQLite's ``BEGIN IMMEDIATE`` serialises writers."""
-    anchor = AuditAnchor.objects.select_for_update().filter(pk=1).first()
-    if anchor is None:
+    found = _anchor()
+    if not found:
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_ID])
-        anchor = AuditAnchor.objects.select_for_update().filter(pk=1).first()
-        if anchor is None:
-            anchor = AuditAnchor.objects.create(pk=1, seq=0, hash=GENESIS)
-    return anchor
+        found = _anchor()
+        if not found:
+            return AuditAnchor.objects.create(pk=1, seq=0, hash=GENESIS)
+    return found[0]
+
+
+@Statement
+def _anchor():
+    """The anchor row, locked (every audited page reads it: compiled once)."""
+    return AuditAnchor.objects.select_for_update().filter(pk=1)
 
 
 def _who(actor=None, ip_address=None) -> dict:
@@ -209,20 +217,32 @@ def _append(entry: AuditEntry) -> None:
 
 def _insert_with_head(entry: AuditEntry) -> None:
     """INSERT the entry (as ``save()`` would write it) and move the anchor to it, in one
-    statement: a data-modifying WITH runs once, whether or not the UPDATE reads it."""
+    statement: a data-modifying WITH runs once, whether or not the UPDATE reads it. The
+    statement is compiled once per connection; each entry only gives its values."""
+    sql, compiler, fields = connection.__dict__.get("jindu_audit_insert") or _compile_insert_with_head(entry)
+    params = [compiler.prepare_value(field, compiler.pre_save_val(field, entry)) for field in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, entry.seq, entry.hash])
+        entry.pk = cursor.fetchone()[0]
+    entry._state.adding, entry._state.db = False, connection.alias
+
+
+def _compile_insert_with_head(entry: AuditEntry) -> tuple:
     meta = AuditEntry._meta
+    fields = [field for field in meta.concrete_fields if not field.primary_key]
+    if any(hasattr(field, "get_placeholder") for field in fields):
+        raise ImproperlyConfigured("an audit entry's fields are written as plain parameters")
     query = InsertQuery(AuditEntry)
-    query.insert_values([field for field in meta.concrete_fields if not field.primary_key], [entry])
-    [(insert, params)] = query.get_compiler(connection=connection).as_sql()
+    query.insert_values(fields, [entry])
+    compiler = query.get_compiler(connection=connection)
+    [(insert, _params)] = compiler.as_sql()
     quote = connection.ops.quote_name
     pk = quote(meta.pk.column)
     sql = (f"WITH entry AS ({insert} RETURNING {pk}) "
            f"UPDATE {quote(AuditAnchor._meta.db_table)} SET {quote('seq')} = %s, {quote('hash')} = %s "
            f"WHERE {quote('id')} = 1 RETURNING (SELECT {pk} FROM entry)")
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, entry.seq, entry.hash])
-        entry.pk = cursor.fetchone()[0]
-    entry._state.adding, entry._state.db = False, connection.alias
+    connection.__dict__["jindu_audit_insert"] = compiled = (sql, compiler, fields)
+    return compiled
 
 
 def record(action, *, actor=None, obj: models.Model | None = None, changes=None, object_repr="",

@@ -161,6 +161,7 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_AGE = 30 * 60  # idle time-out: accounts.middleware renews it, at most once a minute
 SESSION_SAVE_EVERY_REQUEST = False
+SESSION_ENGINE = "accounts.sessions"  # Django's database sessions, read by a compiled statement
 
 TASKS = {
     "default": {

@@ -25,6 +25,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.roles import Role
+from core.statements import Statement
 from jindu.postgresql import prepared
 from jurisdictions.choices import Level
 from jurisdictions.models import Jurisdiction
@@ -478,6 +479,55 @@ def evidence_of(flag) -> list[dict]:
     return items
 
 
+# A person's records by the person's key, each kind in one statement compiled once per
+# connection (core.statements): the person page runs them all on every request.
+@Statement
+def _substances(person_id):
+    return PersonSubstance.objects.filter(person_id=person_id)
+
+
+@Statement
+def _open_plan(person_id):
+    return open_planned().filter(person_id=person_id).only("id", "measure_id", "kind", "due_on").order_by("due_on", "id")
+
+
+@Statement
+def _status_changes(person_id):
+    return StatusChange.objects.filter(person_id=person_id).order_by()
+
+
+@Statement
+def _measures(person_id):
+    return (Measure.objects.filter(person_id=person_id).select_related("executing_jurisdiction")
+            .order_by("-decided_on", "-id"))
+
+
+@Statement
+def _check_ins(person_id):
+    return CheckIn.objects.filter(person_id=person_id).order_by().values_list(*CHECK_IN_FIELDS)
+
+
+@Statement
+def _flags(person_id):
+    return Flag.objects.filter(person_id=person_id).order_by("-raised_on", "-id")
+
+
+@Statement
+def _risk_assessments(person_id):
+    return RiskAssessment.objects.filter(person_id=person_id).order_by("-assessed_on", "-id")
+
+
+@Statement
+def _supports(person_id):
+    return Support.objects.filter(person_id=person_id).select_related("member_unit").order_by()
+
+
+@Statement
+def _transfers(person_id):
+    return (Transfer.objects.filter(person_id=person_id).select_related("from_jurisdiction", "to_jurisdiction")
+            .order_by("-handed_over_on", "-id"))
+
+
 class PersonFile:
     """The records of one person the person page shows, each kind read once (at most nine queries,
     however many records): the timeline and the cards — the current measure and its check-in
@@ -508,23 +558,19 @@ class PersonFile:
             self._read(person, present)
 
     def _read(self, person, present):
-        self.substances = list(PersonSubstance.objects.filter(person=person))
+        pk = person.pk
+        self.substances = _substances(pk)
         # The open due dates of the measures in effect (a plan is a few years long: at most a
         # hundred or so): the measure card and whether anything is overdue.
-        self.open_plan = list(open_planned().filter(person=person).only("id", "measure_id", "kind", "due_on")
-                              .order_by("due_on", "id"))
-        self.status_changes = list(StatusChange.objects.filter(person=person).order_by())
-        self.measures = list(Measure.objects.filter(person=person).select_related("executing_jurisdiction")
-                             .order_by("-decided_on", "-id"))
+        self.open_plan = _open_plan(pk)
+        self.status_changes = _status_changes(pk)
+        self.measures = _measures(pk)
         # Check-ins are most of a file (one a month or more for years): plain rows, not models.
-        self.check_ins = list(CheckIn.objects.filter(person=person).order_by().values_list(*CHECK_IN_FIELDS))
-        self.flags = list(Flag.objects.filter(person=person).order_by("-raised_on", "-id")) if present["flags"] else []
-        self.risk_assessments = list(RiskAssessment.objects.filter(person=person).order_by("-assessed_on", "-id"))
-        self.supports = list(Support.objects.filter(person=person).select_related("member_unit").order_by()
-                             ) if present["supports"] else []
-        self.transfers = list(Transfer.objects.filter(person=person)
-                              .select_related("from_jurisdiction", "to_jurisdiction")
-                              .order_by("-handed_over_on", "-id")) if present["transfers"] else []
+        self.check_ins = _check_ins(pk)
+        self.flags = _flags(pk) if present["flags"] else []
+        self.risk_assessments = _risk_assessments(pk)
+        self.supports = _supports(pk) if present["supports"] else []
+        self.transfers = _transfers(pk) if present["transfers"] else []
 
     @property
     def current_measure(self) -> Measure | None:

@@ -18,3 +18,31 @@ def test_no_such_user_or_inactive(tree):
     user = UserFactory(jurisdiction=tree["county"], roles=[Role.OFFICE], is_active=False)
     assert UserBackend().get_user(user.pk) is None
     assert UserBackend().get_user(user.pk + 1000) is None
+
+
+def test_the_user_comes_with_the_jurisdiction_and_a_session_key_that_is_not_a_key_is_nobody(tree):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    user = UserFactory(jurisdiction=tree["county"], roles=[Role.OFFICE])
+    backend = UserBackend()
+    assert backend.get_user(str(user.pk)).pk == user.pk  # the session keeps the key as text
+    with CaptureQueriesContext(connection) as queries:
+        found = backend.get_user(user.pk)
+        assert found.jurisdiction.code == tree["county"].code
+    assert len(queries.captured_queries) == 1
+    assert backend.get_user("1 OR 1=1") is None
+
+
+def test_an_expired_session_is_no_session(client, tree):
+    import datetime
+
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+
+    user = UserFactory(jurisdiction=tree["county"], roles=[Role.OFFICE])
+    client.force_login(user)
+    assert client.get("/").status_code == 200
+    Session.objects.update(expire_date=timezone.now() - datetime.timedelta(seconds=1))
+    response = client.get("/")
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
