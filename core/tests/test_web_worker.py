@@ -40,9 +40,12 @@ def serve(tmp_path):
                 if time.monotonic() > deadline or process.poll() is not None:
                     raise RuntimeError("gunicorn did not start") from None
                 time.sleep(0.1)
-        # Every worker up before the test begins (each answers once it has booted).
+        # Every worker up before the test begins (each answers once it has booted), then quiet:
+        # a worker counts a request as finished when its main thread next runs, and a request
+        # that came before that would find every thread busy (CI saw "Connection: close").
         for _ in range(workers * 4):
             get(port, "/")
+        time.sleep(0.5)
         return port
 
     yield start
@@ -52,11 +55,16 @@ def serve(tmp_path):
 
 
 def get(port: int, path: str, connection: http.client.HTTPConnection | None = None, timeout: float = 30):
+    own = connection is None
     connection = connection or http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    connection.request("GET", path)
-    response = connection.getresponse()
-    body = json.loads(response.read())
-    return body["pid"], response.getheader("Connection", "")
+    try:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        body = json.loads(response.read())
+        return body["pid"], response.getheader("Connection", "")
+    finally:
+        if own:
+            connection.close()
 
 
 def in_background(port: int, path: str) -> dict:
