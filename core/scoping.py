@@ -16,6 +16,9 @@ Every model that carries jurisdiction or personal data uses ``ScopedQuerySet`` a
 ``visible_to(user)`` is the one way to reach such rows. Anything unexpected – an anonymous or
 inactive user, a user without a jurisdiction, a role that is not listed, a model that forgot
 to declare its scope – gives an empty result or an error, never another township's rows.
+It reads the user through ``Scope`` alone (id, roles, area, county); ``ScopedStatement`` is a
+query within a scope compiled once and run again by key (the person page), the scope read
+from the user on every call.
 
 How the predicate is shaped, for PostgreSQL at province size (docs/scaling.md): a model with a
 ``county_code`` column keeps there the county of its first ``scope_path``, so for a user at
@@ -27,51 +30,109 @@ condition — so the alternatives become a BitmapOr of index scans instead of a 
 every row after joining two jurisdiction tables.
 """
 
+import functools
+from dataclasses import dataclass
+
 from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
 from django.db import models
 from django.db.models import lookups
-from django.utils import timezone
+from django.db.models.functions import Now
 
 from core.roles import role_codes
 
 
+@dataclass(frozen=True)
+class Scope:
+    """All of a user that decides which rows they see: ``visible_to`` reads the user through
+    this alone, so the rows (and the SQL) of a scope are the same whoever holds it, and a query
+    compiled for a scope may be run again for it (``ScopedStatement``). Anything new that a
+    scope depends on is a field here."""
+
+    user_id: int
+    roles: frozenset
+    area_path: str
+    county_code: str
+
+    @classmethod
+    def of(cls, user) -> "Scope | None":
+        """None for a user who sees nothing: anonymous, inactive, without roles or jurisdiction."""
+        roles = role_codes(user)
+        jurisdiction = getattr(user, "jurisdiction", None)
+        if not roles or jurisdiction is None or not jurisdiction.path:
+            return None
+        return cls(user.pk, roles, jurisdiction.path, getattr(jurisdiction, "county_code", "") or "")
+
+
 class ScopedQuerySet(models.QuerySet):
     def visible_to(self, user):
+        return self.in_scope(Scope.of(user))
+
+    def in_scope(self, scope: Scope | None):
         model = self.model
         scope_path = getattr(model, "scope_path", None)
         scope_roles = getattr(model, "scope_roles", None)
         if not scope_path or scope_roles is None:
             raise ImproperlyConfigured(f"{model.__name__} must declare scope_path and scope_roles")
-        roles = role_codes(user) & frozenset(scope_roles)
-        if not roles:
+        if scope is None:
             return self.none()
-        jurisdiction = getattr(user, "jurisdiction", None)
-        if jurisdiction is None or not jurisdiction.path:
+        roles = scope.roles & frozenset(scope_roles)
+        if not roles:
             return self.none()
         through = getattr(model, "scope_through", None)
         if through:
             parent = model._meta.get_field(through).related_model
-            return self.filter(**{f"{through}__in": parent.objects.visible_to(user).values("pk")})
+            return self.filter(**{f"{through}__in": parent.objects.in_scope(scope).values("pk")})
         paths = (scope_path,) if isinstance(scope_path, str) else tuple(scope_path)
-        county = _county_equality(model, jurisdiction)
-        alternatives = [_in_area(model, path, jurisdiction.path) for path in paths]
+        county = _county_equality(model, scope.county_code)
+        alternatives = [_in_area(model, path, scope.area_path) for path in paths]
         if county is not None:
             alternatives[0] &= county
         assignment_roles = frozenset(getattr(model, "assignment_roles", ()))
         if assignment_roles and roles <= assignment_roles:
-            assigned = models.Q(**{model.assignment_field: user})
+            assigned = models.Q(**{model.assignment_field: scope.user_id})
             alternatives = [alternative & assigned for alternative in alternatives]
         if getattr(model, "break_glass", False):
             from core.models import BreakGlassGrant
 
+            # The database's clock: the SQL of a scope stays the same from one request to the next.
             granted = BreakGlassGrant.objects.filter(
-                user=user, object_type=model._meta.label, expires_at__gt=timezone.now()
+                user_id=scope.user_id, object_type=model._meta.label, expires_at__gt=Now()
             ).order_by().values("object_pk")
             alternatives.append(models.Q(InSubquery(models.F("pk"), granted)))
         in_area = models.Q()
         for alternative in alternatives:
             in_area |= alternative
         return self.filter(in_area)
+
+
+class ScopedStatement:
+    """A query over the rows a user sees, of a fixed shape, compiled once per scope and
+    connection (core.statements): ``ScopedStatement(Model, build)`` with ``build(queryset,
+    *args)`` — ``queryset`` being ``Model.objects.in_scope(scope)`` — called as
+    ``statement(user, *args)``. The scope comes from the user on every call, so a role taken
+    away or a jurisdiction changed is a new scope (and a new statement), never the old rows."""
+
+    SCOPES = 2048  # statements kept, the most recently used
+
+    def __init__(self, model, build, name: str = ""):
+        self.model, self.build = model, build
+        self.name = name or getattr(build, "__name__", "scoped")
+        self._for_scope = functools.lru_cache(maxsize=self.SCOPES)(self._statement)
+
+    def _statement(self, scope: Scope):
+        from core.statements import Statement
+
+        def build(*args):
+            return self.build(self.model.objects.in_scope(scope), *args)
+
+        build.__name__ = self.name
+        return Statement(build)
+
+    def __call__(self, user, *args) -> list:
+        scope = Scope.of(user)
+        if scope is None:
+            return []
+        return self._for_scope(scope)(*args)
 
 
 ScopedManager = models.Manager.from_queryset(ScopedQuerySet)
@@ -102,11 +163,10 @@ def _in_area(model, path_lookup: str, area_path: str) -> models.Q:
     return models.Q(**{f"{path_lookup}__startswith": area_path})
 
 
-def _county_equality(model, jurisdiction) -> models.Q | None:
+def _county_equality(model, county_code: str) -> models.Q | None:
     """``county_code = <the user's county>`` for a model that carries ``county_code`` (the county
     of its first scope path), when the user sits at county level or below: every row of their
     area lies in that county. None above county level (the area spans counties)."""
-    county_code = getattr(jurisdiction, "county_code", "")
     if not county_code:
         return None
     try:

@@ -25,7 +25,7 @@ rows of the signed-in user's own request (session, user, roles, audit head).
 
 from collections.abc import Callable
 
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import EmptyResultSet, ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models.query import (
     FlatValuesListIterable,
@@ -37,6 +37,7 @@ from django.db.models.query import (
 # Markers: values no real key takes, within every integer column's range (Django refuses an
 # out-of-range integer as an empty result before any SQL is written).
 _INT_MARKERS = (2_000_000_000, 2_000_100_000)
+PLANS = 4096  # compiled statements kept per connection
 _STR_MARKERS = ("\ue000jindu-statement-a-{}\ue000", "\ue000jindu-statement-b-{}\ue000")
 
 
@@ -62,6 +63,8 @@ class Statement:
         kinds = tuple(type(arg) for arg in args)
         plan = compiled.get((self, kinds))
         if plan is None:
+            if len(compiled) >= PLANS:  # statements per scope (core.scoping): bounded
+                compiled.clear()
             plan = compiled[(self, kinds)] = _Plan(self, connection, kinds)
         return plan.run(connection, args)
 
@@ -85,7 +88,12 @@ class _Plan:
         name = statement.__name__
         first, second = _markers(kinds, 0), _markers(kinds, 1)
         queryset = statement.build(*first)
-        compiler, sql, params = _compile(queryset, connection, name)
+        try:
+            compiler, sql, params = _compile(queryset, connection, name)
+        except EmptyResultSet:  # .none(): a scope that reaches no row of the model
+            _compile_empty(statement.build(*second), connection, name)
+            self.empty = True
+            return
         _other, other_sql, other_params = _compile(statement.build(*second), connection, name)
         if other_sql != sql or len(other_params) != len(params):
             raise ImproperlyConfigured(f"statement {name}: its SQL depends on the arguments' values")
@@ -125,7 +133,11 @@ class _Plan:
             self.related_populators = get_related_populators(klass_info, select, self.db)
             self.annotations = list(compiler.annotation_col_map.items())
 
+    empty = False
+
     def run(self, connection, args) -> list:
+        if self.empty:
+            return []
         params = self.params.copy()
         for position, arg in self.slots:
             params[position] = args[arg]
@@ -160,6 +172,15 @@ def _compile(queryset, connection, name: str):
     compiler = queryset.query.get_compiler(connection=connection)
     sql, params = compiler.as_sql()
     return compiler, sql, tuple(params)
+
+
+def _compile_empty(queryset, connection, name: str) -> None:
+    """The second compilation of a statement whose first was empty must be empty too."""
+    try:
+        _compile(queryset, connection, name)
+    except EmptyResultSet:
+        return
+    raise ImproperlyConfigured(f"statement {name}: its SQL depends on the arguments' values")
 
 
 def _same(value, marker) -> bool:

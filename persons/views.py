@@ -14,6 +14,7 @@ from django.views.generic import TemplateView
 
 from core.masking import mask_id_number, mask_phone
 from core.roles import Role, has_any_role
+from core.scoping import ScopedStatement
 from core.views import ObjectDetailView, ObjectListView, RoleRequiredMixin, ServiceFormView
 from persons import queries, rules, services
 from persons.choices import CheckInKind, FlagState
@@ -160,15 +161,23 @@ def _export_row(person) -> list:
             person.open_flags]
 
 
+def _person_page(queryset):
+    """The person as the page shows them: place, grid and social worker, and which sparse kinds
+    of records there are."""
+    return queries.PersonFile.with_presence(
+        queryset.select_related("jurisdiction", "jurisdiction__parent", "grid", "assigned_worker"))
+
+
 class PersonDetailView(ObjectDetailView):
     model = Person
     required_roles = READER_ROLES
     template_name = "persons/person_detail.html"
     context_object_name = "person"
+    object_statement = ScopedStatement(Person, lambda queryset, pk: _person_page(queryset).filter(pk=pk),
+                                       name="person_page")
 
     def restrict(self, queryset):
-        return queries.PersonFile.with_presence(
-            queryset.select_related("jurisdiction", "jurisdiction__parent", "grid", "assigned_worker"))
+        return _person_page(queryset)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

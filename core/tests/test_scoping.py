@@ -216,3 +216,53 @@ def test_rows_without_a_jurisdiction_stay_invisible(tree, township):
     for place in (township, tree["county"], tree["province"]):
         user = UserFactory(jurisdiction=place, roles=[RoleCode.OFFICE])
         assert not User.objects.visible_to(user).filter(username="nowhere").exists()
+
+
+# --- ScopedStatement: compiled once per scope, the same rows as visible_to ------------------------
+
+
+def test_a_scoped_statement_gives_what_visible_to_gives(tree, township, monkeypatch):
+    import datetime
+
+    from django.utils import timezone
+
+    from core.models import BreakGlassGrant
+    from core.scoping import Scope, ScopedStatement
+    from core.services import do_break_glass
+
+    monkeypatch.setattr(Jurisdiction, "break_glass", True, raising=False)
+    built = []
+
+    def build(queryset, pk):
+        built.append(pk)
+        return queryset.filter(pk=pk)
+
+    by_key = ScopedStatement(Jurisdiction, build)
+    users = [UserFactory(jurisdiction=township, roles=[RoleCode.TOWNSHIP]),
+             UserFactory(jurisdiction=tree["county"], roles=[RoleCode.OFFICE]),
+             UserFactory(jurisdiction=tree["other_county"], roles=[RoleCode.OFFICE]),
+             UserFactory(jurisdiction=tree["province"], roles=[RoleCode.OFFICE]),
+             UserFactory(jurisdiction=township, roles=[RoleCode.AUDIT_ADMIN]),
+             UserFactory(jurisdiction=township, roles=[RoleCode.TOWNSHIP], is_active=False), AnonymousUser()]
+    nodes = Jurisdiction.objects.all()
+    for user in users:
+        for node in nodes:
+            expected = list(Jurisdiction.objects.visible_to(user).filter(pk=node.pk).values_list("pk", flat=True))
+            assert [o.pk for o in by_key(user, node.pk)] == expected, (user, node.code)
+    assert len(built) == 2 * 5  # two markers for each user with a scope: compiled once each
+    monkeypatch.setattr(Jurisdiction, "scope_roles", frozenset({RoleCode.OFFICE}))
+    by_office = ScopedStatement(Jurisdiction, build)
+    assert by_office(users[0], township.pk) == []  # a scope the model refuses: none(), no query
+    monkeypatch.undo()
+    monkeypatch.setattr(Jurisdiction, "break_glass", True, raising=False)
+
+    # The scope is read on every call: a grant made since (and its expiry), a role taken away.
+    user, other = users[0], tree["townships"][1]
+    assert by_key(user, other.pk) == []
+    grant = do_break_glass(other, "走访对象临时住在邻镇，需要核对", acting_user=user)
+    assert [o.pk for o in by_key(user, other.pk)] == [other.pk]
+    BreakGlassGrant.objects.filter(pk=grant.pk).update(expires_at=timezone.now() - datetime.timedelta(seconds=1))
+    assert by_key(user, other.pk) == []
+    user.role_grants.all().delete()
+    del user.role_codes
+    assert Scope.of(user) is None and by_key(user, township.pk) == []

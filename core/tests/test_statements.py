@@ -117,6 +117,15 @@ def test_refused_where_the_sql_depends_on_the_values(tree, build, message):
         Statement(build)(argument)
 
 
+def test_an_empty_queryset_is_no_query(tree):
+    nothing = Statement(lambda pk: Jurisdiction.objects.none().filter(pk=pk))
+    with CaptureQueriesContext(connection) as queries:
+        assert nothing(tree["county"].pk) == []
+    assert not queries.captured_queries
+    with pytest.raises(ImproperlyConfigured, match="depends on the arguments"):
+        Statement(lambda pk: Jurisdiction.objects.none() if pk < 2_000_050_000 else Jurisdiction.objects.all())(1)
+
+
 def test_arguments_are_keys(tree):
     import datetime
 
