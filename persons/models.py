@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.fields import BlindIndexField, EncryptedTextField
 from core.masking import mask_id_number, mask_phone
-from core.models import BaseModel
+from core.models import BaseModel, ChoiceLabels
 from core.roles import PERSONAL_DATA_ROLES, Role
 from core.scoping import ScopedManager
 from persons.choices import (
@@ -115,7 +115,7 @@ class Person(BaseModel):
         return reverse("persons:detail", args=[self.pk])
 
 
-class PersonSubstance(models.Model):
+class PersonSubstance(ChoiceLabels):
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="substances")
     # The person's county (follows the person when the file moves): every tenant table carries
     # the county code, the distribution column of docs/scaling.md.
@@ -131,7 +131,7 @@ class PersonSubstance(models.Model):
         return self.get_substance_display()
 
 
-class PersonRecord(models.Model):
+class PersonRecord(ChoiceLabels):
     """What every record about a person shares: scoped through the person, the county code
     for a later distribution by county, who wrote it and when."""
 

@@ -1,12 +1,14 @@
 """The person pages (SPEC §3.1): thin views over persons.queries for reading and
 persons.services for every change."""
 
+import html
+
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
@@ -225,10 +227,19 @@ TIMELINE_DETAIL = ' <span class="text-secondary small">{}</span>'
 
 
 def timeline_rows(events) -> str:
-    """The ``<li>`` lines of the person page's timeline, every value escaped."""
-    return format_html_join("", TIMELINE_ROW, (
-        (event.anchor, event.tone, event.on.isoformat(), event.title,
-         format_html(TIMELINE_DETAIL, event.detail) if event.detail else "") for event in events))
+    """The ``<li>`` lines of the person page's timeline, every value escaped as the template
+    (``conditional_escape``) escapes it. Written with str.format: ``format_html_join`` took
+    20 µs a line (its lazy-text checks on every argument), 3.6 ms for a file of 177 events."""
+    escape = _escape
+    return mark_safe("".join(
+        TIMELINE_ROW.format(escape(event.anchor), escape(event.tone), event.on.isoformat(), escape(event.title),
+                            TIMELINE_DETAIL.format(escape(event.detail)) if event.detail else "")
+        for event in events))
+
+
+def _escape(value) -> str:
+    """django.utils.html.conditional_escape, without its lazy-text wrapper."""
+    return value.__html__() if hasattr(value, "__html__") else html.escape(str(value))
 
 
 class TodayView(RoleRequiredMixin, TemplateView):
