@@ -115,7 +115,9 @@ def _hash(values: dict, seq: int, at: str, prev_hash: str) -> str:
 # A digit before a point or an exponent: where a float may be, whose text orjson and json write
 # differently (1e-05 / 0.00001). A string that merely looks like one only costs the slower path.
 _FLOAT_LIKE = re.compile(rb"[0-9][.eE]")
-_SCALARS = frozenset({str, int, bool, type(None)})
+# Text and integers, their subclasses included (an entry's action is a TextChoices member): orjson
+# and json write those alike.
+_SCALARS = (str, int, type(None))
 
 
 def canonical_json(content: dict) -> bytes:
@@ -125,7 +127,7 @@ def canonical_json(content: dict) -> bytes:
     float can be) when they hold no float; anything else is written by ``json``."""
     changes = content.get("changes")
     rest = {key: value for key, value in content.items() if key != "changes"}
-    if all(type(value) in _SCALARS for value in rest.values()):
+    if all(isinstance(value, _SCALARS) for value in rest.values()):
         part = changes.encode() if type(changes) is bulk.JSONText else _canonical_part(changes)
         if part is not None:
             if "changes" in content:
