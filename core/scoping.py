@@ -119,7 +119,7 @@ class ScopedStatement:
         self.name = name or getattr(build, "__name__", "scoped")
         self._for_scope = functools.lru_cache(maxsize=self.SCOPES)(self._statement)
 
-    def _statement(self, scope: Scope):
+    def _statement(self, scope: Scope, declaration: tuple):
         from core.statements import Statement
 
         def build(*args):
@@ -132,7 +132,16 @@ class ScopedStatement:
         scope = Scope.of(user)
         if scope is None:
             return []
-        return self._for_scope(scope)(*args)
+        return self._for_scope(scope, _declaration(self.model))(*args)
+
+
+def _declaration(model) -> tuple:
+    """What the model declares about its scope, and the model its scope runs through (fixed
+    while the server runs; a test may change it)."""
+    declared = tuple(getattr(model, name, None) for name in (
+        "scope_path", "scope_roles", "scope_through", "assignment_field", "assignment_roles", "break_glass"))
+    through = getattr(model, "scope_through", None)
+    return declared + (_declaration(model._meta.get_field(through).related_model),) if through else declared
 
 
 ScopedManager = models.Manager.from_queryset(ScopedQuerySet)
