@@ -673,6 +673,9 @@ def sweep(today: datetime.date | None = None) -> dict:
     result = {"county": None, "differences": 0, "extended": 0}
     if counties:
         county = counties[today.toordinal() % len(counties)]
+        # Villages a change marked and the worker has not reached yet are recomputed first, as a
+        # read would: a difference is then drift, not work still queued (an earlier sweep job's).
+        refresh(county.path)
         differences = verify(county, today)
         result.update(county=county.code, differences=len(differences))
         if differences:

@@ -191,6 +191,22 @@ def test_the_daily_sweep_checks_a_county_and_repairs_it(county, scenario):
     assert rollups.verify(county) == []
 
 
+def test_the_daily_sweep_recomputes_what_is_queued_before_it_compares(county, scenario, monkeypatch):
+    """Villages a sweep batch marked for the background worker are not drift: the check
+    recomputes them, as a read would, and does not rebuild the county."""
+    call_command("rollups", "rebuild")
+    village = RollupState.objects.filter(jurisdiction__path__startswith=county.path).first().jurisdiction
+    RollupMonth.objects.filter(jurisdiction=village).delete()  # stale, and marked: queued work
+    RollupState.objects.filter(jurisdiction=village).update(dirty=True)
+    rebuilt = []
+    monkeypatch.setattr(rollups, "rebuild", lambda *args, **kwargs: rebuilt.append(args))
+    days = [scenario + n * DAY for n in range(2)]  # one of the two counties each day
+    results = [rollups.sweep(day) for day in days]
+    assert any(r["county"] == county.code for r in results)
+    assert not any(r["differences"] for r in results) and not rebuilt
+    assert not RollupState.objects.filter(dirty=True).exists() and rollups.verify(county) == []
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_change_committed_during_a_recomputation_is_marked_after_it(tree, monkeypatch):
     """A recomputation reads the facts of its villages; a change to one of them that commits
