@@ -18,9 +18,12 @@ built twice with different markers when first compiled, and refused (``Improperl
 when the two SQL texts differ (a value written into the SQL, such as a slice bound), when an
 argument does not reach the parameters unchanged (a ``startswith`` value), or when the
 queryset prefetches, knows related objects, or yields something other than models or value
-lists. Arguments are integers (keys) or strings. Scoping is not bypassed by this: a statement is for records reached through a row
-already read through ``visible_to`` (a person's records by the person's key), or for the
-rows of the signed-in user's own request (session, user, roles, audit head).
+lists. Arguments are integers (keys) or strings.
+
+Scoping is not bypassed by this: a statement is for records reached through a row already read
+through ``visible_to`` (a person's records by the person's key), for the rows of the signed-in
+user's own request (session, user, roles, audit head), or it is built inside a scope
+(``core.scoping.ScopedStatement``).
 """
 
 from collections.abc import Callable
@@ -37,8 +40,8 @@ from django.db.models.query import (
 # Markers: values no real key takes, within every integer column's range (Django refuses an
 # out-of-range integer as an empty result before any SQL is written).
 _INT_MARKERS = (2_000_000_000, 2_000_100_000)
-PLANS = 4096  # compiled statements kept per connection
 _STR_MARKERS = ("\ue000jindu-statement-a-{}\ue000", "\ue000jindu-statement-b-{}\ue000")
+PLANS = 4096  # compiled statements kept per connection
 
 
 class Statement:
@@ -83,6 +86,8 @@ def _markers(kinds: tuple, variant: int) -> list:
 
 class _Plan:
     """One statement compiled for one connection."""
+
+    empty = False  # the queryset was .none(): no query at all
 
     def __init__(self, statement: Statement, connection, kinds: tuple):
         name = statement.__name__
@@ -132,8 +137,6 @@ class _Plan:
             self.init_list = [f[0].target.attname for f in select[start:end]]
             self.related_populators = get_related_populators(klass_info, select, self.db)
             self.annotations = list(compiler.annotation_col_map.items())
-
-    empty = False
 
     def run(self, connection, args) -> list:
         if self.empty:
@@ -185,4 +188,3 @@ def _compile_empty(queryset, connection, name: str) -> None:
 
 def _same(value, marker) -> bool:
     return type(value) is type(marker) and value == marker
-

@@ -178,9 +178,6 @@ class PersonDetailView(ObjectDetailView):
     object_statement = ScopedStatement(Person, lambda queryset, pk: _person_page(queryset).filter(pk=pk),
                                        name="person_page")
 
-    def restrict(self, queryset):
-        return _person_page(queryset)
-
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         person = self.object
