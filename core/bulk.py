@@ -14,6 +14,7 @@ import contextlib
 import gc
 import itertools
 import json
+import operator
 import os
 import pickle
 import signal
@@ -288,22 +289,24 @@ class Rows:
         self.fields = [f for f in model._meta.concrete_fields if with_pk or not f.primary_key]
         self.rows: list[tuple] = []
         now = timezone.now()
-        self._plan = []
+        # A row is the field defaults overlaid with the given values (one dict merge, in C),
+        # then the computed columns, then the columns picked in order by an itemgetter: a loop
+        # over the fields in Python per row was two thirds of preparing an imported file.
+        self._defaults: dict = {}
+        self._computed: list = []  # (attname, function of the given values)
         for f in self.fields:
             if isinstance(f, BlindIndexField):
-                source = model._meta.get_field(f.source).attname
-                self._plan.append((f.attname, "index", f, source))
+                self._computed.append((f.attname, _index_of(f, model._meta.get_field(f.source).attname)))
             elif isinstance(f, EncryptedTextField):
-                self._plan.append((f.attname, "encrypt", f, None))
+                self._computed.append((f.attname, _encrypted(f)))
             elif isinstance(f, models.JSONField):
-                def dumps(value, encoder=f.encoder):
-                    return json_text(value, encoder)
-
-                self._plan.append((f.attname, "json", dumps, None))
+                self._computed.append((f.attname, _json_of(f)))
             elif getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
-                self._plan.append((f.attname, "now", now, None))
+                self._defaults[f.attname] = now
             else:
-                self._plan.append((f.attname, "plain", f.get_default(), None))
+                self._defaults[f.attname] = f.get_default()
+        names = [f.attname for f in self.fields]
+        self._pick = operator.itemgetter(*names) if len(names) > 1 else (lambda row, name=names[0]: (row[name],))
 
     @property
     def columns(self) -> list[str]:
@@ -317,19 +320,10 @@ class Rows:
 
     def make(self, **values) -> tuple:
         """The row's tuple, not kept (for rows streamed to ``copy_rows``)."""
-        out = []
-        for name, kind, extra, source in self._plan:
-            if kind == "plain":
-                out.append(values.get(name, extra))
-            elif kind == "encrypt":
-                out.append(extra.get_prep_value(values.get(name, "")))
-            elif kind == "index":  # the caller may have computed it already
-                out.append(values[name] if name in values else extra.index_for(values.get(source, "")))
-            elif kind == "json":
-                out.append(extra(values.get(name, {})))
-            else:
-                out.append(values.get(name, extra))
-        return tuple(out)
+        row = {**self._defaults, **values}
+        for name, compute in self._computed:
+            row[name] = compute(values)
+        return self._pick(row)
 
     def export(self):
         """Take the rows so far for ``write(exported=…)`` in another process (a forked worker
@@ -358,6 +352,34 @@ class Rows:
                 self.rows.extend(part)
         rows, self.rows = self.rows, []
         return copy_rows(self.model._meta.db_table, columns, rows, batch_size)
+
+
+def _index_of(field, source: str):
+    """A blind index column: as given (the caller may have computed it), or from its source."""
+    name = field.attname
+
+    def compute(values):
+        return values[name] if name in values else field.index_for(values.get(source, ""))
+
+    return compute
+
+
+def _encrypted(field):
+    name = field.attname
+
+    def compute(values):
+        return field.get_prep_value(values.get(name, ""))
+
+    return compute
+
+
+def _json_of(field):
+    name, encoder = field.attname, field.encoder
+
+    def compute(values):
+        return json_text(values.get(name, {}), encoder)
+
+    return compute
 
 
 def copy_text(db_table: str, columns: list[str], data: bytes) -> None:
