@@ -24,6 +24,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.navigation import url_by_key
 from core.roles import Role
 from core.statements import Statement
 from jindu.postgresql import prepared
@@ -280,6 +281,8 @@ def today_list(user, today: datetime.date | None = None) -> TodayList:
     recent = today - datetime.timedelta(days=RECENT_DAYS)
     visible = Person.objects.visible_to(user).values("pk")
     overdue, flags, due, transfers = [], [], [], []
+    detail_url, check_in_url, report_in_url = (url_by_key(name) for name in (
+        "persons:detail", "persons:check_in", "persons:report_in"))
 
     # Grouped in the database per person and kind (recording one check-in closes the earliest
     # open date), then one line per person: "drug test, interview — overdue since …".
@@ -307,7 +310,7 @@ def today_list(user, today: datetime.date | None = None) -> TodayList:
         else:
             detail = _("Due on %(date)s") % {"date": due_on}
         actions = tuple(TodayAction(str(kinds.get(r["kind"], r["kind"])),
-                                    reverse("persons:check_in", args=[person_id]) + f"?kind={r['kind']}",
+                                    check_in_url(person_id) + f"?kind={r['kind']}",
                                     max(r["missed"], 1)) for r in rows)
         return TodayItem(
             kind="check_in", overdue=late, on=due_on, person_id=person_id, person_name=first["person__name"],
@@ -336,7 +339,7 @@ def today_list(user, today: datetime.date | None = None) -> TodayList:
         return TodayItem(
             kind="report_in", overdue=late, on=deadline, person_id=row["person_id"], person_name=row["person__name"],
             place=_row_place(row), title=_("Report-in: %(measure)s") % {"measure": measure_kinds.get(row["kind"])},
-            detail=detail, action_url=reverse("persons:report_in", args=[row["pk"]]),
+            detail=detail, action_url=report_in_url(row["pk"]),
             action_label=_("Record report-in"))
 
     for row in measures:
@@ -350,7 +353,7 @@ def today_list(user, today: datetime.date | None = None) -> TodayList:
             kind="flag", overdue=False, on=row["raised_on"], person_id=row["person_id"],
             person_name=row["person__name"], place=_row_place(row), title=row["title"],
             detail=_("%(article)s · raised on %(date)s") % {"article": row["article"], "date": row["raised_on"]},
-            action_url=reverse("persons:detail", args=[row["person_id"]]) + f"#flag-{row['pk']}",
+            action_url=detail_url(row["person_id"]) + f"#flag-{row['pk']}",
             action_label=_("Decide"))
 
     open_flags = Flag.objects.visible_to(user).filter(state=FlagState.OPEN)
@@ -372,7 +375,7 @@ def today_list(user, today: datetime.date | None = None) -> TodayList:
                 "from": transfer.from_jurisdiction.name, "to": transfer.to_jurisdiction.name,
                 "date": transfer.handed_over_on},
             action_url=(reverse("persons:transfer_acknowledge", args=[transfer.pk]) if incoming
-                        else reverse("persons:detail", args=[transfer.person_id]) + "#transfers"),
+                        else detail_url(transfer.person_id) + "#transfers"),
             action_label=_("Receive") if incoming else _("Open"))))
 
     list_url = reverse("persons:list")

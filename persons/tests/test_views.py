@@ -675,3 +675,55 @@ def test_risk_card_and_override(target, township, client):
     target.refresh_from_db()
     assert target.risk_level == "high"
     assert "近期与吸毒人员频繁接触" in client.get(reverse("persons:detail", args=[target.pk])).content.decode()
+
+
+# The today list's lines as persons/_today_list.html wrote them with {% for %}, before
+# persons.templatetags.today_list took them over.
+OLD_TODAY_LOOP = """{% load i18n %}{% for item in section.items %}
+    <div class="list-group-item today-item today-{{ item.kind }}{% if item.overdue %} is-overdue{% endif %}">
+      <div class="row g-2 align-items-center">
+        <div class="col today-text">
+          <div><a class="fw-bold" href="{% url 'persons:detail' item.person_id %}">{{ item.person_name }}</a> <span class="text-secondary small">{{ item.place }}</span></div>
+          <div class="today-title">{{ item.title }}</div>
+          <div class="small {% if item.overdue %}text-danger{% else %}text-secondary{% endif %}">{{ item.detail }}</div>
+        </div>
+        <div class="col-12 col-sm-auto today-actions">
+          {% if item.actions %}{% for action in item.actions %}<a class="btn btn-sm {% if item.overdue %}btn-outline-danger{% else %}btn-outline-primary{% endif %}" href="{{ action.url }}">{% blocktranslate with kind=action.label %}Record {{ kind }}{% endblocktranslate %}{% if action.count > 1 %} <span class="badge bg-red text-red-fg ms-1">{{ action.count }}</span>{% endif %}</a>{% endfor %}
+          {% else %}<a class="btn btn-sm {% if item.overdue or item.kind == 'flag' %}btn-danger{% else %}btn-primary{% endif %}" href="{{ item.action_url }}">{{ item.action_label }}</a>{% endif %}
+        </div>
+      </div>
+    </div>
+    {% endfor %}"""
+
+
+def test_the_today_rows_are_the_html_the_template_wrote(target, township):
+    """today_rows writes what the list's {% for %} loop over a section's items wrote: check-ins
+    with and without missed dates, overdue or not, report-ins, flags and transfers, and values
+    that need escaping."""
+    from django.template import Context, Template
+    from django.utils import translation
+
+    from persons.queries import TodayAction, TodayItem
+    from persons.templatetags.today_list import today_rows
+
+    def item(kind, overdue, actions=(), name="张三", **more):
+        return TodayItem(kind=kind, overdue=overdue, on=datetime.date(2026, 12, 2), person_id=target.pk,
+                         person_name=name, place=more.pop("place", "测试村1-1"), title=more.pop("title", "尿检"),
+                         detail=more.pop("detail", "应于2026-12-01"), action_url=more.pop("url", "/x/?a=1&b=2"),
+                         action_label=more.pop("label", "处理"), actions=actions)
+
+    items = [
+        item("check_in", True, (TodayAction("尿检", "/persons/1/check-in/?kind=drug_test", 3),
+                                TodayAction("谈话<b>", "/persons/1/check-in/?kind=interview&x=<y>", 1))),
+        item("check_in", False, (TodayAction("家访", "/persons/1/check-in/?kind=home_visit", 1),)),
+        item("report_in", True, name='<script>"李四" & 王五</script>', place="镇 & 村", title="报到：<社区戒毒>",
+             detail="已超过 3 天", label="记录报到"),
+        item("flag", False, title="戒毒条例 第二十条", label="决定"),
+        item("transfer", False, label="接收", url="/persons/transfers/9/acknowledge/"),
+    ]
+    for language in ("zh-hans", "en"):
+        with translation.override(language):
+            expected = Template(OLD_TODAY_LOOP).render(Context({"section": {"items": items}}))
+            assert today_rows(items) == expected, language
+    assert "&lt;script&gt;&quot;李四&quot; &amp; 王五&lt;/script&gt;" in expected and "谈话&lt;b&gt;" in expected
+    assert today_rows([]) == ""
