@@ -1,10 +1,12 @@
 import django_tables2 as tables
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
+from core.html import escape
 from core.masking import mask_id_number
+from core.navigation import url_by_key
 from persons import rules
 from persons.choices import ControlStatus, RiskLevel, Sex
 from persons.models import Person
@@ -73,9 +75,11 @@ class PersonTable(tables.Table):
             return format_html('<span class="badge {}">{}</span>', RISK_BADGES.get(record.risk_level, ""),
                                risks.get(record.risk_level, record.risk_level))
 
+        detail_url = url_by_key("persons:detail")
         direct = {
-            "name": lambda r: format_html('<a href="{}">{}</a>', reverse("persons:detail", args=[r.pk]), r.name),
-            "id_number": lambda r: self.render_id_number(r.id_number) if r.id_number else "—",
+            "name": lambda r: mark_safe(f'<a href="{detail_url(r.pk)}">{escape(r.name)}</a>'),  # noqa: S308
+            "id_number": lambda r: mark_safe(  # noqa: S308 (a masked number is digits and stars, escaped all the same)
+                f'<span class="font-monospace">{escape(mask_id_number(r.id_number))}</span>') if r.id_number else "—",
             "sex_age": lambda r: f"{sexes.get(r.sex, r.sex)} / {rules.age_on(r.birth_date, today)}",
             "place": place_of,
             "control_status": lambda r: statuses.get(r.control_status, r.control_status) if r.control_status
@@ -90,3 +94,16 @@ class PersonTable(tables.Table):
             cells = [cell(record) if cell else row.get_cell(name) for name, cell in columns]
             rows.append((row.get_even_odd_css_class(), cells))
         return rows
+
+    def body_html(self) -> str:
+        """The ``<tr>`` lines of the shown page (persons/_person_table.html), as the template's
+        loop over ``body_rows()`` wrote them (tested against it): the loop took about 2 ms of a
+        list page's fifty rows."""
+        return mark_safe("".join(  # noqa: S308 (every cell escaped as {{ cell }} escapes it)
+            ROW.format(escape(css), "".join(CELL.format(escape(cell)) for cell in cells))
+            for css, cells in self.body_rows()))
+
+
+# One row of the table's body, as the template wrote it.
+ROW = '\n                    <tr class="{}">{}\n                    </tr>\n                '
+CELL = "\n                            <td >{}</td>"

@@ -358,3 +358,32 @@ def test_the_postgresql_indexes_of_the_fast_paths_exist():
     assert "gin_trgm_ops" in definitions["person_name_trgm"]
     assert "INCLUDE (measure_id)" in planned and "WHERE (done_id IS NULL)" in planned
     assert any("name_initials" in d and "varchar_pattern_ops" in d for d in definitions.values())
+
+
+# The person table's body as persons/_person_table.html wrote it with {% for %}, before
+# PersonTable.body_html took it over.
+OLD_TABLE_BODY_LOOP = """{% for css_class, cells in table.body_rows %}
+                    <tr class="{{ css_class }}">{% for cell in cells %}
+                            <td >{{ cell }}</td>{% endfor %}
+                    </tr>
+                {% endfor %}"""
+
+
+def test_the_person_table_body_html_is_what_the_template_wrote(tree):
+    from django.template import Context, Template
+
+    from persons.models import Person
+    from persons.tables import PersonTable
+
+    made = _mixed_people(tree, 9)
+    Person.objects.filter(pk=made[0].pk).update(name='<b>"王" & 李</b>')
+    office = UserFactory(jurisdiction=tree["county"], roles=[Role.OFFICE])
+
+    def table():  # fresh each time: django-tables2 counts the rows it hands out for even/odd
+        made = PersonTable(queries.person_rows(Person.objects.visible_to(office)).order_by("name", "id"))
+        made.paginate(per_page=50)
+        return made
+
+    expected = Template(OLD_TABLE_BODY_LOOP).render(Context({"table": table()}))
+    assert table().body_html() == expected
+    assert "&lt;b&gt;&quot;王&quot; &amp; 李&lt;/b&gt;" in expected and expected.count("<tr ") == 9
