@@ -21,6 +21,18 @@ def _fresh_security_policy(monkeypatch):
     SecurityPolicy.forget()
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Fragments kept in the cache (the menu bar, a user's menu) are keyed by what they show;
+    a test's rolled-back rows give their keys to the next test's rows, so each test starts
+    with an empty cache."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def tree(db):
     return build_tree()
