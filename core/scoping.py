@@ -114,8 +114,10 @@ class ScopedStatement:
 
     SCOPES = 2048  # statements kept, the most recently used
 
-    def __init__(self, model, build, name: str = ""):
-        self.model, self.build = model, build
+    def __init__(self, model, build, name: str = "", with_scope: bool = False):
+        """``with_scope``: ``build(queryset, scope, *args)``, for a query that shows something of
+        the scope itself (whether a row lies in the user's own area, say)."""
+        self.model, self.build, self.with_scope = model, build, with_scope
         self.name = name or getattr(build, "__name__", "scoped")
         self._for_scope = functools.lru_cache(maxsize=self.SCOPES)(self._statement)
 
@@ -123,7 +125,8 @@ class ScopedStatement:
         from core.statements import Statement
 
         def build(*args):
-            return self.build(self.model.objects.in_scope(scope), *args)
+            queryset = self.model.objects.in_scope(scope)
+            return self.build(queryset, scope, *args) if self.with_scope else self.build(queryset, *args)
 
         build.__name__ = self.name
         return Statement(build)

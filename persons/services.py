@@ -1004,14 +1004,18 @@ def do_cancel_transfer(transfer: Transfer, *, acting_user, reason: str = "") -> 
 def pending_transfers_for(user):
     """Transfers waiting for receipt that concern the user's area: those it must acknowledge
     (``incoming`` True) and those it handed over (``incoming`` False), for the today list."""
+    area = getattr(user, "jurisdiction", None)
+    if area is None or not area.path:
+        return Transfer.objects.none()
+    return pending_transfers_in(Transfer.objects.visible_to(user), area.path)
+
+
+def pending_transfers_in(queryset, area_path: str):
+    """``pending_transfers_for`` over a scoped queryset of transfers and the user's area path."""
     from django.db.models import BooleanField, ExpressionWrapper, Q
 
-    area = getattr(user, "jurisdiction", None)
-    pending = Transfer.objects.visible_to(user).filter(state=TransferState.HANDED_OVER)
-    if area is None or not area.path:
-        return pending.none()
-    return pending.annotate(incoming=ExpressionWrapper(Q(to_jurisdiction__path__startswith=area.path),
-                                                       output_field=BooleanField()))
+    return queryset.filter(state=TransferState.HANDED_OVER).annotate(
+        incoming=ExpressionWrapper(Q(to_jurisdiction__path__startswith=area_path), output_field=BooleanField()))
 
 
 # --- the office's settings: check-in policy and risk model ----------------------------------
