@@ -11,14 +11,15 @@ database connection with marker values in place of its arguments, keeps the comp
 where each argument went among the parameters, and afterwards runs that SQL with the real
 values and turns the rows into what the queryset would have returned — model instances
 (``select_related``, ``only`` and annotations included) or ``values_list`` tuples — with the
-same converters Django would apply.
+same converters Django would apply; or ``values()`` dicts.
 
 What may be a statement: a queryset whose SQL cannot depend on its arguments' values. It is
 built twice with different markers when first compiled, and refused (``ImproperlyConfigured``)
 when the two SQL texts differ (a value written into the SQL, such as a slice bound), when an
 argument does not reach the parameters unchanged (a ``startswith`` value), or when the
-queryset prefetches, knows related objects, or yields something other than models or value
-lists. Arguments are integers (keys) or strings.
+queryset prefetches, knows related objects, or yields something other than models, value
+lists or value dicts. Arguments are integers (keys), strings or dates (``datetime.date``; a date
+reaches the parameters as the database takes it, adapted to text on SQLite).
 
 Scoping is not bypassed by this: a statement is for records reached through a row already read
 through ``visible_to`` (a person's records by the person's key), for the rows of the signed-in
@@ -26,6 +27,7 @@ user's own request (session, user, roles, audit head), or it is built inside a s
 (``core.scoping.ScopedStatement``).
 """
 
+import datetime
 from collections.abc import Callable
 
 from django.core.exceptions import EmptyResultSet, ImproperlyConfigured
@@ -33,6 +35,7 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models.query import (
     FlatValuesListIterable,
     ModelIterable,
+    ValuesIterable,
     ValuesListIterable,
     get_related_populators,
 )
@@ -41,6 +44,7 @@ from django.db.models.query import (
 # out-of-range integer as an empty result before any SQL is written).
 _INT_MARKERS = (2_000_000_000, 2_000_100_000)
 _STR_MARKERS = ("\ue000jindu-statement-a-{}\ue000", "\ue000jindu-statement-b-{}\ue000")
+_DATE_MARKERS = (datetime.date(1111, 1, 1), datetime.date(1222, 2, 2))  # no record is that old
 PLANS = 4096  # compiled statements kept per connection
 
 
@@ -79,9 +83,19 @@ def _markers(kinds: tuple, variant: int) -> list:
             values.append(_INT_MARKERS[variant] + n)
         elif kind is str:
             values.append(_STR_MARKERS[variant].format(n))
+        elif kind is datetime.date:
+            values.append(_DATE_MARKERS[variant] + datetime.timedelta(days=n))
         else:
-            raise ImproperlyConfigured(f"a statement's arguments are integers or strings, not {kind.__name__}")
+            raise ImproperlyConfigured(f"a statement's arguments are integers, strings or dates, not {kind.__name__}")
     return values
+
+
+def _adapter(kind: type, connection):
+    """How an argument of ``kind`` reaches the parameters: as it is, or (a date) as the
+    database's operations adapt it (Django's SQLite backend sends dates as text)."""
+    if kind is datetime.date:
+        return connection.ops.adapt_datefield_value
+    return None
 
 
 class _Plan:
@@ -102,16 +116,20 @@ class _Plan:
         _other, other_sql, other_params = _compile(statement.build(*second), connection, name)
         if other_sql != sql or len(other_params) != len(params):
             raise ImproperlyConfigured(f"statement {name}: its SQL depends on the arguments' values")
-        # Where each argument goes: the positions that hold its marker (in both compilations).
+        # Where each argument goes: the positions that hold its marker (in both compilations),
+        # as the database takes it (adapters[n]).
+        adapters = [_adapter(kind, connection) for kind in kinds]
+        first_seen = [adapt(marker) if adapt else marker for marker, adapt in zip(first, adapters, strict=True)]
+        second_seen = [adapt(marker) if adapt else marker for marker, adapt in zip(second, adapters, strict=True)]
         self.slots = []
         for position, (value, other) in enumerate(zip(params, other_params, strict=True)):
-            found = [n for n, marker in enumerate(first) if _same(value, marker)]
-            if found and _same(other, second[found[0]]):
-                self.slots.append((position, found[0]))
+            found = [n for n, marker in enumerate(first_seen) if _same(value, marker)]
+            if found and _same(other, second_seen[found[0]]):
+                self.slots.append((position, found[0], adapters[found[0]]))
             elif value != other:
                 raise ImproperlyConfigured(f"statement {name}: an argument reaches parameter {position} changed")
         for n in range(len(first)):
-            if not any(arg == n for _position, arg in self.slots):
+            if not any(arg == n for _position, arg, _adapt in self.slots):
                 raise ImproperlyConfigured(f"statement {name}: argument {n} is not a parameter of the query")
         self.sql, self.params = sql, list(params)
         self.compiler = compiler
@@ -123,9 +141,13 @@ class _Plan:
             raise ImproperlyConfigured(f"statement {name}: composite fields are not supported")
         self.converters = compiler.get_converters(fields)
         iterable = queryset._iterable_class
-        self.kind = {ModelIterable: "models", ValuesListIterable: "tuples", FlatValuesListIterable: "flat"}.get(iterable)
+        self.kind = {ModelIterable: "models", ValuesListIterable: "tuples", FlatValuesListIterable: "flat",
+                     ValuesIterable: "dicts"}.get(iterable)
         if self.kind is None:
-            raise ImproperlyConfigured(f"statement {name}: only models and values_list, not {iterable.__name__}")
+            raise ImproperlyConfigured(f"statement {name}: only models, values_list and values, not {iterable.__name__}")
+        query = queryset.query
+        # ValuesIterable's names, in the order of the selected columns.
+        self.names = [*query.extra_select, *query.values_select, *query.annotation_select]
         if self.kind == "tuples" and queryset._fields and (queryset.query.extra_select or
                                                            queryset.query.annotation_select):
             raise ImproperlyConfigured(f"statement {name}: values_list with annotations is not supported")
@@ -142,8 +164,8 @@ class _Plan:
         if self.empty:
             return []
         params = self.params.copy()
-        for position, arg in self.slots:
-            params[position] = args[arg]
+        for position, arg, adapt in self.slots:
+            params[position] = adapt(args[arg]) if adapt else args[arg]
         with connection.cursor() as cursor:
             cursor.execute(self.sql, params)
             rows = cursor.fetchall()
@@ -155,6 +177,9 @@ class _Plan:
             return [tuple(row) for row in rows]
         if self.kind == "flat":
             return [row[0] for row in rows]
+        if self.kind == "dicts":
+            names = self.names
+            return [dict(zip(names, row, strict=True)) for row in rows]
         objects = []
         from_db, db, init_list, fields = self.model.from_db, self.db, self.init_list, self.model_slice
         for row in rows:

@@ -106,7 +106,7 @@ def test_an_argument_used_twice_and_constants_kept(tree):
     (lambda depth: Jurisdiction.objects.filter(depth__gte=1) if depth > 2_000_050_000 else Jurisdiction.objects.all(),
      "depends on the arguments"),
     (lambda pk: Jurisdiction.objects.filter(depth=1), "not a parameter"),
-    (lambda pk: Jurisdiction.objects.filter(pk=pk).values("code"), "only models and values_list"),
+    (lambda pk: Jurisdiction.objects.filter(pk=pk).values_list("code", named=True), "only models"),
     (lambda pk: Jurisdiction.objects.filter(pk=pk).prefetch_related("children"), "prefetching"),
     (lambda pk: Jurisdiction.objects.filter(pk=pk).annotate(n=Count("children")).values_list("code", "n"),
      "annotations"),
@@ -126,8 +126,42 @@ def test_an_empty_queryset_is_no_query(tree):
         Statement(lambda pk: Jurisdiction.objects.none() if pk < 2_000_050_000 else Jurisdiction.objects.all())(1)
 
 
-def test_arguments_are_keys(tree):
+def test_arguments_are_keys_strings_or_dates(tree):
     import datetime
 
-    with pytest.raises(ImproperlyConfigured, match="integers or strings"):
+    with pytest.raises(ImproperlyConfigured, match="integers, strings or dates"):
         Statement(lambda when: Jurisdiction.objects.filter(created_at__lt=when))(datetime.datetime.now())
+
+
+def test_values_dicts_with_annotations_and_date_arguments(tree):
+    """``values()`` dicts with grouping, an aggregate filtered by a date argument and a date in
+    the WHERE clause: the same dicts as the queryset, on either database (dates reach SQLite as
+    text)."""
+    import datetime
+
+    from django.db.models import Max, Q
+
+    from persons.models import StatusChange
+    from persons.tests.people import person
+
+    village = tree["villages"][0]
+    for n, day in enumerate([datetime.date(2026, 1, 5), datetime.date(2026, 3, 1), datetime.date(2026, 6, 30)]):
+        someone = person(village, name=f"人员{n}")
+        StatusChange.objects.create(person=someone, status="community_treatment", changed_on=day)
+        StatusChange.objects.create(person=someone, status="community_rehabilitation",
+                                    changed_on=day + datetime.timedelta(days=40))
+
+    def build(until, since):
+        return (StatusChange.objects.filter(changed_on__lte=until).values("status")
+                .annotate(last=Max("changed_on"), recent=Count("pk", filter=Q(changed_on__gte=since)))
+                .order_by("status"))
+
+    statement = Statement(build)
+    for until, since in [(datetime.date(2026, 12, 31), datetime.date(2026, 3, 1)),
+                         (datetime.date(2026, 3, 1), datetime.date(2026, 1, 1)),
+                         (datetime.date(2025, 1, 1), datetime.date(2025, 1, 1))]:
+        expected = list(build(until, since))
+        assert statement(until, since) == expected
+    assert expected == [] and statement(datetime.date(2026, 12, 31), datetime.date(2026, 3, 1))[0]["recent"] >= 1
+    assert statement(datetime.date(2026, 12, 31), datetime.date(2026, 3, 1)) == list(
+        build(datetime.date(2026, 12, 31), datetime.date(2026, 3, 1)))
