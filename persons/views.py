@@ -164,10 +164,14 @@ def _export_row(person) -> list:
 
 
 def _person_page(queryset):
-    """The person as the page shows them: place, grid and social worker, and which sparse kinds
-    of records there are."""
+    """The person as the page shows them: place, grid and social worker (the worker's name only:
+    not their password hash or second-factor secret), and which sparse kinds of records there are."""
     return queries.PersonFile.with_presence(
-        queryset.select_related("jurisdiction", "jurisdiction__parent", "grid", "assigned_worker"))
+        queryset.select_related("jurisdiction", "jurisdiction__parent", "grid", "assigned_worker")
+        .defer(*(f"assigned_worker__{name}" for name in WORKER_SECRETS)))
+
+
+WORKER_SECRETS = ("password", "totp_secret")
 
 
 class PersonDetailView(ObjectDetailView):

@@ -727,3 +727,17 @@ def test_the_today_rows_are_the_html_the_template_wrote(target, township):
             assert today_rows(items) == expected, language
     assert "&lt;script&gt;&quot;李四&quot; &amp; 王五&lt;/script&gt;" in expected and "谈话&lt;b&gt;" in expected
     assert today_rows([]) == ""
+
+
+def test_the_person_page_reads_the_social_workers_name_not_their_secrets(tree, township, target, client):
+    """The page shows the assigned social worker by name; the worker's password hash and
+    second-factor secret are not read with the person (nor decrypted)."""
+    worker = UserFactory(jurisdiction=township, roles=[Role.SOCIAL_WORKER], full_name="陈社工")
+    worker.totp_secret = "JBSWY3DPEHPK3PXP"
+    worker.save()
+    services.do_update_person(target, expected_version=target.version, acting_user=None, assigned_worker=worker)
+    _login(client, township, Role.TOWNSHIP)
+    response = client.get(reverse("persons:detail", args=[target.pk]))
+    assert response.status_code == 200 and "陈社工" in response.content.decode()
+    shown = response.context["person"].assigned_worker
+    assert {"password", "totp_secret"} <= shown.get_deferred_fields()
