@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from core.roles import Role, has_any_role, may_see_personal_data
 from jurisdictions.choices import LEVEL_ORDER, Level
 from jurisdictions.models import Jurisdiction
-from monitoring import indicators, shapes
+from monitoring import indicators, rollups, shapes
 from monitoring.periods import MONTH, Period
 from persons.models import Person
 
@@ -50,6 +50,7 @@ RATE_MONTHS = 12
 RANKING_CODES = ["registered", "newly_found", "execution_rate", "test_completion_rate", "grid_rate",
                  "high_risk_share", "overdue_items"]
 MAP_CODE = "registered"
+BREAKDOWN_NAMES = ("status", "age", "substance", "risk")
 # Filters of the person list (persons.filtersets.PersonFilterSet) per breakdown.
 BREAKDOWN_FILTERS = {"status": "status", "substance": "substance", "risk": "risk"}
 TILE_COLUMNS = 5
@@ -172,14 +173,18 @@ class Builder:
         children = list(Jurisdiction.objects.filter(parent=self.jurisdiction).order_by("code")
                         .only("pk", "code", "name", "level", "path"))
         dashboard.children_label = _level_plural(children[0].level) if children else ""
-        charts = {"trend": self.trend(), "rates": self.rate_trend()}
+        months = self._months()
+        trends = indicators.series_many([code for code, _bar in TREND_CODES] + TREND_RATE_CODES, self.jurisdiction,
+                                        months, as_of=self.as_of)
+        charts = {"trend": self.trend(months, trends), "rates": self.rate_trend(months, trends)}
         if children:
             by_child = indicators.evaluate_children(sorted(set(RANKING_CODES) | {MAP_CODE}), self.jurisdiction,
                                                     self.period, as_of=self.as_of)
             charts["ranking"] = self.ranking(children, by_child)
             charts["map"] = self.map(children, by_child)
-        for name in ("status", "age", "substance", "risk"):
-            charts[name] = self.breakdown(name)
+        rows = indicators.breakdowns(list(BREAKDOWN_NAMES), self.jurisdiction, as_of=self.as_of)
+        for name in BREAKDOWN_NAMES:
+            charts[name] = self.breakdown(name, rows[name])
         dashboard.charts = charts
         return dashboard
 
@@ -210,11 +215,9 @@ class Builder:
             months.append(months[-1].previous())
         return list(reversed(months))
 
-    def trend(self) -> dict:
-        months = self._months()
+    def trend(self, months: list[Period], trends: dict) -> dict:
+        """The stock and the flow over the last 24 months (``trends``: indicators.series_many's)."""
         series = []
-        trends = indicators.series_many([code for code, _bar in TREND_CODES], self.jurisdiction, months,
-                                        as_of=self.as_of)
         for axis, (code, bar) in enumerate(TREND_CODES):
             indicator = indicators.INDICATORS[code]
             values = trends[code]
@@ -223,13 +226,13 @@ class Builder:
         return {"kind": "line", "title": _("Monthly trend"), "categories": [_month_tick(p) for p in months],
                 "axes": [indicators.INDICATORS[code].unit for code, _bar in TREND_CODES], "series": series}
 
-    def rate_trend(self) -> dict:
-        months = self._months()[-RATE_MONTHS:]
+    def rate_trend(self, months: list[Period], trends: dict) -> dict:
+        """The rates over the last 12 of the same months."""
+        months = months[-RATE_MONTHS:]
         series = []
-        trends = indicators.series_many(list(TREND_RATE_CODES), self.jurisdiction, months, as_of=self.as_of)
         for code in TREND_RATE_CODES:
             indicator = indicators.INDICATORS[code]
-            values = trends[code]
+            values = trends[code][-RATE_MONTHS:]
             series.append({"name": str(indicator.name), "bar": False, "axis": 0,
                            "points": [self.value_point(p.label, v) for p, v in zip(months, values, strict=True)]})
         return {"kind": "line", "title": _("Rates by month"), "categories": [_month_tick(p) for p in months],
@@ -278,8 +281,7 @@ class Builder:
             spec.update(kind="tiles", columns=min(TILE_COLUMNS, max(1, len(items))))
         return spec
 
-    def breakdown(self, name: str) -> dict:
-        rows = indicators.breakdown(name, self.jurisdiction, as_of=self.as_of)
+    def breakdown(self, name: str, rows: list) -> dict:
         parameter = BREAKDOWN_FILTERS.get(name)
         items = [self.count_point(str(label), count,
                                   self.current_list_url(**{parameter: key}) if parameter else "")
@@ -292,7 +294,8 @@ class Builder:
 
 
 def build(user, jurisdiction: Jurisdiction, period: Period, *, today=None) -> Dashboard:
-    return Builder(user, jurisdiction, period, today=today).build()
+    with rollups.one_reading():
+        return Builder(user, jurisdiction, period, today=today).build()
 
 
 def default_period(today: datetime.date | None = None) -> Period:

@@ -22,9 +22,11 @@ Contract (monitoring.dashboards / monitoring.reports code against it)::
         -> dict[child pk, dict[code, Value]]   (township ranking, map) — the same number of
         queries however many children there are.
     series(code, jurisdiction, periods, *, as_of=None) -> list[Value]     (trends; no 同比/环比)
+    series_many(codes, jurisdiction, periods, *, as_of=None) -> dict[code, list[Value]]   (read together)
     breakdown(name, jurisdiction, *, as_of=None) -> list[(key, label, count)]
         name in BREAKDOWNS: "status", "age", "substance", "risk", "sex", "living"; over the
         persons registered on ``as_of`` (default today), zero rows included, in a fixed order.
+    breakdowns(names, jurisdiction, *, as_of=None) -> dict[name, list[(key, label, count)]]   (read together)
     suppress(count, viewer) -> str            "<5" for 1..4 when the viewer lacks personal-data rights
     percent_change(current, base) -> Decimal | None     the 同比/环比 rule as a pure function
 
@@ -1103,13 +1105,24 @@ def breakdown(name: str, jurisdiction, *, as_of: datetime.date | None = None) ->
     substance (a person with two substances counts under both), latest risk level, sex, or job
     and home (两有/一有/两无, seed 003). Every category is listed, zeros included; persons with
     no recorded value are counted under key "" ("not recorded"). One query."""
+    return breakdowns([name], jurisdiction, as_of=as_of)[name]
+
+
+def breakdowns(names: list[str], jurisdiction, *, as_of: datetime.date | None = None
+               ) -> dict[str, list[tuple[str, str, int]]]:
+    """Several breakdowns of the same persons on the same day: {name: rows}, read together from
+    the rollups (three queries for all of them) or one query each directly."""
+    day = _default_as_of(as_of)
+    served = _breakdowns_from_rollups(names, jurisdiction, day)
+    if served is not None:
+        return served
+    return {name: _breakdown_direct(name, jurisdiction, day) for name in names}
+
+
+def _breakdown_direct(name: str, jurisdiction, day: datetime.date) -> list[tuple[str, str, int]]:
     from persons.choices import ControlStatus, LivingSituation, RiskLevel, Sex, Substance
     from persons.models import PersonSubstance, RiskAssessment
 
-    day = _default_as_of(as_of)
-    served = _breakdown_from_rollups(name, jurisdiction, day)
-    if served is not None:
-        return served
     persons = _registered_persons(jurisdiction, day)
     unrecorded = ("", str(_("Not recorded")))
     if name == "status":
@@ -1171,20 +1184,21 @@ def _breakdown_rows(name: str) -> list[tuple[str, str, str]]:
     raise KeyError(f"unknown breakdown {name!r}; one of {BREAKDOWNS}")
 
 
-def _breakdown_from_rollups(name: str, jurisdiction, day: datetime.date):
-    """The breakdown from the rollups (three queries), or None when they cannot answer."""
+def _breakdowns_from_rollups(names: list[str], jurisdiction, day: datetime.date):
+    """The breakdowns from the rollups (three queries for all), or None when they cannot answer."""
     from monitoring import rollups
 
-    rows = _breakdown_rows(name)
+    rows = {name: _breakdown_rows(name) for name in names}
     need = rollups.Need(day)
     if not rollups.answers(rollups.coverage(jurisdiction.path), [need]):
         return None
-    sums = rollups.read(jurisdiction.path, None, [need], [column for _k, _l, column in rows])[0].get(None, {})
-    return [(key, label, sums.get(column, 0)) for key, label, column in rows]
+    columns = sorted({column for each in rows.values() for _k, _l, column in each})
+    sums = rollups.read(jurisdiction.path, None, [need], columns)[0].get(None, {})
+    return {name: [(key, label, sums.get(column, 0)) for key, label, column in each] for name, each in rows.items()}
 
 
 __all__ = [
     "INDICATORS", "Indicator", "Value", "Place", "Result", "Scope", "Window", "SOURCES", "BREAKDOWNS",
-    "register", "register_source", "evaluate", "evaluate_children", "series", "breakdown", "suppress",
+    "register", "register_source", "evaluate", "evaluate_children", "series", "breakdown", "breakdowns", "suppress",
     "percent_change", "ratio", "met", "count_of", "rate_of", "format_number", "status_on",
 ]

@@ -23,7 +23,7 @@ from django.utils import timezone, translation
 from core.roles import may_see_personal_data
 from jurisdictions.choices import Level
 from jurisdictions.models import Jurisdiction
-from monitoring import indicators
+from monitoring import indicators, rollups
 from monitoring.periods import Period
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -95,7 +95,11 @@ class ReportData:
 
 
 def gather(jurisdiction: Jurisdiction, period: Period, *, viewer=None, today: datetime.date | None = None) -> ReportData:
-    today = today or timezone.localdate()
+    with rollups.one_reading():
+        return _gather(jurisdiction, period, viewer, today or timezone.localdate())
+
+
+def _gather(jurisdiction: Jurisdiction, period: Period, viewer, today: datetime.date) -> ReportData:
     as_of = period.as_of(today)
     values = indicators.evaluate(None, jurisdiction, period, as_of=as_of)
     children = list(Jurisdiction.objects.filter(parent=jurisdiction).order_by("code"))
@@ -107,9 +111,9 @@ def gather(jurisdiction: Jurisdiction, period: Period, *, viewer=None, today: da
     while len(months) < TREND_MONTHS:
         months.append(months[-1].previous())
     months.reverse()
-    trend = {code: indicators.series(code, jurisdiction, months, as_of=as_of) for code in TREND_CODES
-             if code in indicators.INDICATORS}
-    breakdowns = {name: indicators.breakdown(name, jurisdiction, as_of=as_of) for name, _title in BREAKDOWNS}
+    trend = indicators.series_many([code for code in TREND_CODES if code in indicators.INDICATORS], jurisdiction,
+                                   months, as_of=as_of)
+    breakdowns = indicators.breakdowns([name for name, _title in BREAKDOWNS], jurisdiction, as_of=as_of)
     data = ReportData(jurisdiction, period, as_of, today, viewer, values, children, by_child, months, trend,
                       breakdowns)
     data.breaches = threshold_breaches(data)

@@ -39,6 +39,7 @@ to the direct computation, with the same result.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import threading
 from collections import defaultdict
@@ -726,16 +727,35 @@ class Need:
 def coverage(path: str) -> tuple[datetime.date, datetime.date, datetime.date] | None:
     """(first month, first month with day rows, last month) that every jurisdiction in the area
     has rollups for; None when one of them has none. Dirty villages of the area are recomputed
-    first (``refresh``); two queries when none is."""
+    first (``refresh``); two queries when none is — once per area inside ``one_reading()``."""
     from jurisdictions.models import Jurisdiction
 
+    known = getattr(_local, "coverage", None)
+    if known is not None and path in known:
+        return known[path]
     refresh(path)
     row = Jurisdiction.objects.filter(path__startswith=path).aggregate(
         total=Count("pk"), rolled=Count("rollup_state"), first=Max("rollup_state__first_month"),
         daily=Max("rollup_state__daily_from"), last=Min("rollup_state__last_month"))
-    if not row["total"] or row["rolled"] != row["total"]:
-        return None
-    return row["first"], row["daily"], row["last"]
+    cover = None if not row["total"] or row["rolled"] != row["total"] else (row["first"], row["daily"], row["last"])
+    if known is not None:
+        known[path] = cover
+    return cover
+
+
+@contextlib.contextmanager
+def one_reading():
+    """A page made of several reads of the same area (a dashboard, a report's data): the area's
+    rollups are refreshed and their coverage checked once, by the first read, for all of them.
+    Nothing inside the block may write the records it reads."""
+    if getattr(_local, "coverage", None) is not None:
+        yield
+        return
+    _local.coverage = {}
+    try:
+        yield
+    finally:
+        _local.coverage = None
 
 
 def answers(cover, needs: list[Need]) -> bool:

@@ -87,9 +87,18 @@ def _figures(county, today):
                  "overdue_items", "report_in_rate", "serious_breach_flags", "high_risk_share"):
         out[("series", code)] = [(v.value, v.numerator, v.denominator) for v in
                                  indicators.series(code, county, months, as_of=today)]
+    codes = ["registered", "newly_found", "execution_rate", "test_completion_rate", "grid_rate"]
+    together = indicators.series_many(codes, county, months, as_of=today)
+    out[("series together",)] = {code: [(v.value, v.numerator, v.denominator) for v in values]
+                                 for code, values in together.items()}
     for name in indicators.BREAKDOWNS:
         for day in (today, today - 45 * DAY):
             out[("breakdown", name, day)] = indicators.breakdown(name, county, as_of=day)
+    for day in (today, today - 45 * DAY):
+        together = indicators.breakdowns(list(indicators.BREAKDOWNS), county, as_of=day)
+        assert list(together) == list(indicators.BREAKDOWNS)
+        for name, rows in together.items():
+            assert rows == out[("breakdown", name, day)]  # read together, the same as one by one
     return out
 
 
@@ -131,6 +140,25 @@ def test_rollups_give_the_figures_of_the_records(county, scenario):
     direct = _figures(county, today)
     assert from_rollups == direct
     assert from_rollups[(Period.containing(today).code, today, "registered")][0] == 5
+
+
+def test_one_reading_refreshes_and_checks_an_area_once(county, scenario, tree, django_assert_num_queries):
+    call_command("rollups", "rebuild")
+    cover = rollups.coverage(county.path)
+    with rollups.one_reading():
+        with django_assert_num_queries(2):  # the dirty villages (none), the coverage
+            assert rollups.coverage(county.path) == cover
+        with django_assert_num_queries(0):
+            assert rollups.coverage(county.path) == cover
+            with rollups.one_reading():  # nested: the outer block's answers
+                assert rollups.coverage(county.path) == cover
+        with django_assert_num_queries(2):  # another area is checked on its own
+            assert rollups.coverage(tree["villages"][0].path) is not None
+    # Outside the block every read looks again: a village changed since is recomputed first.
+    people.under_treatment(tree["villages"][3], "辛", decided_days_ago=20, reported_days_ago=18)
+    assert RollupState.objects.filter(dirty=True).exists()
+    assert rollups.coverage(county.path) == cover
+    assert not RollupState.objects.filter(dirty=True).exists()
 
 
 def test_a_village_without_rollups_means_the_records_are_read(county, scenario, tree):
