@@ -41,7 +41,7 @@ REVEAL_ROLES = frozenset({Role.OFFICE, Role.TOWNSHIP, Role.SOCIAL_WORKER, Role.P
 
 class Person(BaseModel):
     name = models.CharField(_("full name"), max_length=50)
-    name_initials = models.CharField(_("pinyin initials"), max_length=50, blank=True, db_index=True, editable=False)
+    name_initials = models.CharField(_("pinyin initials"), max_length=50, blank=True, editable=False)  # Meta.indexes
     id_number = EncryptedTextField(_("ID number"))
     # Unique through Meta.constraints: a unique field would add a LIKE index no one uses.
     id_number_index = BlindIndexField(source="id_number", db_index=False)
@@ -99,6 +99,8 @@ class Person(BaseModel):
         # Plain B-tree indexes: a db_index CharField would also get a LIKE (pattern_ops) index,
         # which only the pinyin initials are searched with; every index costs each import.
         indexes = [models.Index(fields=["county_code", "control_status"], name="person_county_status"),
+                   # Searched by prefix only (persons.filtersets): the pattern_ops index alone.
+                   models.Index(fields=["name_initials"], name="person_name_initials", opclasses=["varchar_pattern_ops"]),
                    models.Index(fields=["control_status"], name="person_status"),
                    models.Index(fields=["risk_level"], name="person_risk"),
                    # The optional links, indexed where set: a new file (an import) writes no entry.
@@ -116,7 +118,8 @@ class Person(BaseModel):
 
 
 class PersonSubstance(ChoiceLabels):
-    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="substances")
+    # Indexed by the unique (person, substance), which leads with the person.
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="substances", db_index=False)
     # The person's county (follows the person when the file moves): every tenant table carries
     # the county code, the distribution column of docs/scaling.md.
     county_code = models.CharField(max_length=6, editable=False, default="")
@@ -136,7 +139,9 @@ class PersonRecord(ChoiceLabels):
     for a later distribution by county, who wrote it and when."""
 
     person = models.ForeignKey(Person, verbose_name=_("person"), on_delete=models.PROTECT)
-    county_code = models.CharField(max_length=6, db_index=True, editable=False)
+    # Not indexed: records are scoped and read through the person (its county_code is indexed);
+    # the column is the later distribution column (docs/scaling.md), which needs no index.
+    county_code = models.CharField(max_length=6, editable=False)
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("recorded by"), null=True,
                                     blank=True, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
