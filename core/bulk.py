@@ -382,6 +382,23 @@ def _json_of(field):
     return compute
 
 
+@contextlib.contextmanager
+def checked_as_written():
+    """Foreign keys checked as each statement ends instead of at the commit (PostgreSQL; Django
+    declares them DEFERRABLE INITIALLY DEFERRED): a large import's checks, a few hundred
+    thousand, are made while its forked workers prepare the next part, not all at the commit
+    after everything else. The rows must be written parents first. Deferred again after (after
+    an error the transaction is rolled back, and the setting with it)."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+
+
 def copy_text(db_table: str, columns: list[str], data: bytes) -> None:
     """Send rows already in COPY's text format (``Rows.export``) to a table (PostgreSQL)."""
     if not data:

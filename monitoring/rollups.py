@@ -538,18 +538,24 @@ def _locked_states(village_ids) -> list[int]:
                 .order_by("jurisdiction_id").values_list("jurisdiction_id", flat=True))
 
 
-def on_persons_changed(sender=None, *, person_ids=(), jurisdiction_ids=(), **kwargs) -> None:
+def on_persons_changed(sender=None, *, person_ids=(), jurisdiction_ids=(), villages=None, **kwargs) -> None:
     """persons.signals.persons_changed: mark the villages of these persons (and the places named
     besides) dirty in the change's transaction — one UPDATE, so a service call stays quick — and
     recompute them once after the commit, however many changes the transaction made. A read of
     an area first recomputes any dirty village in it (``refresh``), so no figure is ever stale,
-    even if the process ended between the commit and the recomputation."""
+    even if the process ended between the commit and the recomputation. The persons' villages
+    are read unless the sender gave them (``villages``)."""
     from persons.models import Person
 
+    known = villages
     villages = {pk for pk in (jurisdiction_ids or ()) if pk is not None}
-    person_ids = [pk for pk in (person_ids or ()) if pk is not None]
-    for batch in bulk.key_batches(person_ids):
-        villages |= set(Person.objects.filter(pk__any_of=batch).values_list("jurisdiction_id", flat=True).distinct())
+    if known is not None:
+        villages |= {pk for pk in known if pk is not None}
+    else:
+        person_ids = [pk for pk in (person_ids or ()) if pk is not None]
+        for batch in bulk.key_batches(person_ids):
+            villages |= set(Person.objects.filter(pk__any_of=batch).values_list("jurisdiction_id", flat=True)
+                            .distinct())
     if not villages:
         return
     # Every mark takes the rows' locks (also of villages dirty already), in order: it waits for a

@@ -102,10 +102,11 @@ def _snapshot(person: Person) -> dict:
     return values
 
 
-def _changed(person_ids, jurisdiction_ids=()) -> None:
+def _changed(person_ids, jurisdiction_ids=(), villages=None) -> None:
     """Tell other apps (monitoring's rollups) in this transaction which files changed, and the
-    places they left."""
-    persons_changed.send(sender=Person, person_ids=list(person_ids), jurisdiction_ids=list(jurisdiction_ids))
+    places they left; ``villages``: the files' current villages, when known (persons.signals)."""
+    persons_changed.send(sender=Person, person_ids=list(person_ids), jurisdiction_ids=list(jurisdiction_ids),
+                         villages=None if villages is None else list(villages))
 
 
 def _set_substances(person: Person, substances) -> None:
@@ -1258,7 +1259,8 @@ def do_import_persons(ledger, *, acting_user, jurisdiction, skip_invalid: bool =
         updated = _update_imported([(row, person, diff) for row, person, diff in changes if diff], acting_user,
                                    today)
         result.person_ids = created + [p.pk for p in updated]
-        _changed(result.person_ids, previous_places)  # one recomputation per import
+        villages = {row.values["jurisdiction"].pk for row in creates} | {p.jurisdiction_id for p in updated}
+        _changed(result.person_ids, previous_places, villages)  # one recomputation per import
         audit.record(AuditEntry.Action.IMPORT, actor=acting_user, obj=jurisdiction,
                      object_repr=f"{jurisdiction.name}: {source}"[:200], changes={
                          "kind": "persons", "source": source, "rows_read": result.rows_read,
@@ -1345,19 +1347,21 @@ def _create_imported(rows, acting_user, today, index_of: dict[str, str], progres
             entries.append({"action": AuditEntry.Action.CREATE, "object_type": Person._meta.label,
                             "object_id": str(pk), "object_repr": values["name"],
                             "changes": audit.diff({}, filled, masks=AUDIT_MASKS)})
-        return people.export(), substances.export(), statuses.export(), audit.prepare_many(entries, actor=acting_user)
+        prepared = audit.prepare_many(entries, actor=acting_user, with_hash_parts=True)
+        return people.export(), substances.export(), statuses.export(), prepared
 
     # Forked workers (one per core) prepare part after part while this process writes the parts
     # it has: the database stores one part while the next ones are encrypted and formatted.
     writers = [bulk.Rows(Person, with_pk=True), bulk.Rows(PersonSubstance), bulk.Rows(StatusChange)]
     entries, done, parts = [], 0, bulk.parts(len(rows), size=IMPORT_PART)
-    for part, prepared in zip(parts, bulk.forked_stream(prepare, parts), strict=True):
-        for writer, exported in zip(writers, prepared, strict=False):
-            writer.write(exported=[exported])
-        entries += prepared[3]
-        done += len(part)
-        if progress:
-            progress(done, len(rows))
+    with bulk.checked_as_written():  # files before their substances and statuses, part by part
+        for part, prepared in zip(parts, bulk.forked_stream(prepare, parts), strict=True):
+            for writer, exported in zip(writers, prepared, strict=False):
+                writer.write(exported=[exported])
+            entries += prepared[3]
+            done += len(part)
+            if progress:
+                progress(done, len(rows))
     audit.record_many(prepared=entries, actor=acting_user)
     return ids
 

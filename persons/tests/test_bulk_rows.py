@@ -36,3 +36,29 @@ def test_rows_store_what_save_would(township):
     assert number not in stored[0] and "13800001234" not in stored[1]
     # the next key is past the reserved one, on either database
     assert bulk.reserve_ids_any(Person, 1)[0] > pk
+
+
+def test_checked_as_written_checks_the_foreign_keys_as_each_statement_ends(db):
+    """PostgreSQL: Django's foreign keys are checked at the commit; inside checked_as_written as
+    each COPY ends (an import's checks overlap its work), and deferred again after it."""
+    import pytest
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite checks its foreign keys at the commit")
+    from psycopg.errors import ForeignKeyViolation  # COPY goes through psycopg's own cursor
+
+    def orphan():
+        rows = bulk.Rows(StatusChange)
+        rows.row(person_id=-1, county_code="", status="social_control", changed_on=datetime.date(2024, 1, 1))
+        rows.write()
+
+    with transaction.atomic():
+        orphan()  # accepted for now: the check waits for the commit
+        transaction.set_rollback(True)
+    with pytest.raises(ForeignKeyViolation), transaction.atomic(), bulk.checked_as_written():
+        orphan()
+    with transaction.atomic():
+        with bulk.checked_as_written():
+            pass
+        orphan()  # deferred again after the block
+        transaction.set_rollback(True)

@@ -532,3 +532,25 @@ def test_forked_workers_import_exactly_what_one_process_does(places, mark, monke
         Person.objects.all().delete()
     assert outcomes[0] == outcomes[1]
     assert len(forks) == 6  # three workers to check the rows, three to prepare them
+
+
+def test_an_import_marks_the_villages_of_its_files_for_the_rollups_without_reading_them(places):
+    """The rollups of the villages the new files went to are marked for recomputation in the
+    import's transaction; the import names the villages (it resolved them), so the rollups do
+    not read 100,000 files back to find them."""
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from monitoring.models import RollupState
+
+    call_command("rollups", "rebuild", "--jurisdiction", COUNTY)
+    assert not RollupState.objects.filter(dirty=True).exists()
+    rows = [HEADER, row(1, "赵六", village="东门社区"), row(2, "钱七", village="石桥村", birth="19850101")]
+    with CaptureQueriesContext(connection) as captured:
+        assert do_import(rows, places[COUNTY]).imported == 2
+    villages = set(Person.objects.values_list("jurisdiction_id", flat=True))
+    assert len(villages) == 2
+    assert set(RollupState.objects.filter(dirty=True).values_list("jurisdiction_id", flat=True)) == villages
+    assert not [q for q in captured.captured_queries
+                if 'SELECT DISTINCT "persons_person"."jurisdiction_id"' in q["sql"]]
