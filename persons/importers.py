@@ -61,10 +61,14 @@ IGNORED = frozenset({"serial", "risk_level"})
 REQUIRED = ("name", "id_number")
 
 
+_SPACES = re.compile(r"\s+")
+_PHONE_NOISE = re.compile(r"[\s\-]")
+
+
 @functools.lru_cache(maxsize=65536)
 def _key(text) -> str:
     text = unicodedata.normalize("NFKC", str(text or ""))  # full-width → half-width
-    text = re.sub(r"\s+", "", text).rstrip(":*").lstrip("*")
+    text = _SPACES.sub("", text).rstrip(":*").lstrip("*")
     return text.lower()
 
 
@@ -238,7 +242,7 @@ def _substance(name: str):
 
 
 def parse_phone(value) -> str:
-    return re.sub(r"[\s\-]", "", unicodedata.normalize("NFKC", text_of(value)))
+    return _PHONE_NOISE.sub("", unicodedata.normalize("NFKC", text_of(value)))
 
 
 # --- the ledger ------------------------------------------------------------------------------
@@ -376,7 +380,7 @@ def read_ledger(data: bytes, filename: str = "", *, header_row: int | None = Non
                     and [_key(t) for t in texts] == header_keys):
                 checked.append(index + 1)
                 continue
-            checked.append(_check_row(index + 1, cells, columns, ledger, today))
+            checked.append(_check_row(index + 1, cells, columns, ledger, today, texts))
         return checked
 
     for part, checked in zip(parts, bulk.forked_stream(check, parts), strict=True):  # on every core
@@ -392,17 +396,25 @@ def read_ledger(data: bytes, filename: str = "", *, header_row: int | None = Non
     return ledger
 
 
-def _check_row(number: int, cells: list, columns: dict[str, int], ledger: Ledger, today) -> LedgerRow:
+def _check_row(number: int, cells: list, columns: dict[str, int], ledger: Ledger, today,
+               texts: list[str] | None = None) -> LedgerRow:
+    """One row checked; ``texts``: its cells' text_of, when the caller has them."""
     row = LedgerRow(number)
+    texts = [text_of(c) for c in cells] if texts is None else texts
+    width = len(cells)
 
     def cell(key):
         index = columns.get(key)
-        return cells[index] if index is not None and index < len(cells) else None
+        return cells[index] if index is not None and index < width else None
+
+    def text(key) -> str:
+        index = columns.get(key)
+        return texts[index] if index is not None and index < width else ""
 
     def problem(key, message, warning=False):
         (row.warnings if warning else row.errors).append(RowError(number, ledger.header_of(key), message))
 
-    name = re.sub(r"\s+", "", text_of(cell("name")))
+    name = _SPACES.sub("", text("name"))
     if not name:
         problem("name", _("The full name is missing."))
     elif len(name) > 50:
@@ -411,7 +423,7 @@ def _check_row(number: int, cells: list, columns: dict[str, int], ledger: Ledger
 
     id_number = None
     raw_id = cell("id_number")
-    if not text_of(raw_id):
+    if not text("id_number"):
         problem("id_number", _("The ID number is missing."))
     else:
         try:
@@ -420,12 +432,12 @@ def _check_row(number: int, cells: list, columns: dict[str, int], ledger: Ledger
             problem("id_number", str(error))
     row.values["id_number"] = id_number
 
-    if id_number and text_of(cell("sex")):
-        typed = SEX_LOOKUP.get(_key(text_of(cell("sex"))))
+    if id_number and text("sex"):
+        typed = SEX_LOOKUP.get(_key(text("sex")))
         if typed and typed != rules.sex_of(id_number):
             problem("sex", _("The sex “%(typed)s” differs from the ID number's (%(real)s); the ID number's was kept.")
-                    % {"typed": text_of(cell("sex")), "real": Sex(rules.sex_of(id_number)).label}, warning=True)
-    if id_number and "birth_date" in columns and text_of(cell("birth_date")):
+                    % {"typed": text("sex"), "real": Sex(rules.sex_of(id_number)).label}, warning=True)
+    if id_number and "birth_date" in columns and text("birth_date"):
         try:
             typed_birth, approximate = parse_date(cell("birth_date"), today)
             real = rules.birth_date_of(id_number)
@@ -437,11 +449,11 @@ def _check_row(number: int, cells: list, columns: dict[str, int], ledger: Ledger
             problem("birth_date", _("The birth date is not a date; the ID number's was kept."), warning=True)
 
     for key in ("township", "village"):
-        row.raw[key] = re.sub(r"\s+", "", unicodedata.normalize("NFKC", text_of(cell(key))))
+        row.raw[key] = _SPACES.sub("", unicodedata.normalize("NFKC", text(key)))
     if "village" in columns and not row.raw["village"]:
         problem("village", _("The village is missing."))
 
-    status_text = text_of(cell("control_status"))
+    status_text = text("control_status")
     if "control_status" in columns:
         status = STATUS_LOOKUP.get(_key(status_text)) or STATUS_LOOKUP.get(_key(status_text).removesuffix("人员"))
         if not status_text:
@@ -451,7 +463,7 @@ def _check_row(number: int, cells: list, columns: dict[str, int], ledger: Ledger
         row.values["control_status"] = status
 
     for key in ("first_found_on", "control_status_since"):
-        if text_of(cell(key)):
+        if text(key):
             try:
                 row.values[key], approximate = parse_date(cell(key), today)
                 if key == "first_found_on":
@@ -468,22 +480,22 @@ def _check_row(number: int, cells: list, columns: dict[str, int], ledger: Ledger
             row.values["unknown_substances"] = "、".join(unknown)
         row.values["substances"] = substances
 
-    if text_of(cell("living_situation")):
-        living = LIVING_LOOKUP.get(_key(text_of(cell("living_situation"))))
+    if text("living_situation"):
+        living = LIVING_LOOKUP.get(_key(text("living_situation")))
         if living is None:
             problem("living_situation", _("“%(value)s” is not 两有, 一有 or 两无; it was not imported.")
-                    % {"value": text_of(cell("living_situation"))}, warning=True)
+                    % {"value": text("living_situation")}, warning=True)
         else:
             row.values["living_situation"] = living
 
     for key in ("registered_residence", "current_address"):
         if key in columns:
-            row.values[key] = re.sub(r"\s+", "", text_of(cell(key)))[:200]
+            row.values[key] = _SPACES.sub("", text(key))[:200]
     for key in ("phone", "family_contacts"):
         if key in columns:
-            row.values[key] = parse_phone(cell(key)) if key == "phone" else text_of(cell(key))
+            row.values[key] = parse_phone(cell(key)) if key == "phone" else text(key)
     if "notes" in columns:
-        row.values["notes"] = text_of(cell("notes"))
+        row.values["notes"] = text("notes")
     return row
 
 
@@ -507,7 +519,7 @@ _PLACE_KINDS = ("社区", "村", "居")
 
 
 def _place_key(name: str) -> str:
-    name = re.sub(r"\s+", "", unicodedata.normalize("NFKC", name or ""))
+    name = _SPACES.sub("", unicodedata.normalize("NFKC", name or ""))
     for suffix in _PLACE_SUFFIXES:
         if name.endswith(suffix) and len(name) > len(suffix):
             name = name[: -len(suffix)]

@@ -9,6 +9,7 @@ table of cases.
 """
 
 import datetime
+import operator
 import re
 from dataclasses import dataclass, field
 
@@ -87,7 +88,9 @@ def check_digit(number: str) -> str:
     """GB 11643-1999 ISO 7064 MOD 11-2 check character of the first 17 digits. The same as
     python-stdnum's ``cn.ric.calc_check_digit`` (a test compares them), without its generic
     input cleaning, which costs more than the sum itself over a 100,000-row ledger."""
-    return "10X98765432"[sum(int(d) * w for d, w in zip(number[:17], _WEIGHTS, strict=True)) % 11]
+    if len(number) < 17:
+        raise ValueError("the check digit needs the first 17 digits")
+    return "10X98765432"[sum(map(operator.mul, map(int, number[:17]), _WEIGHTS)) % 11]
 
 
 def birth_date_of(id_number: str) -> datetime.date:
