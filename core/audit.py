@@ -107,35 +107,9 @@ _HASHED = ("actor_username", "actor_jurisdiction", "actor_path", "action", "obje
 
 def _hash(values: dict, seq: int, at: str, prev_hash: str) -> str:
     """SM3 over the previous hash and the canonical JSON of an entry's content (``values`` by
-    field name, the actor as ``actor_id``; ``at`` the time as UTC ISO text). With the text's
-    parts made before (``hash_parts``) only the time and the number are put in."""
-    parts = values.get("hash_parts")
-    if parts is not None:
-        head, middle, tail = parts
-        return sm3(b"".join((prev_hash.encode(), head, orjson.dumps(at), middle, str(seq).encode(), tail))).hex()
-    return sm3(prev_hash.encode() + canonical_json(_content(values, seq, at))).hex()
-
-
-def _content(values: dict, seq, at) -> dict:
-    return {name: values[name] for name in _HASHED} | {"seq": seq, "at": at, "actor": values["actor_id"]}
-
-
-# Stand-ins for the time and the number in ``hash_parts``: control characters, written \u0000 by
-# orjson and by json alike.
-_AT_MARK, _SEQ_MARK = "\x00at\x00", "\x00seq\x00"
-_AT_TEXT, _SEQ_TEXT = orjson.dumps(_AT_MARK), orjson.dumps(_SEQ_MARK)
-
-
-def hash_parts(values: dict) -> tuple[bytes, bytes, bytes] | None:
-    """An entry's canonical text in three parts around its time and its sequence number, which
-    are known only when it is chained: a forked worker of an import writes the text, the
-    importing process only joins it (``_hash``). None when the stand-ins' text is in the content."""
-    text = canonical_json(_content(values, _SEQ_MARK, _AT_MARK))
-    if text.count(_AT_TEXT) != 1 or text.count(_SEQ_TEXT) != 1:
-        return None
-    head, rest = text.split(_AT_TEXT)
-    middle, tail = rest.split(_SEQ_TEXT)
-    return head, middle, tail
+    field name, the actor as ``actor_id``; ``at`` the time as UTC ISO text)."""
+    content = {name: values[name] for name in _HASHED} | {"seq": seq, "at": at, "actor": values["actor_id"]}
+    return sm3(prev_hash.encode() + canonical_json(content)).hex()
 
 
 # A digit before a point or an exponent: where a float may be, whose text orjson and json write
@@ -310,34 +284,41 @@ def record_many(specs=(), *, actor=None, prepared: list[dict] | None = None) -> 
     return len(entries)
 
 
-def prepare_many(specs, *, actor=None, with_hash_parts: bool = False) -> list[dict]:
+def prepare_many(specs, *, actor=None) -> list[dict]:
     """``record_many``'s entries before they are chained: who, what and the JSON-safe changes,
     already as their canonical text where that is orjson's (no database access: a forked
-    worker of an import prepares them, the importing process only chains them);
-    ``with_hash_parts``: and the text the chain's hash is taken of, but for the time and the
-    number (``hash_parts``)."""
+    worker of an import prepares them, the importing process only chains them)."""
     who = _who(actor)
     who = {k: v for k, v in who.items() if k != "actor"} | {"actor_id": who["actor"].pk if who["actor"] else None}
     entries = []
     for spec in specs:
         obj = spec.get("obj")
-        entry = who | {
+        entries.append(who | {
             "action": spec["action"],
             "object_type": obj._meta.label if obj is not None else spec.get("object_type", ""),
             "object_id": str(obj.pk) if obj is not None else spec.get("object_id", ""),
             "object_repr": (spec.get("object_repr") or (str(obj) if obj is not None else ""))[:200],
             "changes": _prepared_changes(spec.get("changes") or {}),
-        }
-        if with_hash_parts:
-            entry["hash_parts"] = hash_parts(entry)
-        entries.append(entry)
+        })
     return entries
 
 
 def _prepared_changes(changes):
+    """The changes as they will be stored and hashed: their canonical text when orjson writes it
+    (one pass for text keys and no float: dates and the like through Django's encoder, as
+    ``_json_safe`` gives them), else the JSON-safe value."""
+    try:
+        part = orjson.dumps(changes, default=_ENCODER.default, option=_SORTED_OPTIONS)
+    except (TypeError, orjson.JSONEncodeError):  # a key that is not text, an integer past 64 bits
+        part = None
+    if part is not None and not _FLOAT_LIKE.search(part):
+        return bulk.JSONText(part.decode())
     safe = _json_safe(changes)
     part = _canonical_part(safe)
     return safe if part is None else bulk.JSONText(part.decode())
+
+
+_SORTED_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_SORT_KEYS
 
 
 def diff(before: dict, after: dict, masks: dict | None = None) -> dict:

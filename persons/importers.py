@@ -255,6 +255,7 @@ class LedgerRow:
     raw: dict = field(default_factory=dict)  # field key → the cell as typed (for place names)
     errors: list[RowError] = field(default_factory=list)
     warnings: list[RowError] = field(default_factory=list)
+    id_index: str = ""  # the checked ID number's blind index, computed with the check (on every core)
 
 
 @dataclass
@@ -428,6 +429,7 @@ def _check_row(number: int, cells: list, columns: dict[str, int], ledger: Ledger
     else:
         try:
             id_number = parse_id_number(raw_id)
+            row.id_index = _id_index(id_number)
         except ValueProblem as error:
             problem("id_number", str(error))
     row.values["id_number"] = id_number
@@ -497,6 +499,12 @@ def _check_row(number: int, cells: list, columns: dict[str, int], ledger: Ledger
     if "notes" in columns:
         row.values["notes"] = text("notes")
     return row
+
+
+def _id_index(id_number: str) -> str:
+    from persons.models import Person
+
+    return Person._meta.get_field("id_number_index").index_for(id_number)
 
 
 def _mark_duplicates(ledger: Ledger) -> None:

@@ -1214,7 +1214,8 @@ def do_import_persons(ledger, *, acting_user, jurisdiction, skip_invalid: bool =
             row.values["jurisdiction"] = place
         rows.append(row)
     index_field = Person._meta.get_field("id_number_index")
-    index_of = {r.values["id_number"]: index_field.index_for(r.values["id_number"]) for r in rows if not r.errors}
+    index_of = {r.values["id_number"]: r.id_index or index_field.index_for(r.values["id_number"]) for r in rows
+                if not r.errors}
     existing = _existing_files(index_of)
     visible = set()
     if existing:
@@ -1347,8 +1348,7 @@ def _create_imported(rows, acting_user, today, index_of: dict[str, str], progres
             entries.append({"action": AuditEntry.Action.CREATE, "object_type": Person._meta.label,
                             "object_id": str(pk), "object_repr": values["name"],
                             "changes": audit.diff({}, filled, masks=AUDIT_MASKS)})
-        prepared = audit.prepare_many(entries, actor=acting_user, with_hash_parts=True)
-        return people.export(), substances.export(), statuses.export(), prepared
+        return people.export(), substances.export(), statuses.export(), audit.prepare_many(entries, actor=acting_user)
 
     # Forked workers (one per core) prepare part after part while this process writes the parts
     # it has: the database stores one part while the next ones are encrypted and formatted.

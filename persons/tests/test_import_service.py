@@ -554,3 +554,16 @@ def test_an_import_marks_the_villages_of_its_files_for_the_rollups_without_readi
     assert set(RollupState.objects.filter(dirty=True).values_list("jurisdiction_id", flat=True)) == villages
     assert not [q for q in captured.captured_queries
                 if 'SELECT DISTINCT "persons_person"."jurisdiction_id"' in q["sql"]]
+
+
+def test_the_check_computes_each_numbers_blind_index_for_the_import(places):
+    """The blind index of a checked number is computed with the check (by the forked workers of
+    a large ledger), and the import looks the files up with it."""
+    from core.fields import blind_lookup
+
+    ledger = read_ledger(xlsx([HEADER, row(1, "赵六"), row(2, "钱七", number="110101199003071235")]), "台账.xlsx")
+    good, bad = ledger.rows
+    assert good.id_index == Person._meta.get_field("id_number_index").index_for(good.values["id_number"])
+    assert bad.errors and bad.id_index == ""
+    services.do_import_persons(ledger, acting_user=None, jurisdiction=places[COUNTY], source="台账", skip_invalid=True)
+    assert Person.objects.filter(**blind_lookup(Person, "id_number", good.values["id_number"])).exists()
