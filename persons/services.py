@@ -1117,7 +1117,10 @@ def do_set_risk_model(jurisdiction, *, acting_user, weights: dict, high: int, me
 IMPORT_FIELDS = ("name", "registered_residence", "current_address", "phone", "jurisdiction", "first_found_on",
                  "first_found_approximate", "living_situation", "family_contacts", "notes")
 IMPORT_BATCH = 2000
-IMPORT_PART = 10_000  # rows a forked worker prepares at a time (_create_imported)
+# Rows a forked worker prepares at a time (_create_imported): the first part is written sooner,
+# and the last one, written after the workers are done, is shorter (parts of 10,000 took about
+# 0.7 s longer over 100,000 rows, alternated).
+IMPORT_PART = 5_000
 CREATE_AUDIT_FIELDS = frozenset(IMPORT_FIELDS) | {"id_number", "control_status", "control_status_since", "substances"}
 
 
