@@ -64,6 +64,7 @@ _ENCODER = DjangoJSONEncoder()
 
 
 _ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_NON_STR_KEYS
+_SORTED_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_SORT_KEYS  # _prepared_changes: text keys only
 
 
 def _json_safe(value):
@@ -317,8 +318,6 @@ def _prepared_changes(changes):
     part = _canonical_part(safe)
     return safe if part is None else bulk.JSONText(part.decode())
 
-
-_SORTED_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_SORT_KEYS
 
 
 def diff(before: dict, after: dict, masks: dict | None = None) -> dict:

@@ -547,21 +547,21 @@ def on_persons_changed(sender=None, *, person_ids=(), jurisdiction_ids=(), villa
     are read unless the sender gave them (``villages``)."""
     from persons.models import Person
 
-    known = villages
-    villages = {pk for pk in (jurisdiction_ids or ()) if pk is not None}
-    if known is not None:
-        villages |= {pk for pk in known if pk is not None}
+    marked = set(jurisdiction_ids or ())
+    if villages is not None:
+        marked |= set(villages)
     else:
         person_ids = [pk for pk in (person_ids or ()) if pk is not None]
         for batch in bulk.key_batches(person_ids):
-            villages |= set(Person.objects.filter(pk__any_of=batch).values_list("jurisdiction_id", flat=True)
-                            .distinct())
-    if not villages:
+            marked |= set(Person.objects.filter(pk__any_of=batch).values_list("jurisdiction_id", flat=True)
+                          .distinct())
+    marked.discard(None)
+    if not marked:
         return
     # Every mark takes the rows' locks (also of villages dirty already), in order: it waits for a
     # recomputation reading them and is seen by the next one.
-    RollupState.objects.filter(jurisdiction_id__in=_locked_states(villages)).update(dirty=True)
-    _pending().update(villages)
+    RollupState.objects.filter(jurisdiction_id__in=_locked_states(marked)).update(dirty=True)
+    _pending().update(marked)
     transaction.on_commit(_recompute_pending)
 
 

@@ -398,10 +398,9 @@ def read_ledger(data: bytes, filename: str = "", *, header_row: int | None = Non
 
 
 def _check_row(number: int, cells: list, columns: dict[str, int], ledger: Ledger, today,
-               texts: list[str] | None = None) -> LedgerRow:
-    """One row checked; ``texts``: its cells' text_of, when the caller has them."""
+               texts: list[str]) -> LedgerRow:
+    """One row checked; ``texts``: its cells' text_of."""
     row = LedgerRow(number)
-    texts = [text_of(c) for c in cells] if texts is None else texts
     width = len(cells)
 
     def cell(key):

@@ -1216,9 +1216,7 @@ def do_import_persons(ledger, *, acting_user, jurisdiction, skip_invalid: bool =
                 row.errors.append(RowError(row.row, village_column, message))
             row.values["jurisdiction"] = place
         rows.append(row)
-    index_field = Person._meta.get_field("id_number_index")
-    index_of = {r.values["id_number"]: r.id_index or index_field.index_for(r.values["id_number"]) for r in rows
-                if not r.errors}
+    index_of = {r.values["id_number"]: r.id_index for r in rows if not r.errors}  # computed with the check
     existing = _existing_files(index_of)
     visible = set()
     if existing:
