@@ -10,12 +10,10 @@ class CoreConfig(AppConfig):
         from django.db import models
 
         from core import sweep
-        from core.bulk import AnyOf, In, RelatedIn
+        from core.bulk import In, RelatedIn
         from core.navigation import MenuItem, register_admin_item
         from core.roles import Role
 
-        models.Field.register_lookup(AnyOf)
-        models.ForeignKey.register_lookup(AnyOf)
         models.Field.register_lookup(In)
         models.ForeignObject.register_lookup(RelatedIn)
         sweep.register("sessions", sweep.clear_expired_sessions)

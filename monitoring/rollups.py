@@ -551,10 +551,8 @@ def on_persons_changed(sender=None, *, person_ids=(), jurisdiction_ids=(), villa
     if villages is not None:
         marked |= set(villages)
     else:
-        person_ids = [pk for pk in (person_ids or ()) if pk is not None]
-        for batch in bulk.key_batches(person_ids):
-            marked |= set(Person.objects.filter(pk__any_of=batch).values_list("jurisdiction_id", flat=True)
-                          .distinct())
+        with bulk.key_set(pk for pk in (person_ids or ()) if pk is not None) as keys:
+            marked |= set(Person.objects.filter(pk__in=keys).values_list("jurisdiction_id", flat=True).distinct())
     marked.discard(None)
     if not marked:
         return

@@ -1165,25 +1165,28 @@ class _OnFile:
     statuses: set
 
 
-def _existing_files(index_of: dict[str, str]) -> dict[str, _OnFile]:
-    """The files on record for these ID numbers (``index_of``: number → its blind index)."""
+def _existing_files(index_of: dict[str, str], acting_user) -> tuple[dict[str, _OnFile], set[int]]:
+    """The files on record for these ID numbers (``index_of``: number → its blind index), and
+    which of them ``acting_user`` may see."""
     by_index = {index: number for number, index in index_of.items()}
     columns = ["pk", "id_number_index", "jurisdiction__path", "jurisdiction_id", "control_status",
                "control_status_since", *[f for f in IMPORT_FIELDS if f != "jurisdiction"]]
-    found = {}
-    for keys in bulk.key_batches(list(by_index)):
-        batch = {}
-        for values in Person.objects.filter(id_number_index__any_of=keys).values(*columns):
-            batch[values["pk"]] = _OnFile(values["pk"], values["jurisdiction__path"], values, [], set())
-            found[by_index[values["id_number_index"]]] = batch[values["pk"]]
-        for pks in bulk.key_batches(list(batch)):
-            for pk, substance in PersonSubstance.objects.filter(person_id__any_of=pks).values_list(
-                    "person_id", "substance"):
-                batch[pk].substances.append(substance)
-            for pk, status, day in StatusChange.objects.filter(person_id__any_of=pks).values_list(
-                    "person_id", "status", "changed_on"):
-                batch[pk].statuses.add((status, day))
-    return found
+    found, by_pk = {}, {}
+    with bulk.key_set(by_index) as keys:
+        for values in Person.objects.filter(id_number_index__in=keys).values(*columns):
+            by_pk[values["pk"]] = _OnFile(values["pk"], values["jurisdiction__path"], values, [], set())
+            found[by_index[values["id_number_index"]]] = by_pk[values["pk"]]
+        if not found:
+            return found, set()
+        for pk, substance in PersonSubstance.objects.filter(person__id_number_index__in=keys).values_list(
+                "person_id", "substance"):
+            by_pk[pk].substances.append(substance)
+        for pk, status, day in StatusChange.objects.filter(person__id_number_index__in=keys).values_list(
+                "person_id", "status", "changed_on"):
+            by_pk[pk].statuses.add((status, day))
+        scoped = Person.objects.all() if acting_user is None else Person.objects.visible_to(acting_user)
+        visible = set(scoped.filter(id_number_index__in=keys).values_list("pk", flat=True))
+    return found, visible
 
 
 @bulk.gc_paused()
@@ -1217,13 +1220,7 @@ def do_import_persons(ledger, *, acting_user, jurisdiction, skip_invalid: bool =
             row.values["jurisdiction"] = place
         rows.append(row)
     index_of = {r.values["id_number"]: r.id_index for r in rows if not r.errors}  # computed with the check
-    existing = _existing_files(index_of)
-    visible = set()
-    if existing:
-        pks = [p.pk for p in existing.values()]
-        scoped = Person.objects.all() if acting_user is None else Person.objects.visible_to(acting_user)
-        for batch in bulk.key_batches(pks):
-            visible |= set(scoped.filter(pk__any_of=batch).values_list("pk", flat=True))
+    existing, visible = _existing_files(index_of, acting_user)
     creates, updates = [], []
     for row in rows:
         if row.errors:

@@ -1,6 +1,7 @@
-"""core.bulk.AnyOf (``field__any_of``) and key_batches: the look-up the imports use for long
-lists of keys, on both databases."""
+"""core.bulk.key_set and the long ``__in``: the look-ups by long lists of keys (imports,
+sweeps), on both databases."""
 
+import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -8,32 +9,51 @@ from core import bulk
 from jurisdictions.models import Jurisdiction
 
 
-def test_any_of_matches_like_in(tree):
+def _temporary_tables() -> set[str]:
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT relname FROM pg_class WHERE relpersistence = 't' AND relkind = 'r'")
+        else:
+            cursor.execute("SELECT name FROM sqlite_temp_master WHERE type = 'table'")
+        return {row[0] for row in cursor.fetchall()}
+
+
+def test_a_short_key_set_is_the_list_itself(tree):
     codes = list(Jurisdiction.objects.values_list("code", flat=True))
-    wanted = codes[::2] + ["no-such-code"]
-    assert (set(Jurisdiction.objects.filter(code__any_of=wanted).values_list("pk", flat=True))
-            == set(Jurisdiction.objects.filter(code__in=wanted).values_list("pk", flat=True)))
-    assert not Jurisdiction.objects.filter(code__any_of=[]).exists()
-    parents = list(Jurisdiction.objects.filter(parent__isnull=False).values_list("parent_id", flat=True)[:2])
-    assert (set(Jurisdiction.objects.filter(parent__any_of=parents).values_list("pk", flat=True))
-            == set(Jurisdiction.objects.filter(parent__in=parents).values_list("pk", flat=True)))
+    with bulk.key_set(codes[:3] + codes[:1]) as keys:
+        assert keys == codes[:3]  # duplicates once
+        assert set(Jurisdiction.objects.filter(code__in=keys).values_list("code", flat=True)) == set(codes[:3])
+    with bulk.key_set([]) as keys:
+        assert not Jurisdiction.objects.filter(code__in=keys).exists()
 
 
-def test_any_of_is_one_parameter_on_postgresql(tree):
-    with CaptureQueriesContext(connection) as queries:
-        list(Jurisdiction.objects.filter(code__any_of=[str(n) for n in range(3000)]))
-    sql = queries.captured_queries[0]["sql"]
-    if connection.vendor == "postgresql":
-        assert "= ANY(" in sql and sql.count("'") < 100
-    else:
-        assert " IN (" in sql
+def test_a_long_key_set_is_a_table_matched_like_in(tree):
+    """From KEY_TABLE_MIN keys: a temporary table, matched as the list would be (text and
+    integer keys, a join through a relation), and gone when the block ends."""
+    codes = list(Jurisdiction.objects.values_list("code", flat=True))
+    wanted = codes[::2] + [f"no-such-code-{n}" for n in range(bulk.KEY_TABLE_MIN)]
+    pks = list(Jurisdiction.objects.values_list("pk", flat=True))
+    numbers = pks[1::2] + list(range(max(pks) + 1, max(pks) + 1 + bulk.KEY_TABLE_MIN))
+    before = _temporary_tables()
+    with bulk.key_set(wanted) as codes_in, bulk.key_set(numbers) as pks_in:
+        assert not isinstance(codes_in, list) and not isinstance(pks_in, list)
+        assert len(_temporary_tables() - before) == 2
+        assert (set(Jurisdiction.objects.filter(code__in=codes_in).values_list("pk", flat=True))
+                == set(Jurisdiction.objects.filter(code__in=codes[::2]).values_list("pk", flat=True)))
+        assert (set(Jurisdiction.objects.filter(pk__in=pks_in).values_list("pk", flat=True))
+                == set(pks[1::2]))
+        assert (set(Jurisdiction.objects.filter(parent__code__in=codes_in).values_list("pk", flat=True))
+                == set(Jurisdiction.objects.filter(parent__code__in=codes[::2]).values_list("pk", flat=True)))
+    assert _temporary_tables() == before
 
 
-def test_key_batches_cover_every_key_once(db):
-    keys = list(range(120_001))
-    batches = list(bulk.key_batches(keys))
-    assert [k for batch in batches for k in batch] == keys
-    assert max(len(b) for b in batches) == (50_000 if connection.vendor == "postgresql" else 2_000)
+def test_an_error_inside_a_key_set_leaves_no_table(tree):
+    before = _temporary_tables()
+    with pytest.raises(ZeroDivisionError), bulk.key_set(range(bulk.KEY_TABLE_MIN)) as keys:
+        list(Jurisdiction.objects.filter(pk__in=keys))
+        1 / 0  # noqa: B018
+    assert _temporary_tables() == before
+    assert Jurisdiction.objects.exists()  # the connection is usable
 
 
 def test_a_long_in_list_is_one_array_on_postgresql(tree):

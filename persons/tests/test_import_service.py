@@ -567,3 +567,32 @@ def test_the_check_computes_each_numbers_blind_index_for_the_import(places):
     assert bad.errors and bad.id_index == ""
     services.do_import_persons(ledger, acting_user=None, jurisdiction=places[COUNTY], source="台账", skip_invalid=True)
     assert Person.objects.filter(**blind_lookup(Person, "id_number", good.values["id_number"])).exists()
+
+
+def test_a_large_ledgers_files_are_looked_up_through_a_key_table(places, monkeypatch):
+    """From bulk.KEY_TABLE_MIN numbers the files on record are read by joining a temporary table
+    of blind indexes (here from one number): the known file is updated with its substances and
+    status history compared, another area's file is refused, a new number opens a file."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from core import bulk
+
+    monkeypatch.setattr(bulk, "KEY_TABLE_MIN", 1)
+    mine = id_number("19900307", serial=991)
+    do_import([HEADER, row(1, "王五", number=mine, village="东门社区", status="社区戒毒", substances="海洛因")],
+              places[COUNTY])
+    theirs = make_person(places[f"{QINGSHAN}001"], "钱七", number=id_number("19850101", serial=995))
+    user = UserFactory(jurisdiction=places[CHENGGUAN], roles=[Role.TOWNSHIP])
+    lines = [HEADER, row(1, "王五", number=mine, village="东门社区", status="社区戒毒", substances="冰毒"),
+             row(2, "钱七", number=theirs.id_number, village="东门社区"), row(3, "赵六", village="北岭村")]
+    with CaptureQueriesContext(connection) as captured:
+        result = services.do_import_persons(read_ledger(xlsx(lines), "台账.xlsx"), acting_user=user,
+                                            jurisdiction=places[CHENGGUAN], source="台账", skip_invalid=True)
+    assert (result.imported, result.updated, result.unchanged, rejected(result)) == (1, 1, 0, [(3, "身份证号码")])
+    assert sum("jindu_keys_" in q["sql"] for q in captured.captured_queries) >= 4
+    person = Person.objects.get(name="王五")
+    assert list(person.substances.values_list("substance", flat=True)) == [Substance.METHAMPHETAMINE]
+    assert person.status_changes.count() == 1  # the same status: no new history
+    theirs.refresh_from_db()
+    assert theirs.version == 1
