@@ -100,7 +100,7 @@ def read_table(data: bytes, filename: str = "", sheet_index: int = 0) -> list[li
         try:
             workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
             sheet = workbook.get_sheet_by_index(sheet_index)
-            rows = [list(row) for row in sheet.to_python(skip_empty_area=False)]
+            rows = sheet.to_python(skip_empty_area=False)  # a new list for each row: ours to change
         except Exception as error:  # calamine raises its own types for damaged files
             raise FileRejected([RowError(0, "", _("The spreadsheet cannot be read (%(error)s).")
                                          % {"error": str(error)[:200]})]) from None

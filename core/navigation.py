@@ -99,12 +99,12 @@ def menu_for(user) -> dict:
 _KEY_MARKER = 2_000_000_001  # a key no URL of a list holds
 
 
-def url_by_key(name: str):
+def url_by_key(name: str, current_app: str | None = None):
     """``reverse(name, args=[key])`` for the many keys of a list: the URL is reversed once, with a
     marker key, and each key written in its place (``reverse`` costs 10–50 µs a call, and the
     today list called it for every line). For URLs whose one argument is an integer key; call
     it within the request (the script prefix is the request's)."""
-    marked = reverse(name, args=[_KEY_MARKER])
+    marked = reverse(name, args=[_KEY_MARKER], current_app=current_app)
     head, found, tail = marked.partition(str(_KEY_MARKER))
     if not found or str(_KEY_MARKER) in tail:
         raise ValueError(f"{name}: not a URL with one key")

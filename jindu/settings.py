@@ -92,6 +92,10 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "core.context_processors.navigation",
             ],
+            # Django's i18n tags, a constant {% translate %} rendered once per language.
+            "libraries": {"i18n": "core.templatetags.translated"},
+            # Django's {% url %}, the URLs it reverses kept (core/templatetags/reversing.py).
+            "builtins": ["core.templatetags.reversing"],
         },
     },
 ]
