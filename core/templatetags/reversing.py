@@ -6,6 +6,7 @@ several or other arguments) is reversed by Django as before. Added to the engine
 the settings, after Django's, so every template's ``{% url %}`` is this one."""
 
 from django import template
+from django.conf import settings
 from django.template import defaulttags
 from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
 from django.utils.html import conditional_escape
@@ -13,7 +14,9 @@ from django.utils.html import conditional_escape
 from core.navigation import url_by_key
 
 register = template.Library()
-_kept = {}  # (view name, takes a key, application, urlconf, script prefix) -> URL text, or key -> URL; None: not kept
+# (view name, takes a key, application, urlconf, script prefix) -> the URL's text, or a function
+# of the key giving it; None: left to Django.
+_kept = {}
 
 
 class KeptURLNode(defaulttags.URLNode):
@@ -29,7 +32,7 @@ class KeptURLNode(defaulttags.URLNode):
                 current_app = context.request.resolver_match.namespace
             except AttributeError:
                 current_app = None
-        key = (view_name, bool(args), current_app, get_urlconf(), get_script_prefix())
+        key = (view_name, bool(args), current_app, get_urlconf() or settings.ROOT_URLCONF, get_script_prefix())
         try:
             kept = _kept[key]
         except KeyError:

@@ -2,10 +2,12 @@
 URLs without arguments or with one key reversed once per configuration and script prefix."""
 
 import pytest
+from django.http import HttpResponse
 from django.template import Context, Engine
 from django.template.defaulttags import URLNode
 from django.template.loader import get_template
-from django.urls import NoReverseMatch, clear_script_prefix, set_script_prefix
+from django.test.utils import override_settings
+from django.urls import NoReverseMatch, clear_script_prefix, path, set_script_prefix
 
 from core.templatetags import reversing
 
@@ -14,6 +16,8 @@ SOURCE = """{% url 'home' %}|{% url 'persons:detail' pk %}|{% url 'persons:detai
 {% url 'no-such-page' as nowhere %}[{{ nowhere }}]|{% url 'persons:list' %}?q={{ pk }}"""
 
 CONTEXT = {"pk": 12, "name": "home", "code": "persons"}
+
+urlpatterns = [path("elsewhere/", lambda request: HttpResponse(), name="home")]  # another URL configuration
 
 
 def render(builtins: list[str], context: dict = CONTEXT, source: str = SOURCE) -> str:
@@ -53,6 +57,14 @@ def test_each_script_prefix_gets_its_own_urls(nothing_kept):
     assert render(["core.templatetags.reversing"], source=source) == "/jindu/|/jindu/persons/5/"
     clear_script_prefix()
     assert render(["core.templatetags.reversing"], source=source) == "/|/persons/5/"
+
+
+def test_each_url_configuration_gets_its_own_urls(nothing_kept):
+    source = "{% url 'home' %}"
+    assert render(["core.templatetags.reversing"], source=source) == "/"
+    with override_settings(ROOT_URLCONF=__name__):
+        assert render(["core.templatetags.reversing"], source=source) == "/elsewhere/"
+    assert render(["core.templatetags.reversing"], source=source) == "/"
 
 
 def test_the_projects_templates_use_it():
