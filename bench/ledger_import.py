@@ -17,6 +17,7 @@ import datetime
 import io
 import os
 import random
+import resource
 import sys
 import time
 from pathlib import Path
@@ -126,6 +127,63 @@ def _cleanup(county) -> None:
         cursor.execute("DROP TABLE IF EXISTS bench_plain_ledger")
 
 
+def _process_cpu(pid: int) -> float | None:
+    """CPU seconds (user + system) a process on this machine has used, from /proc; None where
+    it cannot be read (another machine's server, another system)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _server_processes(backend: int) -> list[int]:
+    """The PostgreSQL server's long-lived processes besides the session's backend (checkpointer,
+    background and WAL writers, autovacuum launcher …): the postmaster's other children, as
+    /proc shows them. Short-lived ones (an autovacuum worker) are not counted."""
+    try:
+        postmaster = int(Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        children = Path(f"/proc/{postmaster}/task/{postmaster}/children").read_text().split()
+    except (OSError, IndexError, ValueError):
+        return []
+    return [int(pid) for pid in children if int(pid) != backend]
+
+
+class CpuMeter:
+    """CPU seconds spent between ``start()`` and ``stop()`` by this process, by the forked
+    workers it reaped in between, and (PostgreSQL on this machine) by the session's backend and
+    the server's other long-lived processes. Wall time on 2 cores says little about where the
+    work is; these say which part would have to shrink."""
+
+    def __init__(self):
+        from django.db import connection
+
+        self.backend = None
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                self.backend = cursor.fetchone()[0]
+        self.others = _server_processes(self.backend) if self.backend else []
+
+    def _read(self) -> dict:
+        me, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+        others = [_process_cpu(pid) for pid in self.others]
+        return {"this process": me.ru_utime + me.ru_stime, "forked workers": children.ru_utime + children.ru_stime,
+                "PostgreSQL backend": _process_cpu(self.backend) if self.backend else None,
+                "PostgreSQL other processes": sum(o for o in others if o is not None) if self.others else None}
+
+    def start(self) -> "CpuMeter":
+        self.started = self._read()
+        return self
+
+    def stop(self) -> dict:
+        ended = self._read()
+        spent = {name: round(ended[name] - self.started[name], 2) for name in ended
+                 if ended[name] is not None and self.started[name] is not None}
+        spent["total"] = round(sum(spent.values()), 2)
+        return spent
+
+
 def _baseline(data: bytes) -> float:
     """Seconds to read the file with python-calamine and bulk-insert its rows into a bare table."""
     from django.db import connection, transaction
@@ -160,7 +218,9 @@ def run(rows: int = 100_000, seed: int = 7, verbose: bool = True) -> dict:
     try:
         say(f"ledger import: generating {rows:,} rows …", flush=True)
         data = make_ledger(rows, seed)
+        meter = CpuMeter().start()
         baseline = _baseline(data)
+        baseline_cpu = meter.stop()
         say(f"  baseline (calamine + {'COPY' if connection.vendor == 'postgresql' else 'executemany'}): "
             f"{baseline:.2f} s", flush=True)
         # As in production, the rollups of the villages the import changed are recomputed by the
@@ -168,11 +228,15 @@ def run(rows: int = 100_000, seed: int = 7, verbose: bool = True) -> dict:
         # and its time is measured on its own below, not inside the import's.
         with override_settings(TASKS={"default": {"BACKEND": "django_tasks_db.DatabaseBackend",
                                                   "QUEUES": ["default"]}}):
+            meter.start()
             started = time.perf_counter()
             ledger = read_ledger(data, "bench.xlsx")
             read_at = time.perf_counter()
+            read_cpu = meter.stop()
+            meter.start()
             result = services.do_import_persons(ledger, acting_user=None, jurisdiction=county, source="bench.xlsx")
             elapsed = time.perf_counter() - started
+            write_cpu = meter.stop()
         from jurisdictions.models import Jurisdiction
         from monitoring import rollups
 
@@ -193,12 +257,14 @@ def run(rows: int = 100_000, seed: int = 7, verbose: bool = True) -> dict:
             "baseline_rows_per_second": round(rows / baseline), "ratio": round(elapsed / baseline, 2),
             "reimport_check_seconds": round(reimport, 2), "reimport_unchanged": second.unchanged,
             "rollups_recomputed_villages": recomputed, "rollups_recompute_seconds": round(recompute_seconds, 2),
+            "cpu_seconds": {"read_check": read_cpu, "write": write_cpu, "baseline": baseline_cpu},
         }
         say(f"  jindu import: {elapsed:.2f} s = {figures['rows_per_second']:,} rows/s (read and check "
             f"{figures['read_check_seconds']} s, write {figures['write_seconds']} s); ratio to baseline "
             f"{figures['ratio']}×; checking the same file again: {reimport:.2f} s, {second.unchanged:,} unchanged; "
             f"the worker's recomputation of the {recomputed} villages' rollups afterwards: {recompute_seconds:.1f} s",
             flush=True)
+        say(f"  CPU seconds: read and check {read_cpu}; write {write_cpu}; baseline {baseline_cpu}", flush=True)
         return figures
     finally:
         _cleanup(county)

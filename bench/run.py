@@ -382,7 +382,7 @@ def bench_concurrent(results: Results, users: dict, persons: dict, clients: int,
     requests_file = workdir / "requests.tsv"
     requests_file.write_text("\n".join(lines) + "\n")
     port = _free_port()
-    # jindu serve's own defaults (one process more than cores, one thread each) unless
+    # jindu serve's own defaults (one process per core, two threads each) unless
     # BENCH_WEB_WORKERS / BENCH_WEB_THREADS say otherwise.
     sizing = [arg for name, flag in (("BENCH_WEB_WORKERS", "--workers"), ("BENCH_WEB_THREADS", "--threads"))
               if os.environ.get(name) for arg in (flag, os.environ[name])]
