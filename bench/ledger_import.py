@@ -282,7 +282,7 @@ def main() -> None:
         from jindu.testing.postgres import TemporaryPostgres
 
         server = TemporaryPostgres(settings={"fsync": "off"}).start()
-        os.environ["DATABASE_URL"] = server.url
+        os.environ["DATABASE_URL"] = server.socket_url
     try:
         import django
         from django.core.management import call_command

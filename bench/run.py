@@ -490,7 +490,9 @@ def main() -> int:
                                          "maintenance_work_mem": "256MB", "max_wal_size": "4GB",
                                          "checkpoint_timeout": "30min"}).start()
     try:
-        env = {"DATABASE_URL": server.url, "JINDU_DATA_DIR": data_dir, "DJANGO_SETTINGS_MODULE": "jindu.settings",
+        # The application reaches the server through its Unix socket, as on one machine it would
+        # (jindu.testing.postgres.TemporaryPostgres.socket_url); wrk reaches gunicorn over TCP.
+        env = {"DATABASE_URL": server.socket_url, "JINDU_DATA_DIR": data_dir, "DJANGO_SETTINGS_MODULE": "jindu.settings",
                "JINDU_ALLOWED_HOSTS": "127.0.0.1,localhost,testserver", "JINDU_TASK_BACKEND":
                "django_tasks.backends.immediate.ImmediateBackend"}
         os.environ.update(env)
@@ -504,7 +506,7 @@ def main() -> int:
 
         translation.activate("zh-hans")
         results = Results()
-        print(f"bench: PostgreSQL at {server.url}; {persons:,} persons", flush=True)
+        print(f"bench: PostgreSQL at {server.socket_url}; {persons:,} persons", flush=True)
         call_command("migrate", verbosity=0)
         call_command("collectstatic", interactive=False, verbosity=0)
         from demo import province

@@ -14,6 +14,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import urllib.parse
 from pathlib import Path
 
 
@@ -50,6 +51,13 @@ class TemporaryPostgres:
     @property
     def url(self) -> str:
         return f"postgres://jindu@127.0.0.1:{self.port}/jindu"
+
+    @property
+    def socket_url(self) -> str:
+        """The same database through the server's Unix socket (in its private directory), as a
+        deployment on one machine connects: a round trip costs both processes less than over
+        TCP loopback (`make bench`'s 50 clients: about 5 % more pages a second, alternated)."""
+        return f"postgres://jindu@{urllib.parse.quote(str(self.directory), safe='')}:{self.port}/jindu"
 
     def _run(self, args: list[str], **kwargs):
         if self.run_as is not None:
