@@ -127,11 +127,17 @@ def _cleanup(county) -> None:
         cursor.execute("DROP TABLE IF EXISTS bench_plain_ledger")
 
 
+def _stat(pid: int) -> list[str]:
+    """The fields of /proc/<pid>/stat after the command name (state, parent, …; utime and
+    stime are the 12th and 13th)."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
 def _process_cpu(pid: int) -> float | None:
     """CPU seconds (user + system) a process on this machine has used, from /proc; None where
     it cannot be read (another machine's server, another system)."""
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        fields = _stat(pid)
     except (OSError, IndexError):
         return None
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -142,7 +148,7 @@ def _server_processes(backend: int) -> list[int]:
     background and WAL writers, autovacuum launcher …): the postmaster's other children, as
     /proc shows them. Short-lived ones (an autovacuum worker) are not counted."""
     try:
-        postmaster = int(Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        postmaster = int(_stat(backend)[1])
         children = Path(f"/proc/{postmaster}/task/{postmaster}/children").read_text().split()
     except (OSError, IndexError, ValueError):
         return []

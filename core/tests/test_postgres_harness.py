@@ -46,3 +46,20 @@ def test_prefix_index_on_the_jurisdiction_path(db):
     """Subtree queries (path LIKE 'x/%') need varchar_pattern_ops under a non-C collation."""
     definition = _query("SELECT indexdef FROM pg_indexes WHERE indexname = 'jurisdiction_path_prefix'")
     assert "varchar_pattern_ops" in definition
+
+
+def test_the_socket_url_reaches_the_server_through_its_unix_socket():
+    """``socket_url`` (what `make bench` gives the application) is the same database through the
+    Unix socket in the server's private directory, as Django reads the URL."""
+    import dj_database_url
+    import psycopg
+
+    from jindu.testing import plugin
+
+    server = plugin._server
+    settings = dj_database_url.parse(server.socket_url)
+    assert (settings["HOST"], settings["PORT"], settings["NAME"]) == (str(server.directory), server.port, "jindu")
+    with psycopg.connect(server.socket_url) as over_socket, psycopg.connect(server.url) as over_tcp:
+        # inet_server_addr() is the address the session came in on: none for a Unix socket.
+        assert over_socket.execute("SELECT inet_server_addr()").fetchone()[0] is None
+        assert str(over_tcp.execute("SELECT inet_server_addr()").fetchone()[0]) == "127.0.0.1"
