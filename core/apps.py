@@ -9,7 +9,7 @@ class CoreConfig(AppConfig):
     def ready(self):
         from django.db import models
 
-        from core import sweep
+        from core import checks, sweep  # noqa: F401 (checks registers the system checks)
         from core.bulk import In, RelatedIn
         from core.navigation import MenuItem, register_admin_item
         from core.roles import Role

@@ -54,3 +54,21 @@ def test_only_constant_translations_are_kept():
 def test_the_projects_templates_load_it_as_i18n():
     nodes = get_template("persons/person_detail.html").template.nodelist.get_nodes_by_type(TranslateNode)
     assert nodes and all(type(node) is ConstantTranslateNode for node in nodes)
+
+
+def test_only_the_deliberate_i18n_replacement_is_exempt_from_the_library_name_check(settings):
+    """templates.W003 is silenced for jindu's i18n; any other name used twice still warns."""
+    from django.template import engines
+
+    from core.checks import template_tag_libraries
+
+    assert "templates.W003" in settings.SILENCED_SYSTEM_CHECKS
+    assert template_tag_libraries(None) == []
+    libraries = engines["django"].engine.libraries
+    kept = libraries["static"]
+    libraries["static"] = "core.templatetags.jindu"  # a clash nobody meant
+    try:
+        warnings = template_tag_libraries(None)
+    finally:
+        libraries["static"] = kept
+    assert [w.id for w in warnings] == ["core.W003"] and "'static'" in warnings[0].msg
