@@ -6,12 +6,12 @@ import datetime
 import os
 
 import pytest
-from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
 from core.masking import mask_phone
 from core.models import AuditEntry
 from core.roles import Role
+from jindu.testing import clock
 from jurisdictions.choices import Level
 from jurisdictions.tests.factories import JurisdictionFactory
 from persons import rules, services
@@ -22,7 +22,8 @@ from persons.tests.ledger_files import CHENGGUAN, COUNTY, HEADER, QINGSHAN, csv_
 from persons.tests.people import id_number
 from persons.tests.people import person as make_person
 
-TODAY = timezone.localdate()
+TODAY = clock.TODAY
+pytestmark = pytest.mark.usefixtures("fixed_clock")
 
 
 @pytest.fixture

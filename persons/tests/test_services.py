@@ -4,13 +4,14 @@ import datetime
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.utils import timezone, translation
+from django.utils import translation
 from stdnum.cn import ric
 
 from accounts.tests.factories import UserFactory
 from core.models import AuditEntry
 from core.roles import Role
 from core.services import ConflictError
+from jindu.testing import clock
 from jindu.testing.scope import ScopeMatrix
 from persons import rules, services
 from persons.choices import (
@@ -38,7 +39,8 @@ from persons.models import (
     Transfer,
 )
 
-TODAY = timezone.localdate()
+TODAY = clock.TODAY
+pytestmark = pytest.mark.usefixtures("fixed_clock")
 PERSON_READERS = {Role.OFFICE, Role.TOWNSHIP, Role.POLICE, Role.MEMBER_UNIT}  # social workers: assigned only
 
 
