@@ -121,7 +121,9 @@
       name: spec.title, type: "pie", radius: ["38%", "62%"], center: ["50%", "45%"],
       // Empty categories and counts the viewer may not see are left out of the ring.
       avoidLabelOverlap: true, data: points(spec.items.filter(function (item) { return item.value; })),
-      label: { formatter: function (p) { return p.data.shown; } },
+      // A count is a few digits: never cut to "6…" where the ring leaves little room beside it.
+      label: { formatter: function (p) { return p.data.shown; }, overflow: "none" },
+      labelLine: { length: 8, length2: 6 },
     }];
     return option;
   }
