@@ -4,6 +4,12 @@
 read and points DATABASE_URL at it; the default is SQLite. Browser tests (marker
 ``browser``) are skipped unless ``JINDU_BROWSER_TESTS=1``, which `make test` sets for its
 browser run.
+
+``JINDU_TEST_START`` (an instant, e.g. ``2028-02-29T10:00+08:00``) runs the whole session on
+a clock that starts there and ticks on (time-machine): how to find the tests and rules that
+hold only on some days of the year. The database's own clock does not move, so the tests of
+break-glass grants (which expire by the database's ``now()``) fail under it; nothing else
+should. `make test` does not set it.
 """
 
 import os
@@ -12,11 +18,19 @@ import tempfile
 import pytest
 
 _server = None
+_clock = None
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_load_initial_conftests(early_config, parser, args):
-    global _server
+    global _server, _clock
+    if os.environ.get("JINDU_TEST_START"):
+        import datetime
+
+        import time_machine
+
+        _clock = time_machine.travel(datetime.datetime.fromisoformat(os.environ["JINDU_TEST_START"]), tick=True)
+        _clock.start()
     os.environ["JINDU_TESTING"] = "1"
     os.environ.setdefault("JINDU_DATA_DIR", tempfile.mkdtemp(prefix="jindu-test-data-"))
     os.environ.setdefault("JINDU_TASK_BACKEND", "django_tasks.backends.immediate.ImmediateBackend")
@@ -33,16 +47,22 @@ def pytest_load_initial_conftests(early_config, parser, args):
 
 
 def pytest_unconfigure(config):
-    global _server
+    global _server, _clock
     if _server is not None:
         _server.stop()
         _server = None
+    if _clock is not None:
+        _clock.stop()
+        _clock = None
 
 
 def pytest_report_header(config):
     from django.conf import settings
 
-    return f"jindu database: {settings.DATABASES['default']['ENGINE']}"
+    lines = [f"jindu database: {settings.DATABASES['default']['ENGINE']}"]
+    if _clock is not None:
+        lines.append(f"jindu clock: from {os.environ['JINDU_TEST_START']}, ticking (JINDU_TEST_START)")
+    return lines
 
 
 def pytest_collection_modifyitems(config, items):

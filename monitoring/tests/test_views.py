@@ -4,6 +4,7 @@ personal-data rights, the office's entry pages refusing bad input in Chinese, qu
 import datetime
 
 import pytest
+from dateutil.relativedelta import relativedelta
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -136,11 +137,14 @@ def test_alert_centre_lists_owner_and_age(tree, village, client):
 
 def test_alert_centre_shows_threshold_breaches_per_area(tree, client):
     today = timezone.localdate()
+    # The same day a year earlier, as the comparison reads it (29 February: the 28th); 365 days
+    # back is the day after it in a year following 29 February, outside last year's period to date.
+    year_ago = today - relativedelta(years=1)
     first, second = tree["villages"][0], tree["villages"][2]  # one village in each township
     builders.persons(first, 6, first_found_on=today)
-    builders.persons(first, 2, first_found_on=today - datetime.timedelta(days=365))
+    builders.persons(first, 2, first_found_on=year_ago)
     builders.persons(second, 1, first_found_on=today)
-    builders.persons(second, 1, first_found_on=today - datetime.timedelta(days=365))
+    builders.persons(second, 1, first_found_on=year_ago)
     services.do_set_threshold("newly_found", tree["county"], Comparison.YOY_ABOVE, 20, acting_user=None)
     _login(client, tree["county"], Role.LEADERSHIP)
     response = client.get(reverse("monitoring:alerts"))

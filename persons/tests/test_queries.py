@@ -4,6 +4,7 @@ number of queries), the pickers and the timeline."""
 import datetime
 
 import pytest
+from dateutil.relativedelta import relativedelta
 from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
@@ -63,7 +64,11 @@ def test_the_check_in_link_is_pre_filled_with_person_and_kind(village, worker):
 
 
 def test_missed_due_dates_are_one_line_per_person_and_kind(village, worker):
-    people.under_treatment(village, name="多次逾期", decided_days_ago=130, reported_days_ago=120)
+    # Reported three months and a fortnight ago (120 days reach the 4th monthly date when the
+    # months include February).
+    reported = TODAY() - relativedelta(months=3, days=15)
+    days = (TODAY() - reported).days
+    people.under_treatment(village, name="多次逾期", decided_days_ago=days + 10, reported_days_ago=days)
     items = [i for i in queries.today_list(worker).items if i.kind == "check_in" and i.overdue]
     assert len(items) == 1  # one line for the person
     test = next(a for a in items[0].actions if a.label == "毒品检测")
