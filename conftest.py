@@ -34,17 +34,6 @@ def _empty_cache():
 
 
 @pytest.fixture
-def fixed_clock():
-    """The clock at jindu.testing.clock.NOW, ticking (see that module for when to use it)."""
-    import time_machine
-
-    from jindu.testing.clock import NOW
-
-    with time_machine.travel(NOW, tick=True) as traveller:
-        yield traveller
-
-
-@pytest.fixture
 def tree(db):
     return build_tree()
 

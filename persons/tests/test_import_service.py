@@ -23,7 +23,7 @@ from persons.tests.people import id_number
 from persons.tests.people import person as make_person
 
 TODAY = clock.TODAY
-pytestmark = pytest.mark.usefixtures("fixed_clock")
+pytestmark = pytest.mark.time_machine(clock.NOW)  # one day for the whole test (jindu.testing.clock)
 
 
 @pytest.fixture

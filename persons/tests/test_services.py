@@ -40,7 +40,7 @@ from persons.models import (
 )
 
 TODAY = clock.TODAY
-pytestmark = pytest.mark.usefixtures("fixed_clock")
+pytestmark = pytest.mark.time_machine(clock.NOW)  # one day for the whole test (jindu.testing.clock)
 PERSON_READERS = {Role.OFFICE, Role.TOWNSHIP, Role.POLICE, Role.MEMBER_UNIT}  # social workers: assigned only
 
 
