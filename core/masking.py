@@ -4,6 +4,8 @@ Pure functions; the templates and exporters call them through ``core.templatetag
 export helpers, so a value is masked unless a role that may see it reveals it explicitly.
 """
 
+import re
+
 MASK = "*"
 
 
@@ -33,3 +35,49 @@ def mask_name(value: str | None) -> str:
         return ""
     value = str(value)
     return value[0] + MASK * (len(value) - 1) if len(value) > 1 else MASK
+
+
+# A number inside free text (a family contact's phone): 7 or more digits, maybe grouped by
+# spaces or dashes ("139 1234 5678"); shorter runs (a house number, an age) are not numbers.
+NUMBER_IN_TEXT = re.compile(r"\d[\d -]{5,}[\dXx]")
+# What a masked number leaves: a digit beside a mask character.
+MASKED_DIGITS = re.compile(r"\d\*|\*\d")
+
+
+def _mask_number(match: re.Match) -> str:
+    run = match.group()
+    digits = [i for i, char in enumerate(run) if char.isdigit() or char in "Xx"]
+    if len(digits) < 7:
+        return run
+    kept = set(digits[:3] + digits[-4:]) if len(digits) >= 8 else set()
+    return "".join(char if i in kept or i not in digits else MASK for i, char in enumerate(run))
+
+
+def mask_numbers(value: str | None) -> str:
+    """Every number of 7 digits or more in a text masked as ``mask_phone`` masks a phone:
+    ``母亲 王芳 13912345678`` → ``母亲 王芳 139****5678``; the words stay."""
+    if not value:
+        return ""
+    return NUMBER_IN_TEXT.sub(_mask_number, str(value))
+
+
+def restore_masked(submitted: str, stored: str, mask) -> str:
+    """What to save from a form field that showed ``mask(stored)``: the stored value when the
+    shown text comes back as it was; in a text, each masked number left as shown is put back
+    (the first such number shown for the first stored one, and so on); anything typed instead
+    is kept as typed. Masked text is never saved: ValueError when some is left that cannot be
+    put back (a masked number edited by hand)."""
+    submitted, stored = submitted or "", stored or ""
+    if submitted == mask(stored):
+        return stored
+    originals: dict[str, list[str]] = {}
+    for match in NUMBER_IN_TEXT.finditer(stored):
+        originals.setdefault(_mask_number(match), []).append(match.group())
+    for shown, numbers in originals.items():
+        if shown in numbers:  # not masked (too short): nothing to put back
+            continue
+        queue = iter(numbers)
+        submitted = re.sub(re.escape(shown), lambda m, q=queue: next(q, m.group()), submitted)
+    if MASKED_DIGITS.search(submitted):
+        raise ValueError("masked digits left")
+    return submitted

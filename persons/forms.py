@@ -6,6 +6,8 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core import reveal
+from core.masking import restore_masked
 from core.roles import has_any_role
 from jurisdictions.choices import Level
 from jurisdictions.models import Jurisdiction
@@ -22,7 +24,7 @@ from persons.choices import (
     Substance,
     SupportKind,
 )
-from persons.models import HEALTH_ROLES
+from persons.models import HEALTH_ROLES, Person
 
 
 def date_input():
@@ -162,12 +164,39 @@ class PersonForm(SectionedForm):
 
 
 class PersonEditForm(PersonForm):
-    version = forms.IntegerField(widget=forms.HiddenInput)
+    """The file as stored, its phone and the numbers in its family contacts masked as the person
+    page masks them (Person.masked_fields): opening the form is a read of what it shows. A masked
+    value left as shown keeps the stored one; a new value typed over it is saved."""
 
-    def __init__(self, *args, **kwargs):
+    version = forms.IntegerField(widget=forms.HiddenInput)
+    MASKED_INPUTS = ("phone", "family_contacts")
+
+    def __init__(self, *args, person, **kwargs):
         super().__init__(*args, **kwargs)
         for name in ("id_number", "control_status", "control_status_since", "document_number"):
             del self.fields[name]
+        self.masked_object = person
+        # The inputs shown masked, and those the user may reveal beside them (audited, core:reveal).
+        self.masked_inputs = [name for name in self.MASKED_INPUTS if name in self.fields]
+        self.revealable = [name for name in self.masked_inputs
+                           if reveal.may_reveal(self.acting_user, Person, name) and getattr(person, name)]
+        for name in self.masked_inputs:
+            self.initial[name] = reveal.masked_value(person, name)
+            self.fields[name].help_text = _("Shown masked: leave it as it is to keep it, or type the new value.")
+
+    def _unmasked(self, name):
+        mask, _roles = reveal.masked_spec(Person, name)
+        try:
+            return restore_masked(self.cleaned_data[name], getattr(self.masked_object, name), mask)
+        except ValueError:
+            raise ValidationError(_("A masked number was changed: type the whole number, or leave it as "
+                                    "shown."), code="masked") from None
+
+    def clean_phone(self):
+        return self._unmasked("phone")
+
+    def clean_family_contacts(self):
+        return self._unmasked("family_contacts")
 
 
 class StatusForm(forms.Form):

@@ -11,7 +11,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from core.fields import BlindIndexField, EncryptedTextField
-from core.masking import mask_id_number, mask_phone
+from core.masking import mask_id_number, mask_numbers, mask_phone
 from core.models import BaseModel, ChoiceLabels
 from core.roles import PERSONAL_DATA_ROLES, Role
 from core.scoping import ScopedManager
@@ -90,7 +90,8 @@ class Person(BaseModel):
     assignment_roles = frozenset({Role.SOCIAL_WORKER})
     break_glass = True
     audit_reads = True
-    masked_fields = {"id_number": (mask_id_number, REVEAL_ROLES), "phone": (mask_phone, REVEAL_ROLES)}
+    masked_fields = {"id_number": (mask_id_number, REVEAL_ROLES), "phone": (mask_phone, REVEAL_ROLES),
+                     "family_contacts": (mask_numbers, REVEAL_ROLES)}
 
     class Meta:
         ordering = ["name", "id"]

@@ -13,8 +13,10 @@ from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import TemplateView
 
+from core import audit
 from core.html import escape
 from core.masking import mask_id_number, mask_phone
+from core.models import AuditEntry
 from core.roles import Role, has_any_role
 from core.scoping import ScopedStatement
 from core.views import ObjectDetailView, ObjectListView, RoleRequiredMixin, ServiceFormView
@@ -309,8 +311,14 @@ class PersonEditView(_PersonServiceForm):
     form_class = PersonEditForm
     title = gettext_lazy("Edit")
 
+    def get(self, request, *args, **kwargs):
+        response = super().get(request, *args, **kwargs)
+        # The form shows the file as the person page does: a read of it (Person.audit_reads).
+        audit.record(AuditEntry.Action.VIEW, actor=request.user, obj=self.object)
+        return response
+
     def get_form_kwargs(self):
-        return {"acting_user": self.request.user}
+        return {"acting_user": self.request.user, "person": self.object}
 
     def get_initial(self):
         person = self.object

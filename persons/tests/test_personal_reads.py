@@ -1,0 +1,146 @@
+"""Reads of personal data leave a trace and show no more than the person page (issue 19, item 2):
+the edit form is an audited read that shows the phone and the family contacts' numbers masked,
+every list page is audited with its page and rows, a page holds at most the ceiling's rows, and
+no answer holding personal data may be kept by a cache."""
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from accounts.tests.factories import UserFactory
+from core.models import AuditEntry
+from core.roles import Role
+from persons.forms import PersonEditForm
+from persons.models import Person
+from persons.tests import people
+
+PHONE = "13912345678"
+CONTACTS = "母亲 王芳 13987654321；哥哥 李强 13800001111"
+
+
+@pytest.fixture
+def client():
+    return Client()
+
+
+@pytest.fixture
+def village(tree):
+    return tree["villages"][0]
+
+
+@pytest.fixture
+def target(village):
+    return people.under_treatment(village, name="目标人员", phone=PHONE, family_contacts=CONTACTS)
+
+
+def _login(client, jurisdiction, *roles):
+    user = UserFactory(jurisdiction=jurisdiction, roles=list(roles))
+    client.force_login(user)
+    return user
+
+
+def _views_of(person) -> int:
+    return AuditEntry.objects.filter(action=AuditEntry.Action.VIEW, object_type="persons.Person",
+                                     object_id=str(person.pk)).count()
+
+
+# --- the edit form ---------------------------------------------------------------------------------
+
+
+def _form_data(client, url) -> dict:
+    """What the browser posts back when the user changes nothing."""
+    form = client.get(url).context["form"]
+    data = {name: value for name, value in form.initial.items() if value is not None}
+    data.update(jurisdiction=form.initial["jurisdiction"], grid="", assigned_worker="", substances=[])
+    return {k: v for k, v in data.items() if not isinstance(v, bool) or v}
+
+
+def test_opening_the_edit_form_is_an_audited_read_of_masked_values(target, township, client):
+    user = _login(client, township, Role.TOWNSHIP)
+    before = _views_of(target)
+    response = client.get(reverse("persons:edit", args=[target.pk]))
+    assert response.status_code == 200
+    assert _views_of(target) == before + 1
+    entry = AuditEntry.objects.filter(action=AuditEntry.Action.VIEW).latest("seq")
+    assert (entry.actor_id, entry.object_repr) == (user.pk, target.name)
+    body = response.content.decode()
+    for number in (PHONE, "13987654321", "13800001111"):
+        assert number not in body
+    assert 'value="139****5678"' in body
+    assert "母亲 王芳 139****4321；哥哥 李强 138****1111" in body
+    # A role that may reveal sees the audited reveal button beside each masked input, as on the page.
+    for field in ("phone", "family_contacts"):
+        assert reverse("core:reveal", args=["persons.Person", target.pk, field]) in body
+
+
+def test_the_family_contacts_are_revealed_one_record_at_a_time_and_audited(target, township, client):
+    _login(client, township, Role.TOWNSHIP)
+    response = client.post(reverse("core:reveal", args=["persons.Person", target.pk, "family_contacts"]))
+    assert response.status_code == 200 and CONTACTS in response.content.decode()
+    entry = AuditEntry.objects.filter(action=AuditEntry.Action.REVEAL).latest("seq")
+    assert entry.changes == {"field": "family_contacts"}
+
+
+def test_masked_values_left_as_shown_keep_the_stored_ones(target, township, client):
+    _login(client, township, Role.TOWNSHIP)
+    url = reverse("persons:edit", args=[target.pk])
+    data = _form_data(client, url)
+    assert data["phone"] == "139****5678"
+    assert client.post(url, data | {"current_address": "新地址1号"}).status_code == 302
+    target.refresh_from_db()
+    assert (target.current_address, target.phone, target.family_contacts) == ("新地址1号", PHONE, CONTACTS)
+    # The words around a masked number may change; the number stays the stored one.
+    data = _form_data(client, url)
+    data["family_contacts"] = data["family_contacts"].replace("哥哥", "弟弟")
+    assert client.post(url, data).status_code == 302
+    target.refresh_from_db()
+    assert target.family_contacts == "母亲 王芳 13987654321；弟弟 李强 13800001111"
+
+
+def test_a_value_typed_over_the_mask_is_saved(target, township, client):
+    _login(client, township, Role.TOWNSHIP)
+    url = reverse("persons:edit", args=[target.pk])
+    data = _form_data(client, url)
+    assert client.post(url, data | {"phone": "13700002222", "family_contacts": "妻子 13600003333"}).status_code == 302
+    target.refresh_from_db()
+    assert (target.phone, target.family_contacts) == ("13700002222", "妻子 13600003333")
+    data = _form_data(client, url)
+    assert client.post(url, data | {"phone": ""}).status_code == 302
+    target.refresh_from_db()
+    assert target.phone == ""
+
+
+@pytest.mark.parametrize("field, value", [("phone", "139****5679"), ("phone", "139***5678"),
+                                          ("family_contacts", "母亲 王芳 139****4322")])
+def test_masked_text_is_never_saved_over_the_number(target, township, client, field, value):
+    _login(client, township, Role.TOWNSHIP)
+    url = reverse("persons:edit", args=[target.pk])
+    data = _form_data(client, url) | {field: value, "current_address": "不应保存"}
+    response = client.post(url, data)
+    assert response.status_code == 400
+    assert "号码已脱敏" in response.content.decode()
+    target.refresh_from_db()
+    assert (target.phone, target.family_contacts) == (PHONE, CONTACTS)
+    assert target.current_address != "不应保存"
+
+
+def test_a_stale_edit_still_answers_409(target, township, client):
+    _login(client, township, Role.TOWNSHIP)
+    url = reverse("persons:edit", args=[target.pk])
+    data = _form_data(client, url)
+    assert client.post(url, data | {"current_address": "第一次"}).status_code == 302
+    response = client.post(url, data | {"current_address": "第二次"})
+    assert response.status_code == 409
+    target.refresh_from_db()
+    assert (target.current_address, target.phone) == ("第一次", PHONE)
+
+
+def test_a_role_without_the_reveal_right_gets_the_masks_and_no_reveal_button(target, township, monkeypatch):
+    """Every role that edits files may reveal today; the form follows Person.masked_fields, so a
+    writer without the right would get the masks and no button."""
+    user = UserFactory(jurisdiction=township, roles=[Role.TOWNSHIP])
+    monkeypatch.setattr(Person, "masked_fields", {
+        name: (mask, frozenset({Role.OFFICE})) for name, (mask, _roles) in Person.masked_fields.items()})
+    form = PersonEditForm(acting_user=user, person=target)
+    assert form.revealable == []
+    assert form.initial["phone"] == "139****5678" and PHONE not in form.initial["family_contacts"]
