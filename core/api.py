@@ -28,12 +28,13 @@ class ScopedReadOnlyViewSet(viewsets.ReadOnlyModelViewSet):
     def list(self, request, *args, **kwargs):
         response = super().list(request, *args, **kwargs)
         if response.status_code == 200 and getattr(self.model, "audit_reads", False):
-            criteria = {k: v for k, v in request.query_params.items() if v and k != "format"}
+            criteria = {k: v for k, v in request.query_params.items() if v and k not in ("format", "page")}
             data = response.data
-            count = data.get("count", len(data.get("results", []))) if isinstance(data, dict) else len(data)
-            audit.record(AuditEntry.Action.SEARCH, actor=request.user,
-                         object_repr=f"{self.model._meta.verbose_name_plural} (API)",
-                         changes={"criteria": criteria, "results": count})
+            rows = len(data.get("results", [])) if isinstance(data, dict) else len(data)
+            count = data.get("count", rows) if isinstance(data, dict) else rows
+            page = getattr(getattr(self.paginator, "page", None), "number", 1)
+            audit.record_list(actor=request.user, object_repr=f"{self.model._meta.verbose_name_plural} (API)",
+                              criteria=criteria, page=page, rows=rows, results=count)
         return response
 
     def get_object(self):

@@ -256,6 +256,14 @@ def record(action, *, actor=None, obj: models.Model | None = None, changes=None,
     return entry
 
 
+def record_list(*, actor, object_repr: str, criteria: dict, page: int, rows: int, results: int) -> AuditEntry:
+    """One SEARCH entry for one page of a list of personal data, filtered or not (SPEC §4):
+    who (the entry's actor), which list, the criteria, which page, and the rows it showed of
+    how many matched."""
+    return record(AuditEntry.Action.SEARCH, actor=actor, object_repr=object_repr,
+                  changes={"criteria": criteria, "page": page, "rows": rows, "results": results})
+
+
 def record_many(specs=(), *, actor=None, prepared: list[dict] | None = None) -> int:
     """Append many entries under one lock (bulk imports, sweeps): ``specs`` are dicts of
     ``record``'s keyword arguments (``action``, ``obj`` or ``object_type`` and ``object_id``,

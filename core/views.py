@@ -7,8 +7,10 @@ names the roles it serves; a view that names none serves nobody (fail closed).
 
 import json
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext_lazy as _
@@ -111,6 +113,15 @@ class ScopedQuerysetMixin:
         return queryset
 
 
+class CappedPaginator(Paginator):
+    """A page holds at most ``JINDU_MAX_PAGE_SIZE`` rows, whatever ``?per_page=`` asks: a list
+    is read page by page (each one audited); more rows at once is an export, audited as such."""
+
+    def __init__(self, object_list, per_page, *args, **kwargs):
+        per_page = max(1, min(int(per_page), settings.JINDU_MAX_PAGE_SIZE))
+        super().__init__(object_list, per_page, *args, **kwargs)
+
+
 class ObjectListView(RoleRequiredMixin, ScopedQuerysetMixin, SingleTableMixin, FilterView):
     """A scoped, filtered, paginated table. With ``export_roles`` set, ``?export=xlsx`` (plus
     the same filters) downloads the filtered rows as the subclass's ``export_headers()`` and
@@ -120,6 +131,7 @@ class ObjectListView(RoleRequiredMixin, ScopedQuerysetMixin, SingleTableMixin, F
     # The table paginates (and counts) once; the view's own pagination stays off.
     paginate_by = None
     table_pagination = {"per_page": 50}
+    paginator_class = CappedPaginator
     title = ""
     actions: list = []  # [(label, url_name, roles)]
     export_roles: frozenset = frozenset()
@@ -186,19 +198,18 @@ class ObjectListView(RoleRequiredMixin, ScopedQuerysetMixin, SingleTableMixin, F
 
 
     def audit_search(self, context):
-        """A search or filter over records whose reads are audited writes one SEARCH entry
-        with the criteria and the number of records it returned (SPEC §4)."""
+        """Every page of a list of records whose reads are audited writes one SEARCH entry: the
+        criteria (none for the plain list), the page, the rows shown and how many matched (SPEC §4)."""
         if not getattr(self.model, "audit_reads", False):
             return
         criteria = {k: v for k, v in self.request.GET.items() if v and k not in ("page", "sort", "per_page")}
-        if not criteria:
-            return
         table = context["table"]
+        page = getattr(table, "page", None)
         paginator = getattr(table, "paginator", None)
         count = paginator.count if paginator is not None else len(table.rows)
-        audit.record(AuditEntry.Action.SEARCH, actor=self.request.user,
-                     object_repr=str(self.model._meta.verbose_name_plural),
-                     changes={"criteria": criteria, "results": count})
+        audit.record_list(actor=self.request.user, object_repr=str(self.model._meta.verbose_name_plural),
+                          criteria=criteria, page=page.number if page is not None else 1,
+                          rows=len(page.object_list) if page is not None else count, results=count)
 
 
 class ObjectDetailView(RoleRequiredMixin, ScopedQuerysetMixin, DetailView):

@@ -186,6 +186,10 @@ JINDU_AUDIT_RETENTION_DAYS = int(os.environ.get("JINDU_AUDIT_RETENTION_DAYS", st
 # Daily sweep time (Asia/Shanghai, HH:MM), enqueued by `jindu serve`.
 JINDU_SWEEP_AT = os.environ.get("JINDU_SWEEP_AT", "02:30")
 
+# The most rows one page of a list (or of the API) holds, whatever the request asks: more at
+# once is an export (audited as such).
+JINDU_MAX_PAGE_SIZE = int(os.environ.get("JINDU_MAX_PAGE_SIZE", "100"))
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

@@ -8,8 +8,8 @@ from core.roles import Role, has_any_role, role_codes
 from jurisdictions.choices import Level
 from jurisdictions.models import Jurisdiction
 from monitoring.dashboards import DASHBOARD_ROLES
-from persons import queries as person_queries
 from persons.services import WRITER_ROLES as PERSON_WRITER_ROLES
+from persons.views import read_today_list
 
 
 class HomeView(TemplateView):
@@ -38,7 +38,7 @@ class HomeView(TemplateView):
         context["work_lines"] = menu_for(user)["work_lines"]
         context["dashboard"] = has_any_role(user, DASHBOARD_ROLES) and user.jurisdiction is not None
         if has_any_role(user, PERSON_WRITER_ROLES):
-            context["today_list"] = person_queries.today_list(user)
+            context["today_list"] = read_today_list(user)
         return context
 
 

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import TemplateView
 
+from core import audit
 from core.roles import Role, has_any_role
 from core.views import ObjectListView, RoleRequiredMixin, ServiceFormView
 from monitoring import alerts, services
@@ -69,6 +70,11 @@ class AlertCentreView(RoleRequiredMixin, TemplateView):
                                 else area.overdue_persons),
         } for area in centre.areas]
         breaches = [(b, b.value.display(suppress_small=not personal)) for b in centre.breaches]
+        if personal:  # the lines naming persons are a list of personal data: audited as one page
+            audit.record_list(actor=self.request.user, object_repr=str(self.capability),
+                              criteria={"period": self.request.GET["period"]} if self.request.GET.get("period") else {},
+                              page=1, rows=len(centre.flags) + len(centre.overdue),
+                              results=centre.flags_total + centre.overdue_total)
         return super().get_context_data(centre=centre, areas=areas, breaches=breaches, period_error=period_error,
                                         period_text=self.request.GET.get("period", ""),
                                         can_open_persons=personal, **kwargs)

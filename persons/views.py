@@ -239,6 +239,16 @@ def timeline_rows(events) -> str:
         for event in events))
 
 
+def read_today_list(user) -> queries.TodayList:
+    """The user's today list, for a page that shows it: it names persons, so each showing is
+    an audited list page (SPEC §4)."""
+    today_list = queries.today_list(user)
+    audit.record_list(actor=user, object_repr=str(TodayView.capability), criteria={}, page=1,
+                      rows=len(today_list.items),
+                      results=sum(len(section.items) + section.hidden for section in today_list.sections))
+    return today_list
+
+
 class TodayView(RoleRequiredMixin, TemplateView):
     """The today list on a page of its own (the home page shows it too)."""
 
@@ -247,7 +257,7 @@ class TodayView(RoleRequiredMixin, TemplateView):
     template_name = "persons/today.html"
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(today_list=queries.today_list(self.request.user), **kwargs)
+        return super().get_context_data(today_list=read_today_list(self.request.user), **kwargs)
 
 
 # --- forms ---------------------------------------------------------------------------------------

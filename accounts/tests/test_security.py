@@ -231,7 +231,7 @@ def test_searches_are_audited_with_their_result_count(client, office, tree):
     client.force_login(UserFactory(jurisdiction=tree["county"], roles=[Role.OFFICE]))
     client.get(reverse("accounts:user_list"), {"q": "zhang"})
     entry = AuditEntry.objects.get(action=AuditEntry.Action.SEARCH)
-    assert entry.changes == {"criteria": {"q": "zhang"}, "results": 1}
+    assert entry.changes == {"criteria": {"q": "zhang"}, "page": 1, "rows": 1, "results": 1}
 
 
 def test_keys_rotate_reencrypts_without_losing_a_row(office, township, tmp_path, settings, monkeypatch):

@@ -144,3 +144,94 @@ def test_a_role_without_the_reveal_right_gets_the_masks_and_no_reveal_button(tar
     form = PersonEditForm(acting_user=user, person=target)
     assert form.revealable == []
     assert form.initial["phone"] == "139****5678" and PHONE not in form.initial["family_contacts"]
+
+
+# --- the lists: every page audited, a page at most JINDU_MAX_PAGE_SIZE rows -----------------------
+
+
+def _searches():
+    return AuditEntry.objects.filter(action=AuditEntry.Action.SEARCH).order_by("seq")
+
+
+@pytest.fixture
+def crowd(village):
+    """Seven persons in one village."""
+    return [people.person(village, name=f"人员{n}") for n in range(7)]
+
+
+def test_the_page_size_ceiling_is_100_by_default(settings):
+    from jindu import settings as project_settings
+
+    assert project_settings.JINDU_MAX_PAGE_SIZE == 100
+
+
+@pytest.mark.parametrize("per_page", ["100000", "0", "-5"])
+def test_a_page_holds_at_most_the_ceiling_and_every_page_is_audited(crowd, township, client, settings, per_page):
+    settings.JINDU_MAX_PAGE_SIZE = 3
+    user = _login(client, township, Role.TOWNSHIP)
+    response = client.get(reverse("persons:list"), {"per_page": per_page, "page": "2"})
+    assert response.status_code == 200
+    shown = len(response.context["table"].page.object_list)
+    assert shown == {"100000": 3, "0": 3, "-5": 1}[per_page]  # 0 is django-tables2's default, capped
+    [entry] = _searches()
+    assert entry.actor_id == user.pk and entry.object_repr == str(Person._meta.verbose_name_plural)
+    assert entry.changes == {"criteria": {}, "page": 2, "rows": shown, "results": 7}
+
+
+def test_the_plain_list_is_audited_like_a_search(crowd, township, client):
+    _login(client, township, Role.TOWNSHIP)
+    client.get(reverse("persons:list"))
+    client.get(reverse("persons:list"), {"q": "人员", "sort": "name"})
+    assert [e.changes for e in _searches()] == [
+        {"criteria": {}, "page": 1, "rows": 7, "results": 7},
+        {"criteria": {"q": "人员"}, "page": 1, "rows": 7, "results": 7}]
+
+
+def test_the_api_list_holds_at_most_the_ceiling_and_audits_its_page(crowd, township, client, monkeypatch):
+    from rest_framework.pagination import PageNumberPagination
+
+    monkeypatch.setattr(PageNumberPagination, "page_size", 5)
+    _login(client, township, Role.TOWNSHIP)
+    answer = client.get("/api/persons/", {"page_size": "100000", "per_page": "100000", "page": "2"}).json()
+    assert answer["count"] == 7 and len(answer["results"]) == 2
+    [entry] = _searches()
+    assert entry.changes == {"criteria": {"page_size": "100000", "per_page": "100000"}, "page": 2, "rows": 2,
+                             "results": 7}
+
+
+def test_the_api_page_size_is_within_the_ceiling():
+    from django.conf import settings
+
+    assert settings.REST_FRAMEWORK["PAGE_SIZE"] <= settings.JINDU_MAX_PAGE_SIZE
+
+
+def test_the_user_list_is_audited_page_by_page(tree, client):
+    _login(client, tree["county"], Role.SYSTEM_ADMIN)
+    client.get(reverse("accounts:user_list"))
+    [entry] = _searches()
+    assert entry.changes["criteria"] == {} and entry.changes["rows"] == entry.changes["results"] >= 1
+
+
+def test_the_today_list_and_the_home_page_audit_the_persons_they_name(village, township, client):
+    people.under_treatment(village, name="逾期人员")
+    user = _login(client, township, Role.TOWNSHIP)
+    for url in (reverse("persons:today"), "/"):
+        response = client.get(url)
+        assert "逾期人员" in response.content.decode()
+    entries = list(_searches())
+    assert len(entries) == 2 and {e.actor_id for e in entries} == {user.pk}
+    assert all(e.changes["rows"] >= 1 and e.changes["results"] >= e.changes["rows"] for e in entries)
+
+
+def test_the_alert_centre_audits_its_lines_naming_persons(village, township, tree, client):
+    people.under_treatment(village, name="逾期人员")
+    _login(client, township, Role.TOWNSHIP)
+    body = client.get(reverse("monitoring:alerts"), {"period": "2026-01"}).content.decode()
+    assert "逾期人员" in body
+    [entry] = _searches()
+    assert entry.changes["criteria"] == {"period": "2026-01"} and entry.changes["rows"] >= 1
+    # The leadership sees counts only: nothing personal read, nothing to audit.
+    _login(client, tree["county"], Role.LEADERSHIP)
+    client.get(reverse("monitoring:alerts"))
+    assert _searches().count() == 1
+
