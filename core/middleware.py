@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.utils import translation
+from django.utils.cache import add_never_cache_headers
 
 from core import audit
 
@@ -21,7 +22,10 @@ class RequestContextMiddleware:
 
 
 class SecurityHeadersMiddleware:
-    """Content-Security-Policy without inline scripts or styles, on every response."""
+    """Content-Security-Policy without inline scripts or styles, on every response; and
+    ``Cache-Control: no-store`` (Django's never_cache headers) on every answer of a view: pages,
+    htmx fragments, exports and API answers hold personal data, and no browser or proxy may keep
+    them. The static files (WhiteNoise, answered before this) are cached as usual."""
 
     POLICY = (
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
@@ -37,6 +41,7 @@ class SecurityHeadersMiddleware:
         response.setdefault("Content-Security-Policy", self.POLICY)
         response.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(self)")
         response.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        add_never_cache_headers(response)
         return response
 
 

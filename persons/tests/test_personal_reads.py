@@ -235,3 +235,20 @@ def test_the_alert_centre_audits_its_lines_naming_persons(village, township, tre
     client.get(reverse("monitoring:alerts"))
     assert _searches().count() == 1
 
+
+# --- no caching of personal data ---------------------------------------------------------------
+
+
+def test_personal_answers_are_not_to_be_stored(target, township, client):
+    _login(client, township, Role.OFFICE)
+    urls = [reverse("persons:detail", args=[target.pk]), reverse("persons:edit", args=[target.pk]),
+            reverse("persons:list"), reverse("persons:list") + "?q=目标", reverse("persons:list") + "?export=xlsx",
+            reverse("persons:list") + "?export=roster", reverse("persons:today"), "/",
+            reverse("monitoring:alerts"), "/api/persons/", f"/api/persons/{target.pk}/",
+            reverse("persons:detail", args=[10**9])]
+    for url in urls:
+        response = client.get(url)
+        assert response.status_code in (200, 404), url
+        assert "no-store" in response["Cache-Control"], url
+    reveal = client.post(reverse("core:reveal", args=["persons.Person", target.pk, "phone"]))
+    assert reveal.status_code == 200 and "no-store" in reveal["Cache-Control"]
