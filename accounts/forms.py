@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.choices import UnitKind
 from accounts.models import MemberUnit, SecurityPolicy
+from core.forms import MaskedInputsMixin
 from core.roles import Role
 from jurisdictions.models import Jurisdiction
 
@@ -96,9 +97,16 @@ class UserCreateForm(_AccountFieldsForm):
     field_order = ["username", "full_name", "phone", "jurisdiction", "member_unit", "password"]
 
 
-class UserEditForm(_AccountFieldsForm):
+class UserEditForm(MaskedInputsMixin, _AccountFieldsForm):
+    """The account as stored, its phone masked as the account page masks it (User.masked_fields)."""
+
     is_active = forms.BooleanField(label=_("active"), required=False)
     version = forms.IntegerField(widget=forms.HiddenInput)
+    MASKED_INPUTS = ("phone",)
+
+    def __init__(self, *args, account, acting_user, **kwargs):
+        super().__init__(*args, acting_user=acting_user, **kwargs)
+        self.mask_inputs(account, acting_user)
 
 
 class UserRolesForm(forms.Form):

@@ -203,6 +203,7 @@ class UserEditView(_UserFormView):
     capability = gettext_lazy("Edit accounts")
     form_class = forms.UserEditForm
     title = gettext_lazy("Edit account")
+    reads_object = True
 
     def get_initial(self):
         user = self.object
@@ -210,7 +211,7 @@ class UserEditView(_UserFormView):
                 "member_unit": user.member_unit, "is_active": user.is_active, "version": user.version}
 
     def get_form_kwargs(self):
-        return {"acting_user": self.request.user}
+        return {"acting_user": self.request.user, "account": self.object}
 
     def perform(self, form):
         data = dict(form.cleaned_data)

@@ -59,6 +59,9 @@ class ServiceFormView(RoleRequiredMixin, View):
     title = ""
     intro = ""
     success_message = _("Saved.")
+    # An edit form shows the record as stored: opening it is a read of the record, audited as
+    # its page is (VIEW) when its model audits reads.
+    reads_object = False
 
     def get_object(self):
         return None
@@ -81,7 +84,10 @@ class ServiceFormView(RoleRequiredMixin, View):
 
     def get(self, request, *args, **kwargs):
         self.object = self.get_object()
-        return self.render_form(self.form_class(initial=self.get_initial(), **self.get_form_kwargs()))
+        response = self.render_form(self.form_class(initial=self.get_initial(), **self.get_form_kwargs()))
+        if self.reads_object and getattr(type(self.object), "audit_reads", False):
+            audit.record(AuditEntry.Action.VIEW, actor=request.user, obj=self.object)
+        return response
 
     def post(self, request, *args, **kwargs):
         self.object = self.get_object()

@@ -6,8 +6,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from core import reveal
-from core.masking import restore_masked
+from core.forms import MaskedInputsMixin
 from core.roles import has_any_role
 from jurisdictions.choices import Level
 from jurisdictions.models import Jurisdiction
@@ -24,7 +23,7 @@ from persons.choices import (
     Substance,
     SupportKind,
 )
-from persons.models import HEALTH_ROLES, Person
+from persons.models import HEALTH_ROLES
 
 
 def date_input():
@@ -163,10 +162,9 @@ class PersonForm(SectionedForm):
         return {name: value for name, value in self.cleaned_data.items() if name not in skip}
 
 
-class PersonEditForm(PersonForm):
-    """The file as stored, its phone and the numbers in its family contacts masked as the person
-    page masks them (Person.masked_fields): opening the form is a read of what it shows. A masked
-    value left as shown keeps the stored one; a new value typed over it is saved."""
+class PersonEditForm(MaskedInputsMixin, PersonForm):
+    """The file as stored; its phone and the numbers in its family contacts masked as the person
+    page masks them (Person.masked_fields, core.forms.MaskedInputsMixin)."""
 
     version = forms.IntegerField(widget=forms.HiddenInput)
     MASKED_INPUTS = ("phone", "family_contacts")
@@ -175,28 +173,7 @@ class PersonEditForm(PersonForm):
         super().__init__(*args, **kwargs)
         for name in ("id_number", "control_status", "control_status_since", "document_number"):
             del self.fields[name]
-        self.masked_object = person
-        # The inputs shown masked, and those the user may reveal beside them (audited, core:reveal).
-        self.masked_inputs = [name for name in self.MASKED_INPUTS if name in self.fields]
-        self.revealable = [name for name in self.masked_inputs
-                           if reveal.may_reveal(self.acting_user, Person, name) and getattr(person, name)]
-        for name in self.masked_inputs:
-            self.initial[name] = reveal.masked_value(person, name)
-            self.fields[name].help_text = _("Shown masked: leave it as it is to keep it, or type the new value.")
-
-    def _unmasked(self, name):
-        mask, _roles = reveal.masked_spec(Person, name)
-        try:
-            return restore_masked(self.cleaned_data[name], getattr(self.masked_object, name), mask)
-        except ValueError:
-            raise ValidationError(_("A masked number was changed: type the whole number, or leave it as "
-                                    "shown."), code="masked") from None
-
-    def clean_phone(self):
-        return self._unmasked("phone")
-
-    def clean_family_contacts(self):
-        return self._unmasked("family_contacts")
+        self.mask_inputs(person, self.acting_user)
 
 
 class StatusForm(forms.Form):

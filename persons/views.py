@@ -320,12 +320,7 @@ class PersonEditView(_PersonServiceForm):
     capability = gettext_lazy("Edit person files")
     form_class = PersonEditForm
     title = gettext_lazy("Edit")
-
-    def get(self, request, *args, **kwargs):
-        response = super().get(request, *args, **kwargs)
-        # The form shows the file as the person page does: a read of it (Person.audit_reads).
-        audit.record(AuditEntry.Action.VIEW, actor=request.user, obj=self.object)
-        return response
+    reads_object = True
 
     def get_form_kwargs(self):
         return {"acting_user": self.request.user, "person": self.object}
@@ -755,7 +750,6 @@ class LedgerImportView(RoleRequiredMixin, TemplateView):
     def get(self, request, *args, **kwargs):
         upload = self.get_object()
         from core import audit
-        from core.models import AuditEntry
 
         audit.record(AuditEntry.Action.VIEW, actor=request.user, obj=upload)
         return self._render(upload)
@@ -822,7 +816,6 @@ class LedgerReportView(RoleRequiredMixin, View):
 
         from core import audit
         from core.importing import RowError, annotate
-        from core.models import AuditEntry
 
         upload = get_object_or_404(LedgerImport.objects.visible_to(request.user), pk=kwargs["pk"])
         rejected = [RowError(**e) for e in (upload.result or {}).get("rejected", [])]

@@ -146,6 +146,26 @@ def test_a_role_without_the_reveal_right_gets_the_masks_and_no_reveal_button(tar
     assert form.initial["phone"] == "139****5678" and PHONE not in form.initial["family_contacts"]
 
 
+def test_the_account_edit_form_is_an_audited_read_with_the_phone_masked(tree, township, client):
+    """The staff's phones are masked on the account page too (User.masked_fields); its edit form
+    follows the same rule."""
+    account = UserFactory(jurisdiction=township, roles=[Role.TOWNSHIP], phone=PHONE)
+    _login(client, tree["county"], Role.SYSTEM_ADMIN)
+    url = reverse("accounts:user_edit", args=[account.pk])
+    response = client.get(url)
+    assert PHONE not in response.content.decode() and 'value="139****5678"' in response.content.decode()
+    assert reverse("core:reveal", args=["accounts.User", account.pk, "phone"]) in response.content.decode()
+    assert AuditEntry.objects.filter(action=AuditEntry.Action.VIEW, object_id=str(account.pk)).count() == 1
+    data = {"full_name": "改名", "phone": "139****5678", "jurisdiction": township.pk, "is_active": "on",
+            "version": response.context["form"].initial["version"]}
+    assert client.post(url, data).status_code == 302
+    account.refresh_from_db()
+    assert (account.full_name, account.phone) == ("改名", PHONE)
+    assert client.post(url, data | {"phone": "139****0000", "version": account.version}).status_code == 400
+    account.refresh_from_db()
+    assert account.phone == PHONE
+
+
 # --- the lists: every page audited, a page at most JINDU_MAX_PAGE_SIZE rows -----------------------
 
 
