@@ -95,3 +95,28 @@ def test_the_list_and_forms_on_a_desktop(log_in, person, screenshot):
         screenshot(page, f"-{name}")
     page.goto("/persons/?q=csj")
     assert "测试甲" in page.locator(".person-table").inner_text()
+
+
+def test_the_edit_form_shows_masks_reveals_beside_them_and_keeps_the_numbers(log_in, person):
+    """Issue 19: the edit form shows the phone and the family contacts masked; 显示 beside one
+    reveals it (audited) without touching the input, and saving keeps the stored numbers."""
+    from core.models import AuditEntry
+    from persons.models import Person
+
+    Person.objects.filter(pk=person.pk).update(family_contacts="")
+    person.refresh_from_db()
+    page = log_in("township", viewport=DESKTOP)
+    page.goto(f"/persons/{person.pk}/edit/")
+    assert page.input_value("#id_phone") == "138****1111"
+    assert "13800001111" not in page.content()
+    page.fill("#id_family_contacts", "母亲 13700002222")
+    page.click(".masked-value button")
+    page.wait_for_selector(".masked-value.revealed")
+    assert page.inner_text(".masked-value.revealed") == "13800001111"
+    assert page.input_value("#id_phone") == "138****1111"
+    assert AuditEntry.objects.filter(action=AuditEntry.Action.REVEAL, object_id=str(person.pk)).count() == 1
+    page.click(".card-footer button[type=submit]")
+    page.wait_for_load_state()
+    assert page.url.endswith(f"/persons/{person.pk}/"), page.url
+    person.refresh_from_db()
+    assert (person.phone, person.family_contacts) == ("13800001111", "母亲 13700002222")
