@@ -3,6 +3,7 @@ import time
 from functools import cached_property
 
 from django.contrib.auth.models import AbstractUser, UserManager
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -124,16 +125,20 @@ class SecurityPolicy(BaseModel):
     min_password_length = models.PositiveSmallIntegerField(_("minimum password length"), default=8)
     min_character_classes = models.PositiveSmallIntegerField(_("character classes required"), default=3)
     max_failures = models.PositiveSmallIntegerField(_("failed logins before lock-out (per account)"), default=5)
+    # Counted only over JINDU_ADDRESS_LOCK_NAMES different usernames (accounts.services.lockout_until).
     max_failures_per_ip = models.PositiveSmallIntegerField(_("failed logins before lock-out (per address)"),
-                                                           default=5)
-    lockout_minutes = models.PositiveSmallIntegerField(_("lock-out minutes"), default=15)
+                                                           default=20)
+    # A day at most: a lock-out is a brake on guessing, not a way to shut a user out for weeks.
+    lockout_minutes = models.PositiveSmallIntegerField(
+        _("lock-out minutes"), default=15,
+        validators=[MaxValueValidator(1440, message=_("At most %(limit_value)s minutes (one day)."))])
     idle_timeout_minutes = models.PositiveSmallIntegerField(_("idle time-out minutes"), default=30)
     password_max_age_days = models.PositiveSmallIntegerField(_("password maximum age (days)"), default=90)
     require_totp_for_all = models.BooleanField(_("second factor required for every role"), default=False)
 
     FLOORS = {"min_password_length": 8, "min_character_classes": 3}
-    CEILINGS = {"max_failures": 10, "max_failures_per_ip": 50, "idle_timeout_minutes": 30,
-                "password_max_age_days": 180}
+    CEILINGS = {"max_failures": 10, "max_failures_per_ip": 50, "lockout_minutes": 1440,
+                "idle_timeout_minutes": 30, "password_max_age_days": 180}
 
     class Meta:
         verbose_name = _("security policy")

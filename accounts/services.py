@@ -8,10 +8,10 @@ used by ``jindu createuser`` and ``jindu demo``) may do both.
 import datetime
 
 import pyotp
+from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -217,19 +217,25 @@ def do_update_policy(*, expected_version: int, acting_user, **values) -> Securit
 
 
 def lockout_until(username: str, ip_address: str | None, policy: SecurityPolicy | None = None):
-    """When the account or the address is locked, the time the lock ends; else None."""
+    """When the account or the address is locked, the time the lock ends; else None.
+
+    An account is locked by its own failures (from any address). An address is locked only by
+    failures across several usernames (``JINDU_ADDRESS_LOCK_NAMES``, unknown names included):
+    an office's users share one address, and one user's mistakes must not lock the others."""
     policy = policy or SecurityPolicy.current()
     since = timezone.now() - datetime.timedelta(minutes=policy.lockout_minutes)
-    checks = [(Q(username=username), policy.max_failures)]
-    if ip_address:
-        checks.append((Q(ip_address=ip_address), policy.max_failures_per_ip))
     ends = []
-    for lookup, limit in checks:
-        times = list(LoginFailure.objects.filter(lookup, at__gte=since).order_by("-at")
-                     .values_list("at", flat=True)[:limit])
-        if rules.locked(times, limit):
-            ends.append(times[limit - 1] + datetime.timedelta(minutes=policy.lockout_minutes))
-    return max(ends) if ends else None
+    times = list(LoginFailure.objects.filter(username=username, at__gte=since).order_by("-at")
+                 .values_list("at", flat=True)[:policy.max_failures])
+    if rules.locked(times, policy.max_failures):
+        ends.append(times[policy.max_failures - 1])
+    if ip_address:
+        failures = LoginFailure.objects.filter(ip_address=ip_address, at__gte=since)
+        times = list(failures.order_by("-at").values_list("at", flat=True)[:policy.max_failures_per_ip])
+        if rules.locked(times, policy.max_failures_per_ip) and rules.address_locked(
+                failures.values("username").distinct().count(), settings.JINDU_ADDRESS_LOCK_NAMES):
+            ends.append(times[policy.max_failures_per_ip - 1])
+    return max(ends) + datetime.timedelta(minutes=policy.lockout_minutes) if ends else None
 
 
 def record_login_failure(username: str, ip_address: str | None) -> None:
