@@ -67,6 +67,10 @@ class User(AbstractUser):
     password_changed_at = models.DateTimeField(_("password changed at"), null=True, blank=True)
     totp_secret = EncryptedTextField(_("second-factor secret"), blank=True)
     totp_confirmed_at = models.DateTimeField(_("second factor set up at"), null=True, blank=True)
+    # The time step (30 s) of the last code accepted: a code is accepted once, and no code of an
+    # earlier step after it (RFC 6238 §5.2), so a code seen over a shoulder or in a second
+    # session cannot be used again.
+    totp_last_step = models.PositiveBigIntegerField(null=True, blank=True, editable=False)
 
     objects = ScopedUserManager()
     scope_path = "jurisdiction__path"

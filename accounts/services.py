@@ -11,7 +11,7 @@ import pyotp
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -272,14 +272,38 @@ def do_start_totp(user: User) -> str:
     return user.totp_secret
 
 
-def totp_valid(user: User, code: str) -> bool:
+def totp_step(user: User, code: str, now: datetime.datetime | None = None) -> int | None:
+    """The time step whose code ``code`` is (the current one or either neighbour, for clocks a
+    little off), or None when it is no code of the user's."""
     code = (code or "").strip().replace(" ", "")
-    return bool(user.totp_secret) and code.isdigit() and pyotp.TOTP(user.totp_secret).verify(code, valid_window=1)
+    if not user.totp_secret or not code.isdigit():
+        return None
+    totp = pyotp.TOTP(user.totp_secret)
+    now = now or timezone.now()
+    for offset in (0, -1, 1):
+        moment = now + datetime.timedelta(seconds=offset * totp.interval)
+        if pyotp.utils.strings_equal(code, totp.at(moment)):
+            return totp.timecode(moment)
+    return None
+
+
+def use_totp_code(user: User, code: str) -> bool:
+    """Accept ``code`` once: it must be the user's current code and of a later time step than the
+    last one accepted. The step is taken by one conditional UPDATE, so that two sessions giving
+    the same code at once cannot both pass."""
+    step = totp_step(user, code)
+    if step is None:
+        return False
+    taken = User.objects.filter(pk=user.pk).filter(
+        models.Q(totp_last_step__isnull=True) | models.Q(totp_last_step__lt=step)).update(totp_last_step=step)
+    if taken:
+        user.totp_last_step = step
+    return bool(taken)
 
 
 @transaction.atomic
 def do_confirm_totp(user: User, code: str) -> None:
-    if not totp_valid(user, code):
+    if not use_totp_code(user, code):
         raise ValidationError({"code": _("The code is wrong or has expired; enter the current one.")})
     user.totp_confirmed_at = timezone.now()
     user.save(update_fields=["totp_confirmed_at"])
@@ -293,7 +317,8 @@ def do_reset_totp(user: User, *, acting_user) -> None:
     _require_in_scope(acting_user, user.jurisdiction)
     user.totp_secret = ""
     user.totp_confirmed_at = None
-    user.save(update_fields=["totp_secret", "totp_confirmed_at"])
+    user.totp_last_step = None
+    user.save(update_fields=["totp_secret", "totp_confirmed_at", "totp_last_step"])
     audit.record(AuditEntry.Action.PERMISSION, actor=acting_user, obj=user, changes={"second_factor": [True, False]})
 
 
