@@ -176,6 +176,21 @@ models.signals.post_save.connect(SecurityPolicy.forget, sender=SecurityPolicy, d
 models.signals.post_delete.connect(SecurityPolicy.forget, sender=SecurityPolicy, dispatch_uid="policy_deleted")
 
 
+class PasswordHistory(models.Model):
+    """A password a user has had, as its hash (accounts.services keeps the last
+    ``accounts.validators.PASSWORD_HISTORY``): a new password may be none of them."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="password_history")
+    password = models.CharField(max_length=128)
+    set_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-set_at", "-id"]
+
+    def __str__(self):
+        return f"{self.user_id} {self.set_at:%Y-%m-%d}"
+
+
 class LoginFailure(models.Model):
     """One failed login, kept for the lock-out window (per account and per address)."""
 

@@ -16,7 +16,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts import rules
-from accounts.models import LoginFailure, MemberUnit, SecurityPolicy, User, UserRole
+from accounts.models import LoginFailure, MemberUnit, PasswordHistory, SecurityPolicy, User, UserRole
+from accounts.validators import PASSWORD_HISTORY
 from core import audit
 from core.masking import mask_phone
 from core.models import AuditEntry
@@ -99,6 +100,8 @@ def do_create_user(*, username: str, jurisdiction: Jurisdiction, roles=(), full_
     else:
         user.set_unusable_password()
     user.save()
+    if password:
+        _keep_in_history(user)
     _grant_roles(user, roles)
     audit.record(AuditEntry.Action.CREATE, actor=acting_user, obj=user, changes={
         k: [None, v] for k, v in _snapshot(user).items()} | {"roles": [[], sorted(roles)]})
@@ -159,6 +162,7 @@ def do_set_password(user: User, password: str, *, acting_user) -> None:
     user.set_password(password)
     user.password_changed_at = None
     user.save(update_fields=["password", "password_changed_at"])
+    _keep_in_history(user)
     _clear_failures(user.username)
     audit.record(AuditEntry.Action.UPDATE, actor=acting_user, obj=user, changes={"password": ["***", "***"]})
 
@@ -174,7 +178,15 @@ def do_change_own_password(user: User, old_password: str, new_password: str) -> 
     user.set_password(new_password)
     user.password_changed_at = timezone.now()
     user.save(update_fields=["password", "password_changed_at"])
+    _keep_in_history(user)
     audit.record(AuditEntry.Action.UPDATE, actor=user, obj=user, changes={"password": ["***", "***"]})
+
+
+def _keep_in_history(user: User) -> None:
+    """Keep the hash of the password just set, and only the last PASSWORD_HISTORY of them."""
+    PasswordHistory.objects.create(user=user, password=user.password)
+    stale = PasswordHistory.objects.filter(user=user).values_list("pk", flat=True)[PASSWORD_HISTORY:]
+    PasswordHistory.objects.filter(pk__in=list(stale)).delete()
 
 
 # --- security policy, lock-out, second factor -------------------------------------------------

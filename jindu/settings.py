@@ -143,6 +143,8 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "accounts:login"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "accounts.validators.PolicyPasswordValidator"},
+    {"NAME": "accounts.validators.UsernamePasswordValidator"},
+    {"NAME": "accounts.validators.PasswordHistoryValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 
