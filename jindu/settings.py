@@ -195,6 +195,9 @@ JINDU_TRUSTED_PROXIES = frozenset(
 # per-address count AND name at least this many different usernames (unknown names included):
 # one user's mistakes lock that account only, not everybody behind the office's one address.
 JINDU_ADDRESS_LOCK_NAMES = int(os.environ.get("JINDU_ADDRESS_LOCK_NAMES", "3"))
+# Signed checkpoints of the audit chain's head, written daily (core.audit_checkpoints): keep
+# them, or copies of them, where the database's administrator cannot write.
+JINDU_AUDIT_DIR = Path(os.environ.get("JINDU_AUDIT_DIR", DATA_DIR / "audit"))
 # Daily sweep time (Asia/Shanghai, HH:MM), enqueued by `jindu serve`.
 JINDU_SWEEP_AT = os.environ.get("JINDU_SWEEP_AT", "02:30")
 
