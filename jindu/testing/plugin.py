@@ -75,18 +75,23 @@ def pytest_collection_modifyitems(config, items):
 
 
 def pytest_configure(config):
-    """The audit log's SQLite triggers (core migration 0007) refuse the DELETE with which Django
-    empties the tables after a transactional test; the flush is let through as pruning is
-    (on PostgreSQL it is a TRUNCATE, which row triggers do not see)."""
-    from django.db.backends.sqlite3.base import DatabaseOperations  # base first: operations imports it
+    """The audit log's SQLite triggers (core migration audit_append_only_sqlite) refuse the
+    DELETE with which Django empties the tables after a transactional test; that flush alone is
+    let through, as pruning is (on PostgreSQL it is a TRUNCATE, which row triggers do not see).
+    Any other flush (``jindu demo --reset``) must ask for it itself."""
+    from django.test.testcases import TransactionTestCase
 
-    flush = DatabaseOperations.execute_sql_flush
+    teardown = TransactionTestCase._fixture_teardown
 
-    def execute_sql_flush(self, sql_list):
-        self.connection.jindu_audit_prune = True
+    def _fixture_teardown(self):
+        from django.db import connections
+
+        for connection in connections.all(initialized_only=True):
+            connection.jindu_audit_prune = True
         try:
-            return flush(self, sql_list)
+            return teardown(self)
         finally:
-            self.connection.jindu_audit_prune = False
+            for connection in connections.all(initialized_only=True):
+                connection.jindu_audit_prune = False
 
-    DatabaseOperations.execute_sql_flush = execute_sql_flush
+    TransactionTestCase._fixture_teardown = _fixture_teardown
