@@ -123,3 +123,9 @@ def test_lockout_minutes_have_a_ceiling(db, tree):
     assert form.errors["lockout_minutes"] == ["不能超过 1440 分钟（一天）。"]
     services.do_update_policy(expected_version=1, acting_user=secadmin, lockout_minutes=1440)
     assert SecurityPolicy.current(fresh=True).lockout_minutes == 1440
+
+
+def test_the_policy_page_says_how_an_address_is_locked(client, tree):
+    client.force_login(UserFactory(jurisdiction=tree["county"], roles=[Role.SECURITY_ADMIN]))
+    page = client.get("/accounts/policy/").content.decode()
+    assert "至少 3 个不同的用户名时才锁定该地址" in page and "最多 1440（一天）。" in page
