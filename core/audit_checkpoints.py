@@ -20,7 +20,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core.crypto import audit_key, constant_time_equal, hmac_sm3
+from core.crypto import AuditKeyMissing, audit_key, constant_time_equal, hmac_sm3
 
 FORMAT = "jindu-audit-checkpoint-1"
 NAME = re.compile(r"^checkpoint-\d{8}T\d{6}Z-seq\d+\.json$")
@@ -34,8 +34,8 @@ def _signed_text(body: dict) -> bytes:
     return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def _mac(body: dict) -> str:
-    return hmac_sm3(audit_key().checkpoint, _signed_text(body)).hex()
+def _mac(body: dict, create_key: bool = True) -> str:
+    return hmac_sm3(audit_key(create=create_key).checkpoint, _signed_text(body)).hex()
 
 
 @dataclass(frozen=True)
@@ -92,10 +92,10 @@ def read(path: Path) -> Checkpoint:
     try:
         data = json.loads(path.read_text())
         body = {key: data[key] for key in ("format", "seq", "hash", "keyed_from", "written_at")}
-        signed = body["format"] == FORMAT and constant_time_equal(str(data.get("mac", "")), _mac(body))
+        signed = body["format"] == FORMAT and constant_time_equal(str(data.get("mac", "")), _mac(body, False))
         return Checkpoint(path.name, int(body["seq"]), str(body["hash"]), int(body["keyed_from"]),
                           str(body["written_at"]), signed)
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, AuditKeyMissing):
         return Checkpoint(path.name, 0, "", 0, "", False)
 
 

@@ -149,13 +149,15 @@ def test_entries_before_the_switch_keep_their_plain_hashes(db, capsys):
 
 
 def test_verify_without_the_audit_key_says_so(chain, settings, tmp_path, monkeypatch):
+    audit_checkpoints.write_head()
     monkeypatch.delenv("JINDU_AUDIT_KEY", raising=False)
     settings.DATA_DIR = tmp_path / "elsewhere"
     crypto.reset_audit_key()
     try:
         checked, problem = audit.verify()
         assert checked == 0 and "找不到审计密钥" in problem.message
-        assert not crypto.audit_key_file().exists()  # verify does not make a new key
+        assert not audit_checkpoints.all_checkpoints()[0].signed
+        assert not crypto.audit_key_file().exists()  # neither verify nor reading a checkpoint makes a new key
     finally:
         crypto.reset_audit_key()
 
