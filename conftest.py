@@ -75,3 +75,9 @@ def jurisdiction_table(db):
             "code", "name", "level", "parent__code", "path", "depth", "county_code", "version", "updated_at"))
 
     return snapshot
+
+
+@pytest.fixture(autouse=True)
+def _audit_checkpoints(settings, tmp_path):
+    """Each test writes and reads the audit checkpoints of its own database only."""
+    settings.JINDU_AUDIT_DIR = tmp_path / "audit"

@@ -69,6 +69,16 @@ class SecurityPolicyForm(forms.ModelForm):
         fields = ["min_password_length", "min_character_classes", "max_failures", "max_failures_per_ip",
                   "lockout_minutes", "idle_timeout_minutes", "password_max_age_days", "require_totp_for_all"]
 
+    def __init__(self, *args, **kwargs):
+        from django.conf import settings
+
+        super().__init__(*args, **kwargs)
+        self.fields["max_failures_per_ip"].help_text = _(
+            "An address is locked only when these failures name at least %(n)s different usernames, so that one "
+            "user's mistakes do not lock colleagues behind the same address.") % {
+            "n": settings.JINDU_ADDRESS_LOCK_NAMES}
+        self.fields["lockout_minutes"].help_text = _("At most 1,440 (one day).")
+
 
 class _ScopedChoicesMixin:
     def __init__(self, *args, acting_user, **kwargs):

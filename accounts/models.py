@@ -3,6 +3,7 @@ import time
 from functools import cached_property
 
 from django.contrib.auth.models import AbstractUser, UserManager
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -66,6 +67,10 @@ class User(AbstractUser):
     password_changed_at = models.DateTimeField(_("password changed at"), null=True, blank=True)
     totp_secret = EncryptedTextField(_("second-factor secret"), blank=True)
     totp_confirmed_at = models.DateTimeField(_("second factor set up at"), null=True, blank=True)
+    # The time step (30 s) of the last code accepted: a code is accepted once, and no code of an
+    # earlier step after it (RFC 6238 §5.2), so a code seen over a shoulder or in a second
+    # session cannot be used again.
+    totp_last_step = models.PositiveBigIntegerField(null=True, blank=True, editable=False)
 
     objects = ScopedUserManager()
     scope_path = "jurisdiction__path"
@@ -124,16 +129,20 @@ class SecurityPolicy(BaseModel):
     min_password_length = models.PositiveSmallIntegerField(_("minimum password length"), default=8)
     min_character_classes = models.PositiveSmallIntegerField(_("character classes required"), default=3)
     max_failures = models.PositiveSmallIntegerField(_("failed logins before lock-out (per account)"), default=5)
+    # Counted only over JINDU_ADDRESS_LOCK_NAMES different usernames (accounts.services.lockout_until).
     max_failures_per_ip = models.PositiveSmallIntegerField(_("failed logins before lock-out (per address)"),
-                                                           default=5)
-    lockout_minutes = models.PositiveSmallIntegerField(_("lock-out minutes"), default=15)
+                                                           default=20)
+    # A day at most: a lock-out is a brake on guessing, not a way to shut a user out for weeks.
+    lockout_minutes = models.PositiveSmallIntegerField(
+        _("lock-out minutes"), default=15,
+        validators=[MaxValueValidator(1440, message=_("At most %(limit_value)s minutes (one day)."))])
     idle_timeout_minutes = models.PositiveSmallIntegerField(_("idle time-out minutes"), default=30)
     password_max_age_days = models.PositiveSmallIntegerField(_("password maximum age (days)"), default=90)
     require_totp_for_all = models.BooleanField(_("second factor required for every role"), default=False)
 
     FLOORS = {"min_password_length": 8, "min_character_classes": 3}
-    CEILINGS = {"max_failures": 10, "max_failures_per_ip": 50, "idle_timeout_minutes": 30,
-                "password_max_age_days": 180}
+    CEILINGS = {"max_failures": 10, "max_failures_per_ip": 50, "lockout_minutes": 1440,
+                "idle_timeout_minutes": 30, "password_max_age_days": 180}
 
     class Meta:
         verbose_name = _("security policy")
@@ -165,6 +174,21 @@ class SecurityPolicy(BaseModel):
 
 models.signals.post_save.connect(SecurityPolicy.forget, sender=SecurityPolicy, dispatch_uid="policy_saved")
 models.signals.post_delete.connect(SecurityPolicy.forget, sender=SecurityPolicy, dispatch_uid="policy_deleted")
+
+
+class PasswordHistory(models.Model):
+    """A password a user has had, as its hash (accounts.services keeps the last
+    ``accounts.validators.PASSWORD_HISTORY``): a new password may be none of them."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="password_history")
+    password = models.CharField(max_length=128)
+    set_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-set_at", "-id"]
+
+    def __str__(self):
+        return f"{self.user_id} {self.set_at:%Y-%m-%d}"
 
 
 class LoginFailure(models.Model):

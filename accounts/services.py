@@ -8,15 +8,16 @@ used by ``jindu createuser`` and ``jindu demo``) may do both.
 import datetime
 
 import pyotp
+from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import Q
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts import rules
-from accounts.models import LoginFailure, MemberUnit, SecurityPolicy, User, UserRole
+from accounts.models import LoginFailure, MemberUnit, PasswordHistory, SecurityPolicy, User, UserRole
+from accounts.validators import PASSWORD_HISTORY
 from core import audit
 from core.masking import mask_phone
 from core.models import AuditEntry
@@ -99,6 +100,8 @@ def do_create_user(*, username: str, jurisdiction: Jurisdiction, roles=(), full_
     else:
         user.set_unusable_password()
     user.save()
+    if password:
+        _keep_in_history(user)
     _grant_roles(user, roles)
     audit.record(AuditEntry.Action.CREATE, actor=acting_user, obj=user, changes={
         k: [None, v] for k, v in _snapshot(user).items()} | {"roles": [[], sorted(roles)]})
@@ -159,6 +162,7 @@ def do_set_password(user: User, password: str, *, acting_user) -> None:
     user.set_password(password)
     user.password_changed_at = None
     user.save(update_fields=["password", "password_changed_at"])
+    _keep_in_history(user)
     _clear_failures(user.username)
     audit.record(AuditEntry.Action.UPDATE, actor=acting_user, obj=user, changes={"password": ["***", "***"]})
 
@@ -174,7 +178,15 @@ def do_change_own_password(user: User, old_password: str, new_password: str) -> 
     user.set_password(new_password)
     user.password_changed_at = timezone.now()
     user.save(update_fields=["password", "password_changed_at"])
+    _keep_in_history(user)
     audit.record(AuditEntry.Action.UPDATE, actor=user, obj=user, changes={"password": ["***", "***"]})
+
+
+def _keep_in_history(user: User) -> None:
+    """Keep the hash of the password just set, and only the last PASSWORD_HISTORY of them."""
+    PasswordHistory.objects.create(user=user, password=user.password)
+    stale = PasswordHistory.objects.filter(user=user).values_list("pk", flat=True)[PASSWORD_HISTORY:]
+    PasswordHistory.objects.filter(pk__in=list(stale)).delete()
 
 
 # --- security policy, lock-out, second factor -------------------------------------------------
@@ -217,19 +229,25 @@ def do_update_policy(*, expected_version: int, acting_user, **values) -> Securit
 
 
 def lockout_until(username: str, ip_address: str | None, policy: SecurityPolicy | None = None):
-    """When the account or the address is locked, the time the lock ends; else None."""
+    """When the account or the address is locked, the time the lock ends; else None.
+
+    An account is locked by its own failures (from any address). An address is locked only by
+    failures across several usernames (``JINDU_ADDRESS_LOCK_NAMES``, unknown names included):
+    an office's users share one address, and one user's mistakes must not lock the others."""
     policy = policy or SecurityPolicy.current()
     since = timezone.now() - datetime.timedelta(minutes=policy.lockout_minutes)
-    checks = [(Q(username=username), policy.max_failures)]
-    if ip_address:
-        checks.append((Q(ip_address=ip_address), policy.max_failures_per_ip))
     ends = []
-    for lookup, limit in checks:
-        times = list(LoginFailure.objects.filter(lookup, at__gte=since).order_by("-at")
-                     .values_list("at", flat=True)[:limit])
-        if rules.locked(times, limit):
-            ends.append(times[limit - 1] + datetime.timedelta(minutes=policy.lockout_minutes))
-    return max(ends) if ends else None
+    times = list(LoginFailure.objects.filter(username=username, at__gte=since).order_by("-at")
+                 .values_list("at", flat=True)[:policy.max_failures])
+    if rules.locked(times, policy.max_failures):
+        ends.append(times[policy.max_failures - 1])
+    if ip_address:
+        failures = LoginFailure.objects.filter(ip_address=ip_address, at__gte=since)
+        times = list(failures.order_by("-at").values_list("at", flat=True)[:policy.max_failures_per_ip])
+        if rules.locked(times, policy.max_failures_per_ip) and rules.address_locked(
+                failures.values("username").distinct().count(), settings.JINDU_ADDRESS_LOCK_NAMES):
+            ends.append(times[policy.max_failures_per_ip - 1])
+    return max(ends) + datetime.timedelta(minutes=policy.lockout_minutes) if ends else None
 
 
 def record_login_failure(username: str, ip_address: str | None) -> None:
@@ -266,14 +284,38 @@ def do_start_totp(user: User) -> str:
     return user.totp_secret
 
 
-def totp_valid(user: User, code: str) -> bool:
+def totp_step(user: User, code: str, now: datetime.datetime | None = None) -> int | None:
+    """The time step whose code ``code`` is (the current one or either neighbour, for clocks a
+    little off), or None when it is no code of the user's."""
     code = (code or "").strip().replace(" ", "")
-    return bool(user.totp_secret) and code.isdigit() and pyotp.TOTP(user.totp_secret).verify(code, valid_window=1)
+    if not user.totp_secret or not code.isdigit():
+        return None
+    totp = pyotp.TOTP(user.totp_secret)
+    now = now or timezone.now()
+    for offset in (0, -1, 1):
+        moment = now + datetime.timedelta(seconds=offset * totp.interval)
+        if pyotp.utils.strings_equal(code, totp.at(moment)):
+            return totp.timecode(moment)
+    return None
+
+
+def use_totp_code(user: User, code: str) -> bool:
+    """Accept ``code`` once: it must be the user's current code and of a later time step than the
+    last one accepted. The step is taken by one conditional UPDATE, so that two sessions giving
+    the same code at once cannot both pass."""
+    step = totp_step(user, code)
+    if step is None:
+        return False
+    taken = User.objects.filter(pk=user.pk).filter(
+        models.Q(totp_last_step__isnull=True) | models.Q(totp_last_step__lt=step)).update(totp_last_step=step)
+    if taken:
+        user.totp_last_step = step
+    return bool(taken)
 
 
 @transaction.atomic
 def do_confirm_totp(user: User, code: str) -> None:
-    if not totp_valid(user, code):
+    if not use_totp_code(user, code):
         raise ValidationError({"code": _("The code is wrong or has expired; enter the current one.")})
     user.totp_confirmed_at = timezone.now()
     user.save(update_fields=["totp_confirmed_at"])
@@ -287,7 +329,8 @@ def do_reset_totp(user: User, *, acting_user) -> None:
     _require_in_scope(acting_user, user.jurisdiction)
     user.totp_secret = ""
     user.totp_confirmed_at = None
-    user.save(update_fields=["totp_secret", "totp_confirmed_at"])
+    user.totp_last_step = None
+    user.save(update_fields=["totp_secret", "totp_confirmed_at", "totp_last_step"])
     audit.record(AuditEntry.Action.PERMISSION, actor=acting_user, obj=user, changes={"second_factor": [True, False]})
 
 

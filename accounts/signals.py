@@ -4,11 +4,10 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out, user_lo
 from django.dispatch import receiver
 
 from core import audit
+from core.middleware import client_ip
 from core.models import AuditEntry
 
-
-def client_ip(request):
-    return request.META.get("REMOTE_ADDR") if request is not None else None
+__all__ = ["client_ip"]
 
 
 @receiver(user_logged_in)

@@ -1,5 +1,6 @@
 import re
 
+from django.contrib.auth.hashers import check_password
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
@@ -38,3 +39,42 @@ class PolicyPasswordValidator:
         return _("At least %(length)s characters, mixing at least %(classes)s of: lower-case letters, upper-case "
                  "letters, digits, symbols.") % {"length": policy.min_password_length,
                                                  "classes": policy.min_character_classes}
+
+
+class UsernamePasswordValidator:
+    """A password must not contain the username, in any case: it is the first thing a guesser
+    tries, and it is printed on every page the user opens."""
+
+    def validate(self, password, user=None):
+        username = (getattr(user, "username", "") or "").casefold()
+        if username and username in password.casefold():
+            raise ValidationError(_("The password must not contain the username."), code="password_has_username")
+
+    def get_help_text(self):
+        return _("It must not contain your username.")
+
+
+# How many of a user's passwords a new one may not repeat (the current one included).
+PASSWORD_HISTORY = 5
+
+
+class PasswordHistoryValidator:
+    """A new password is none of the user's last PASSWORD_HISTORY passwords: the current one
+    and the hashes kept in ``PasswordHistory`` (every way a password is set keeps it there:
+    the user's own change, an administrator's reset, the first-login change)."""
+
+    def validate(self, password, user=None):
+        if user is None or not user.pk:
+            return
+        from accounts.models import PasswordHistory
+
+        kept = list(PasswordHistory.objects.filter(user_id=user.pk).values_list("password", flat=True)
+                    [:PASSWORD_HISTORY])
+        if user.password and user.password not in kept:
+            kept = [user.password, *kept][:PASSWORD_HISTORY]
+        if any(check_password(password, encoded) for encoded in kept if encoded):
+            raise ValidationError(_("The password must differ from your last %(n)s passwords.")
+                                  % {"n": PASSWORD_HISTORY}, code="password_reused")
+
+    def get_help_text(self):
+        return _("It must differ from your last %(n)s passwords.") % {"n": PASSWORD_HISTORY}

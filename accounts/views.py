@@ -68,7 +68,7 @@ class LoginTotpView(View):
             request.session.pop(PENDING_USER, None)
             messages.error(request, _("Too many failed logins; try again later."))
             return redirect("accounts:login")
-        if form.is_valid() and services.totp_valid(user, form.cleaned_data["code"]):
+        if form.is_valid() and services.use_totp_code(user, form.cleaned_data["code"]):
             next_url = request.session.pop(PENDING_NEXT, None) or settings.LOGIN_REDIRECT_URL
             request.session.pop(PENDING_USER, None)
             auth_login(request, user, backend="accounts.backends.UserBackend")

@@ -1,13 +1,20 @@
-"""The audit log: append-only and hash-chained with SM3 (SPEC §4).
+"""The audit log: append-only and chained with HMAC-SM3 (SPEC §4).
 
 Services call ``record`` inside their own transaction (STYLE: Zulip). Each entry gets the
 next ``seq`` and ``prev_hash`` under a lock (the anchor row ``FOR UPDATE`` on PostgreSQL;
-SQLite's ``BEGIN IMMEDIATE`` serialises writers), and ``hash = SM3(prev_hash ‖ canonical content)``.
+SQLite's ``BEGIN IMMEDIATE`` serialises writers), and ``hash = HMAC-SM3(audit key, prev_hash ‖
+canonical content)``. The key is kept outside the database (``core.crypto.audit_key``), so that
+whoever can write the database cannot recompute the chain after changing an entry. Entries
+written before the chain was keyed (below the anchor's ``keyed_from``) keep their plain SM3
+hashes; the first keyed entry's HMAC covers the last of them, so they cannot be recomputed
+either. Daily signed checkpoints of the head outside the database (``core.audit_checkpoints``)
+show a chain cut short or moved.
 ``verify`` walks the chain and names the first entry that was altered, removed or inserted
 out of order. The request middleware puts the request id and client address in a context
 variable, so a service deep down does not need the request to write a complete entry.
 """
 
+import contextlib
 import contextvars
 import datetime
 import json
@@ -24,9 +31,10 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, models, transaction
 from django.db.models.sql import InsertQuery
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from core import bulk
-from core.crypto import sm3
+from core.crypto import AuditKeyMissing, audit_key, sm3
 from core.models import AuditAnchor, AuditEntry
 from core.statements import Statement
 from jindu.postgresql import prepared
@@ -106,11 +114,17 @@ _HASHED = ("actor_username", "actor_jurisdiction", "actor_path", "action", "obje
            "changes", "ip_address", "request_id")
 
 
-def _hash(values: dict, seq: int, at: str, prev_hash: str) -> str:
-    """SM3 over the previous hash and the canonical JSON of an entry's content (``values`` by
-    field name, the actor as ``actor_id``; ``at`` the time as UTC ISO text)."""
+def _hash(values: dict, seq: int, at: str, prev_hash: str, keyed: bool = True) -> str:
+    """HMAC-SM3 under the audit key (plain SM3 for an entry written before the chain was keyed,
+    ``keyed`` False) over the previous hash and the canonical JSON of an entry's content
+    (``values`` by field name, the actor as ``actor_id``; ``at`` the time as UTC ISO text)."""
     content = {name: values[name] for name in _HASHED} | {"seq": seq, "at": at, "actor": values["actor_id"]}
-    return sm3(prev_hash.encode() + canonical_json(content)).hex()
+    data = prev_hash.encode() + canonical_json(content)
+    if not keyed:
+        return sm3(data).hex()
+    mac = audit_key().chain.copy()
+    mac.update(data)
+    return mac.finalize().hex()
 
 
 # A digit before a point or an exponent: where a float may be, whose text orjson and json write
@@ -148,11 +162,12 @@ def _canonical_part(value) -> bytes | None:
     return None if _FLOAT_LIKE.search(part) else part
 
 
-def content_hash(entry: AuditEntry, at: str | None = None) -> str:
-    """SM3 over the previous hash and the entry's canonical JSON content (``at``: the time as
-    UTC ISO text, when the caller has it already)."""
+def content_hash(entry: AuditEntry, at: str | None = None, keyed_from: int = 1) -> str:
+    """The entry's hash over the previous hash and its canonical JSON content (``at``: the time
+    as UTC ISO text, when the caller has it already; ``keyed_from``: the anchor's)."""
     values = {name: getattr(entry, name) for name in _HASHED} | {"actor_id": entry.actor_id}
-    return _hash(values, entry.seq, at or entry.at.astimezone(datetime.UTC).isoformat(), entry.prev_hash)
+    return _hash(values, entry.seq, at or entry.at.astimezone(datetime.UTC).isoformat(), entry.prev_hash,
+                 keyed=entry.seq >= keyed_from)
 
 
 def _lock_chain() -> AuditAnchor:
@@ -210,7 +225,7 @@ def _append(entry: AuditEntry) -> None:
     with transaction.atomic(), prepared():
         anchor = _lock_chain()
         entry.seq, entry.prev_hash, entry.at = anchor.seq + 1, anchor.hash, timezone.now()
-        entry.hash = content_hash(entry)
+        entry.hash = content_hash(entry, keyed_from=anchor.keyed_from)
         if connection.vendor == "postgresql":
             _insert_with_head(entry)
         else:
@@ -275,7 +290,7 @@ def record_many(specs=(), *, actor=None, prepared: list[dict] | None = None) -> 
         return 0
     with transaction.atomic():
         anchor = _lock_chain()
-        seq, prev = anchor.seq, anchor.hash
+        seq, prev, keyed_from = anchor.seq, anchor.hash, anchor.keyed_from
         at = timezone.now()
         at_text = at.astimezone(datetime.UTC).isoformat()
         rows = bulk.Rows(AuditEntry)
@@ -284,7 +299,7 @@ def record_many(specs=(), *, actor=None, prepared: list[dict] | None = None) -> 
             nonlocal seq, prev
             for values in entries:
                 seq += 1
-                digest = _hash(values, seq, at_text, prev)
+                digest = _hash(values, seq, at_text, prev, keyed=seq >= keyed_from)
                 yield rows.make(**values, seq=seq, at=at, prev_hash=prev, hash=digest)
                 prev = digest
 
@@ -354,8 +369,11 @@ class ChainProblem:
     message: str
 
     def __str__(self):
-        where = f"entry #{self.entry_id} (seq {self.seq})" if self.entry_id else f"seq {self.seq}"
-        return f"{where}: {self.message}"
+        if self.entry_id:
+            where = _("entry #%(id)s (seq %(seq)s)") % {"id": self.entry_id, "seq": self.seq}
+        else:
+            where = _("seq %(seq)s") % {"seq": self.seq}
+        return f"{where}：{self.message}"
 
 
 def _entries(using: str = "default", chunk: int = 5000) -> Iterator[AuditEntry]:
@@ -369,7 +387,25 @@ def _entries(using: str = "default", chunk: int = 5000) -> Iterator[AuditEntry]:
 
 
 def verify(using: str = "default") -> tuple[int, ChainProblem | None]:
-    """Walk the chain; return (entries checked, the first problem or None)."""
+    """Walk the chain, then compare it with the checkpoints written outside the database;
+    return (entries checked, the first problem or None)."""
+    from core import audit_checkpoints
+
+    anchor = AuditAnchor.objects.using(using).filter(pk=1).first()
+    keyed_from = anchor.keyed_from if anchor is not None else 1
+    try:
+        audit_key(create=False)
+    except AuditKeyMissing as missing:
+        if anchor is not None and anchor.seq >= keyed_from:
+            return 0, ChainProblem(keyed_from, None, _("the audit key %(path)s is missing: the keyed entries "
+                                                       "cannot be verified") % {"path": missing})
+    checked, problem = _walk(using, anchor, keyed_from)
+    if problem is None:
+        problem = audit_checkpoints.compare(using, anchor)
+    return checked, problem
+
+
+def _walk(using: str, anchor: AuditAnchor | None, keyed_from: int) -> tuple[int, ChainProblem | None]:
     expected_prev = None
     expected_seq = None
     checked = 0
@@ -378,27 +414,28 @@ def verify(using: str = "default") -> tuple[int, ChainProblem | None]:
             # The first entry left: the genesis, or the one after the last pruned entry.
             if entry.seq == 1:
                 if entry.prev_hash != GENESIS:
-                    return checked, ChainProblem(entry.seq, entry.id, "the first entry does not start the chain")
+                    return checked, ChainProblem(entry.seq, entry.id, _("the first entry does not start the chain"))
             elif not _pruned_up_to(entry, using):
-                return checked, ChainProblem(entry.seq, entry.id,
-                                             f"entries before seq {entry.seq} were removed without a pruning record")
+                return checked, ChainProblem(entry.seq, entry.id, _(
+                    "entries before seq %(seq)s were removed without a pruning record") % {"seq": entry.seq})
         else:
             if entry.seq != expected_seq:
-                return checked, ChainProblem(expected_seq, None,
-                                             f"entries {expected_seq}–{entry.seq - 1} were removed")
+                return checked, ChainProblem(expected_seq, None, _("entries %(first)s–%(last)s were removed") % {
+                    "first": expected_seq, "last": entry.seq - 1})
             if entry.prev_hash != expected_prev:
                 return checked, ChainProblem(entry.seq, entry.id,
-                                             "does not follow the previous entry (inserted or re-ordered)")
-        if content_hash(entry) != entry.hash:
-            return checked, ChainProblem(entry.seq, entry.id, "was altered after it was written")
+                                             _("does not follow the previous entry (inserted or re-ordered)"))
+        if content_hash(entry, keyed_from=keyed_from) != entry.hash:
+            return checked, ChainProblem(entry.seq, entry.id, _(
+                "was altered after it was written, or the chain was computed again without the audit key"))
         checked += 1
         expected_prev, expected_seq = entry.hash, entry.seq + 1
-    anchor = AuditAnchor.objects.using(using).filter(pk=1).first()
     if anchor is not None and anchor.seq and (expected_seq or 1) - 1 != anchor.seq:
-        return checked, ChainProblem(anchor.seq, None, f"the log ends at seq {(expected_seq or 1) - 1} but "
-                                                       f"entries up to seq {anchor.seq} were written")
+        return checked, ChainProblem(anchor.seq, None, _(
+            "the log ends at seq %(end)s but entries up to seq %(seq)s were written") % {
+            "end": (expected_seq or 1) - 1, "seq": anchor.seq})
     if anchor is not None and expected_prev is not None and anchor.hash != expected_prev:
-        return checked, ChainProblem(anchor.seq, None, "the last entry differs from the one written")
+        return checked, ChainProblem(anchor.seq, None, _("the last entry differs from the one written"))
     return checked, None
 
 
@@ -432,8 +469,36 @@ def prune(*, acting_user=None, now: datetime.datetime | None = None) -> int:
             "before": cutoff.isoformat(), "count": count, "last_pruned_seq": last.seq,
             "last_pruned_hash": last.hash,
         })
-        with connection.cursor() as cursor:
-            if connection.vendor == "postgresql":
-                cursor.execute("SET LOCAL jindu.audit_prune = 'on'")
+        with connection.cursor() as cursor, pruning():
             cursor.execute(f"DELETE FROM {AuditEntry._meta.db_table} WHERE seq <= %s", [last.seq])
     return count
+
+
+@contextlib.contextmanager
+def pruning():
+    """Let this connection delete audit entries until the block ends (the database's triggers
+    refuse it otherwise): on PostgreSQL ``jindu.audit_prune`` for the transaction, on SQLite
+    the ``jindu_audit_prune()`` function the trigger asks, registered on every connection
+    (``register_sqlite_functions``)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL jindu.audit_prune = 'on'")
+        yield
+        # Not for the rest of an enclosing transaction (after an error the transaction is rolled
+        # back, and the setting with it).
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL jindu.audit_prune = 'off'")
+        return
+    connection.jindu_audit_prune = True
+    try:
+        yield
+    finally:
+        connection.jindu_audit_prune = False
+
+
+def register_sqlite_functions(sender, connection, **kwargs):
+    """``connection_created``: the function the SQLite trigger asks whether this connection is
+    pruning. Another program opening the file has no such function, and its deletes fail."""
+    if connection.vendor == "sqlite":
+        connection.connection.create_function(
+            "jindu_audit_prune", 0, lambda: int(getattr(connection, "jindu_audit_prune", False)))

@@ -177,3 +177,76 @@ def blind_index(value: str, context: str, key: FieldKey | None = None) -> str:
 
 def constant_time_equal(a: str, b: str) -> bool:
     return hmac.compare_digest(a.encode(), b.encode())
+
+
+# --- the audit chain's key --------------------------------------------------------------------
+#
+# The audit chain (core.audit) is keyed with HMAC-SM3 so that whoever can write the database
+# cannot recompute it after changing an entry: the key lives outside the database, like the
+# field key, in ``JINDU_AUDIT_KEY`` (base64 of 32 random bytes) or ``data/audit_key`` (created
+# readable by its owner only, the service's system user; the PostgreSQL server's role cannot read it).
+
+
+class AuditKeyMissing(Exception):
+    pass
+
+
+def audit_key_file() -> Path:
+    return Path(settings.DATA_DIR) / "audit_key"
+
+
+def _create_owner_only(path: Path, text: str) -> None:
+    """Write ``text`` to a new file created with mode 0600 (never readable by others, not even
+    for a moment); an existing file is left as it is."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    with os.fdopen(descriptor, "w") as file:
+        file.write(text)
+
+
+@dataclass(frozen=True)
+class AuditKey:
+    master: bytes
+
+    def _derive(self, label: bytes) -> bytes:
+        return HKDF(algorithm=hashes.SM3(), length=32, salt=None, info=label).derive(self.master)
+
+    @cached_property
+    def chain(self) -> crypto_hmac.HMAC:
+        """HMAC-SM3 under the chain key, before any data: ``copy()`` it for each entry."""
+        return crypto_hmac.HMAC(self._derive(b"jindu audit chain hmac-sm3"), hashes.SM3())
+
+    @cached_property
+    def checkpoint(self) -> bytes:
+        return self._derive(b"jindu audit checkpoint hmac-sm3")
+
+
+@lru_cache(maxsize=1)
+def audit_key(create: bool = True) -> AuditKey:
+    """The audit chain's key; created at first use (``jindu migrate``, or the first entry)
+    unless ``create`` is False (``jindu audit verify`` must not make a new key)."""
+    text = os.environ.get("JINDU_AUDIT_KEY")
+    if not text:
+        path = audit_key_file()
+        if not path.exists():
+            if not create:
+                raise AuditKeyMissing(str(path))
+            _create_owner_only(path, generate_master())
+        text = path.read_text()
+    raw = base64.b64decode(text.strip())
+    if len(raw) < 32:
+        raise ValueError("JINDU_AUDIT_KEY must be base64 of at least 32 bytes")
+    return AuditKey(raw)
+
+
+def reset_audit_key() -> None:
+    audit_key.cache_clear()
+
+
+def hmac_sm3(key: bytes, data: bytes) -> bytes:
+    mac = crypto_hmac.HMAC(key, hashes.SM3())
+    mac.update(data)
+    return mac.finalize()

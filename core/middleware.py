@@ -1,8 +1,41 @@
+import ipaddress
+
 from django.conf import settings
 from django.utils import translation
 from django.utils.cache import add_never_cache_headers
 
 from core import audit
+
+
+def _address(text: str | None) -> str | None:
+    """``text`` as an IP address, or None when it is not one."""
+    try:
+        return str(ipaddress.ip_address((text or "").strip()))
+    except ValueError:
+        return None
+
+
+def client_ip(request) -> str | None:
+    """The client's address: REMOTE_ADDR, or, when that is one of JINDU_TRUSTED_PROXIES, the
+    address the proxy passed on. From X-Forwarded-For the last address a trusted proxy did not
+    add (a client may put anything at the front of that header, a proxy appends to the end),
+    else X-Real-IP. Without configured proxies the headers are never read: anybody could send
+    them. Behind nginx every user otherwise has nginx's address, and one user's failed logins
+    would lock the whole office's."""
+    if request is None:
+        return None
+    remote = _address(request.META.get("REMOTE_ADDR"))
+    trusted = getattr(settings, "JINDU_TRUSTED_PROXIES", ())
+    if remote is None or remote not in trusted:
+        return remote
+    forwarded = [part for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
+    for part in reversed(forwarded):
+        address = _address(part)
+        if address is None:
+            break
+        if address not in trusted:
+            return address
+    return _address(request.META.get("HTTP_X_REAL_IP")) or remote
 
 
 class RequestContextMiddleware:
@@ -12,7 +45,7 @@ class RequestContextMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        token = audit.begin_request(request.META.get("REMOTE_ADDR"))
+        token = audit.begin_request(client_ip(request))
         try:
             response = self.get_response(request)
             response["X-Request-ID"] = audit.current_request_id()

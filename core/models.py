@@ -63,7 +63,7 @@ class AuditEntry(ChoiceLabels):
     """One line of the audit log, hash-chained (SPEC §4, issue «Privacy and security core»).
 
     ``seq`` numbers the entries without gaps; ``prev_hash`` is the previous entry's ``hash``;
-    ``hash`` is SM3 over ``prev_hash`` and the entry's canonical content (core.audit). Rows are
+    ``hash`` is HMAC-SM3 over ``prev_hash`` and the entry's canonical content (core.audit). Rows are
     only inserted: the model, its queryset and database triggers refuse updates and deletes.
     """
 
@@ -133,6 +133,10 @@ class AuditAnchor(models.Model):
 
     seq = models.PositiveBigIntegerField(default=0)
     hash = models.CharField(max_length=64)
+    # Entries from this seq on are chained with HMAC-SM3 under the audit key (core.crypto), those
+    # before it (written before the chain was keyed) with plain SM3. Every checkpoint file names
+    # it too, so that moving it is seen (core.audit_checkpoints).
+    keyed_from = models.PositiveBigIntegerField(default=1)
 
     def __str__(self):
         return f"{self.seq} {self.hash[:12]}"

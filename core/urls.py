@@ -8,6 +8,10 @@ urlpatterns = [
 ]
 urlpatterns += [path("audit/", views.AuditEntryListView.as_view(), name="audit_list")]
 urlpatterns += [
+    path("audit/checkpoints/", views.AuditCheckpointListView.as_view(), name="audit_checkpoints"),
+    path("audit/checkpoints/<str:name>", views.AuditCheckpointDownloadView.as_view(), name="audit_checkpoint"),
+]
+urlpatterns += [
     path("reveal/<str:label>/<int:pk>/<str:field>/", views.RevealView.as_view(), name="reveal"),
     path("break-glass/<str:label>/<int:pk>/", views.BreakGlassView.as_view(), name="break_glass"),
     path("audit/break-glass/", views.BreakGlassGrantListView.as_view(), name="break_glass_list"),

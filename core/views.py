@@ -357,3 +357,36 @@ class CapabilitiesView(RoleRequiredMixin, TemplateView):
         from core.capabilities import capabilities
 
         return super().get_context_data(capabilities=capabilities(), **kwargs)
+
+
+class AuditCheckpointListView(RoleRequiredMixin, TemplateView):
+    """The signed checkpoints of the audit chain's head (core.audit_checkpoints), for the audit
+    administrator to download and keep where the database's administrator cannot reach them."""
+
+    required_roles = frozenset({Role.AUDIT_ADMIN})
+    capability = _("Audit checkpoints")
+    template_name = "core/audit_checkpoints.html"
+
+    def get_context_data(self, **kwargs):
+        from core import audit_checkpoints
+
+        return super().get_context_data(checkpoints=list(reversed(audit_checkpoints.all_checkpoints())), **kwargs)
+
+
+class AuditCheckpointDownloadView(RoleRequiredMixin, View):
+    """One checkpoint file as an attachment; the download is audited."""
+
+    required_roles = frozenset({Role.AUDIT_ADMIN})
+    capability = _("Audit checkpoints")
+
+    def get(self, request, name):
+        from django.http import FileResponse
+
+        from core import audit_checkpoints
+
+        path = audit_checkpoints.path_of(name)
+        if path is None:
+            raise Http404
+        audit.record(AuditEntry.Action.EXPORT, actor=request.user, object_repr=name[:200],
+                     changes={"checkpoint": name})
+        return FileResponse(path.open("rb"), as_attachment=True, filename=name, content_type="application/json")

@@ -4,6 +4,7 @@ Everything an operator may change comes from the environment (see docs/operation
 DATABASE_URL, JINDU_SECRET_KEY, JINDU_DEBUG, JINDU_ALLOWED_HOSTS, JINDU_DATA_DIR.
 """
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -142,6 +143,8 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "accounts:login"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "accounts.validators.PolicyPasswordValidator"},
+    {"NAME": "accounts.validators.UsernamePasswordValidator"},
+    {"NAME": "accounts.validators.PasswordHistoryValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 
@@ -183,6 +186,18 @@ TASKS = {
 }
 # Audit log retention (days); never below 183 (six months, 等保 2.0), three years by default.
 JINDU_AUDIT_RETENTION_DAYS = int(os.environ.get("JINDU_AUDIT_RETENTION_DAYS", str(3 * 365)))
+# Reverse proxies (nginx) whose X-Forwarded-For / X-Real-IP give the client's address
+# (core.middleware.client_ip); none by default: REMOTE_ADDR is the client.
+JINDU_TRUSTED_PROXIES = frozenset(
+    str(ipaddress.ip_address(address.strip()))
+    for address in os.environ.get("JINDU_TRUSTED_PROXIES", "").split(",") if address.strip())
+# An address is locked only when its failed logins in the lock-out window reach the policy's
+# per-address count AND name at least this many different usernames (unknown names included):
+# one user's mistakes lock that account only, not everybody behind the office's one address.
+JINDU_ADDRESS_LOCK_NAMES = int(os.environ.get("JINDU_ADDRESS_LOCK_NAMES", "3"))
+# Signed checkpoints of the audit chain's head, written daily (core.audit_checkpoints): keep
+# them, or copies of them, where the database's administrator cannot write.
+JINDU_AUDIT_DIR = Path(os.environ.get("JINDU_AUDIT_DIR", DATA_DIR / "audit"))
 # Daily sweep time (Asia/Shanghai, HH:MM), enqueued by `jindu serve`.
 JINDU_SWEEP_AT = os.environ.get("JINDU_SWEEP_AT", "02:30")
 

@@ -51,7 +51,7 @@ def test_six_failed_logins_lock_the_account_and_the_lock_is_audited(client, offi
 
 
 def test_lock_per_address_across_usernames(client, office):
-    for n in range(5):
+    for n in range(20):
         _login(client, f"guess{n}", "wrong-Password1", ip="10.9.9.9")
     assert _login(client, "zhang", ip="10.9.9.9").status_code == 200  # the address is locked
     assert _login(client, "zhang", ip="10.1.1.1").status_code == 302  # another address is not
@@ -161,8 +161,50 @@ def test_administrator_sets_up_the_second_factor_then_needs_it_to_log_in(client,
     assert response["Location"] == reverse("accounts:login_totp") and "_auth_user_id" not in client.session
     assert client.post(reverse("accounts:login_totp"), {"code": "123456"}).status_code == 400
     assert LoginFailure.objects.filter(username="sys").count() == 1
-    assert client.post(reverse("accounts:login_totp"), {"code": pyotp.TOTP(secret).now()}).status_code == 302
+    # The setup took the current step's code; the next step's is accepted (a clock a step ahead).
+    code = pyotp.TOTP(secret).at(timezone.now() + datetime.timedelta(seconds=30))
+    assert client.post(reverse("accounts:login_totp"), {"code": code}).status_code == 302
     assert client.get(reverse("accounts:user_list")).status_code == 200
+
+
+def _pending_totp_session(username):
+    from django.test import Client
+
+    session = Client()
+    assert _login(session, username)["Location"] == reverse("accounts:login_totp")
+    return session
+
+
+def test_a_code_is_accepted_once(db, tree):
+    """The same code logged in two sessions (1 replay accepted); now the second is refused, and
+    so is a code of an earlier step than the last accepted."""
+    admin = UserFactory(username="sys", jurisdiction=tree["county"], roles=[Role.SYSTEM_ADMIN])
+    totp = pyotp.TOTP(admin.totp_secret)
+    first, second, third = (_pending_totp_session("sys") for _ in range(3))
+    code = totp.now()
+    assert first.post(reverse("accounts:login_totp"), {"code": code}).status_code == 302
+    replayed = second.post(reverse("accounts:login_totp"), {"code": code})
+    assert replayed.status_code == 400 and "_auth_user_id" not in second.session
+    assert "动态口令" in replayed.content.decode()
+    # A later step's code (the clock a step ahead) moves the mark; the code before it is spent.
+    later = totp.at(timezone.now() + datetime.timedelta(seconds=30))
+    assert third.post(reverse("accounts:login_totp"), {"code": later}).status_code == 302
+    fourth = _pending_totp_session("sys")
+    earlier = totp.at(timezone.now() - datetime.timedelta(seconds=30))
+    assert fourth.post(reverse("accounts:login_totp"), {"code": earlier}).status_code == 400
+    assert not services.use_totp_code(User.objects.get(pk=admin.pk), code)
+
+
+def test_the_setup_code_does_not_log_in(client, tree):
+    admin = UserFactory(username="sys", jurisdiction=tree["county"], roles=[Role.SYSTEM_ADMIN])
+    User.objects.filter(pk=admin.pk).update(totp_secret="", totp_confirmed_at=None)
+    _login(client, "sys")
+    client.get(reverse("accounts:totp_setup"))
+    code = pyotp.TOTP(User.objects.get(pk=admin.pk).totp_secret).now()
+    assert client.post(reverse("accounts:totp_setup"), {"code": code}).status_code == 302
+    client.logout()
+    assert _login(client, "sys")["Location"] == reverse("accounts:login_totp")
+    assert client.post(reverse("accounts:login_totp"), {"code": code}).status_code == 400
 
 
 def test_business_users_need_no_second_factor_unless_the_policy_says_so(client, office, tree):

@@ -1,4 +1,5 @@
 import datetime
+import importlib
 import json
 
 import pytest
@@ -9,15 +10,24 @@ from django.utils import timezone
 from core import audit, bulk
 from core.models import AuditEntry
 
+_SQLITE = importlib.import_module("core.migrations.0007_audit_append_only_sqlite")
+
 
 def _raw(sql, params=()):
+    """A tamperer with direct database access: on PostgreSQL a superuser bypassing triggers, on
+    SQLite whoever can write the file, dropping the triggers and putting them back."""
     with connection.cursor() as cursor:
-        # A tamperer with direct database access (on PostgreSQL a superuser bypassing triggers).
         if connection.vendor == "postgresql":
             cursor.execute("SET LOCAL session_replication_role = replica")
+        else:
+            for statement in _SQLITE.SQLITE_DROP:
+                cursor.execute(statement)
         cursor.execute(sql, params)
         if connection.vendor == "postgresql":
             cursor.execute("SET LOCAL session_replication_role = DEFAULT")
+        else:
+            for statement in _SQLITE.SQLITE_TRIGGERS:
+                cursor.execute(statement)
 
 
 @pytest.fixture
@@ -33,7 +43,7 @@ def _verify_exit(capsys):
 
 def test_intact_chain_verifies(chain, capsys):
     call_command("audit", "verify")
-    assert "6 entries" in capsys.readouterr().out
+    assert "审计链完好：6 条" in capsys.readouterr().out
     assert [e.seq for e in AuditEntry.objects.order_by("seq")] == [1, 2, 3, 4, 5, 6]
     assert chain[1].prev_hash == chain[0].hash
 
@@ -42,25 +52,25 @@ def test_altered_entry_is_named(chain, capsys):
     _raw("UPDATE core_auditentry SET object_repr = 'forged' WHERE seq = 3")
     code, err = _verify_exit(capsys)
     assert code == 1
-    assert f"entry #{chain[2].id} (seq 3)" in err and "altered" in err
+    assert f"第 {chain[2].id} 号条目（序号 3）" in err and "写入后被改动" in err
 
 
 def test_altered_changes_are_detected(chain, capsys):
     _raw("UPDATE core_auditentry SET changes = %s WHERE seq = 5", ['{"n": 99}'])
     code, err = _verify_exit(capsys)
-    assert code == 1 and "seq 5" in err
+    assert code == 1 and "序号 5" in err
 
 
 def test_deleted_entry_is_detected(chain, capsys):
     _raw("DELETE FROM core_auditentry WHERE seq = 4")
     code, err = _verify_exit(capsys)
-    assert code == 1 and "4" in err and "removed" in err
+    assert code == 1 and "序号 4–4 的条目被删除" in err
 
 
 def test_deleted_tail_is_detected(chain, capsys):
     _raw("DELETE FROM core_auditentry WHERE seq = 6")
     code, err = _verify_exit(capsys)
-    assert code == 1 and "ends at seq 5" in err
+    assert code == 1 and "日志止于序号 5" in err
 
 
 def test_reordered_entries_are_detected(chain, capsys):
@@ -69,7 +79,7 @@ def test_reordered_entries_are_detected(chain, capsys):
     _raw("UPDATE core_auditentry SET seq = 2 WHERE seq = 3")
     _raw("UPDATE core_auditentry SET seq = 3 WHERE seq = 1000")
     code, err = _verify_exit(capsys)
-    assert code == 1 and "seq 2" in err
+    assert code == 1 and "序号 2" in err
 
 
 def test_inserted_entry_is_detected(chain, capsys):
@@ -81,7 +91,7 @@ def test_inserted_entry_is_detected(chain, capsys):
     _raw("UPDATE core_auditanchor SET seq = 7")
     AuditAnchor.objects.filter(pk=1).update(hash="f" * 64)
     code, err = _verify_exit(capsys)
-    assert code == 1 and "seq 7" in err
+    assert code == 1 and "序号 7" in err
 
 
 def test_application_cannot_edit_or_delete(chain):
@@ -120,7 +130,7 @@ def test_prune_keeps_retention_and_chain(db, settings, capsys):
     assert prune_entry.changes["count"] == 3
     assert set(AuditEntry.objects.values_list("seq", flat=True)) == {4, 5}
     call_command("audit", "verify")
-    assert "2 entries" in capsys.readouterr().out
+    assert "审计链完好：2 条" in capsys.readouterr().out
 
 
 def test_record_many_continues_the_chain_under_one_lock(chain):

@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from core import audit, audit_checkpoints
 from core.roles import Role
 from demo import builders
 from jurisdictions.models import Jurisdiction
@@ -20,7 +21,13 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         if options["reset"]:
-            call_command("flush", interactive=False, verbosity=0)
+            # The demo's reset deletes the audit log too, which the database refuses but to a
+            # pruning (on SQLite; PostgreSQL's flush is a TRUNCATE), and the checkpoints of
+            # that log, which a new chain would contradict.
+            with transaction.atomic(), audit.pruning():
+                call_command("flush", interactive=False, verbosity=0)
+            for checkpoint in audit_checkpoints.all_checkpoints():
+                (audit_checkpoints.directory() / checkpoint.name).unlink()
         password = builders.demo_password()
         if builders.is_loaded():
             self.stdout.write(_("The demo county is already loaded; using it as it is."))
