@@ -183,6 +183,8 @@ TASKS = {
 }
 # Audit log retention (days); never below 183 (six months, 等保 2.0), three years by default.
 JINDU_AUDIT_RETENTION_DAYS = int(os.environ.get("JINDU_AUDIT_RETENTION_DAYS", str(3 * 365)))
+# Days a member unit still sees the person of a closed support task (persons.support).
+JINDU_SUPPORT_TASK_ACCESS_DAYS = int(os.environ.get("JINDU_SUPPORT_TASK_ACCESS_DAYS", "30"))
 # Daily sweep time (Asia/Shanghai, HH:MM), enqueued by `jindu serve`.
 JINDU_SWEEP_AT = os.environ.get("JINDU_SWEEP_AT", "02:30")
 

@@ -129,6 +129,11 @@ class SupportKind(models.TextChoices):
     OTHER = "other", _("Other")
 
 
+class SupportTaskState(models.TextChoices):
+    OPEN = "open", _("Open")
+    CLOSED = "closed", _("Closed")
+
+
 class TransferState(models.TextChoices):
     HANDED_OVER = "handed_over", _("Handed over, awaiting receipt")
     ACKNOWLEDGED = "acknowledged", _("Received")
