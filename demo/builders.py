@@ -184,8 +184,11 @@ def build_support_tasks(county, unit, today=None) -> None:
     if SupportTask.objects.filter(member_unit=unit).exists():
         return
     today = today or timezone.localdate()
-    persons = Person.objects.filter(county_code=county.code, control_status__in=ACTIVE_STATUSES).select_related(
-        "jurisdiction").order_by("-birth_date", "pk")[:len(DEMO_TASKS)]
+    # Parents of school-age children (born 25 to 45 years ago), under community measures.
+    persons = (Person.objects.filter(county_code=county.code, control_status__in=ACTIVE_STATUSES,
+                                     birth_date__range=(today.replace(year=today.year - 45, day=1),
+                                                        today.replace(year=today.year - 25, day=1)))
+               .select_related("jurisdiction").order_by("pk")[:len(DEMO_TASKS)])
     for person, (request, ago, days, given, outcome) in zip(persons, DEMO_TASKS, strict=False):
         assigned_on = today - datetime.timedelta(days=ago)
         kind = SupportKind.TRAINING if "培训" in request else SupportKind.SCHOOLING
