@@ -384,6 +384,7 @@ class SupportTask(PersonRecord):
     scope_roles = PERSONAL_DATA_ROLES
     unit_field = "member_unit"  # a member unit sees its own tasks only
     unit_roles = TASK_ROLES
+    audit_reads = True  # the list names persons: searched as the person list is
 
     class Meta:
         ordering = ["-state", "due_on", "id"]  # open first

@@ -243,3 +243,26 @@ def test_a_member_unit_without_a_task_reads_no_person(person, unit_user):
     alerts = client.get(reverse("monitoring:alerts")).content.decode()
     assert reverse("persons:detail", args=[person.pk]) not in alerts and "任务对象" not in alerts
     assert client.get(reverse("persons:support", args=[person.pk])).status_code == 404
+
+
+def test_the_task_list_is_audited_bounded_and_closes_tasks(person, village, unit_user, django_assert_max_num_queries):
+    _task(person, unit_user)
+    for number in range(8):
+        _task(people.person(village, name=f"对象{number}"), unit_user, kind=SupportKind.EMPLOYMENT)
+    client = Client()
+    client.force_login(unit_user)
+    with django_assert_max_num_queries(15):  # the same for 9 tasks as for 1 (the user menu reads the unit)
+        body = client.get(reverse("persons:support_tasks") + "?q=对象").content.decode()
+    assert body.count("对象") >= 9
+    entry = AuditEntry.objects.filter(action=AuditEntry.Action.SEARCH, actor_username=unit_user.username).get()
+    assert entry.changes == {"criteria": {"q": "对象"}, "results": 9}
+    task = person.support_tasks.get()
+    url = reverse("persons:support_task_close", args=[task.pk])
+    assert client.post(url, {"outcome": "", "closed_on": TODAY().isoformat(), "version": task.version}).status_code == 400
+    response = client.post(url, {"outcome": "已复学", "closed_on": TODAY().isoformat(), "version": task.version})
+    assert response.status_code == 302 and response["Location"] == reverse("persons:support_tasks")
+    task.refresh_from_db()
+    assert task.state == SupportTaskState.CLOSED and task.outcome == "已复学"
+    stale = client.post(reverse("persons:support_task_close", args=[person.support_tasks.get().pk]),
+                        {"outcome": "再次", "closed_on": TODAY().isoformat(), "version": 1})
+    assert stale.status_code == 400  # closed already
