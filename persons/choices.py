@@ -1,5 +1,6 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Sex(models.TextChoices):
@@ -130,8 +131,8 @@ class SupportKind(models.TextChoices):
 
 
 class SupportTaskState(models.TextChoices):
-    OPEN = "open", _("Open")
-    CLOSED = "closed", _("Closed")
+    OPEN = "open", pgettext_lazy("support task", "Open")
+    CLOSED = "closed", pgettext_lazy("support task", "Closed")
 
 
 class TransferState(models.TextChoices):
