@@ -28,8 +28,8 @@ READERS = frozenset({Role.OFFICE, Role.TOWNSHIP, Role.POLICE, TASKED})
 LISTERS = frozenset({Role.OFFICE, Role.TOWNSHIP, Role.POLICE})  # a member unit has its task list instead
 WRITERS = frozenset({Role.OFFICE, Role.TOWNSHIP, Role.POLICE})
 # What a member unit must not receive of the person of its task (SPEC §2, 最小必要).
-NOT_FOR_MEMBER_UNITS = ["戒毒条例 第二十条", "拒绝检测", "尿检", "风险", "艾滋病病毒感染", "精神障碍", "社区戒毒",
-                        "1990-01-01", "推荐到县工业园区就业"]
+NOT_FOR_MEMBER_UNITS = ["戒毒条例 第二十条", "风险", "艾滋病病毒感染", "精神障碍", "社区戒毒", "推荐到县工业园区就业",
+                        "示公(禁)社戒决字", "毒品检测", "拒绝或逃避检测"]
 TODAY = timezone.localdate
 
 
@@ -93,8 +93,12 @@ def test_detail_is_scoped(scope_matrix, target, client):
     the person — without tests, flags, health, risk, measure, birth date or other support."""
     _full_file(target)
     scope_matrix.add_tasked_member_units(target)
-    scope_matrix.check_detail(client, reverse("persons:detail", args=[target.pk]), allowed_roles=READERS,
-                              hidden={TASKED: NOT_FOR_MEMBER_UNITS})
+    url = reverse("persons:detail", args=[target.pk])
+    hidden = [*NOT_FOR_MEMBER_UNITS, target.birth_date.isoformat()]
+    _login(client, scope_matrix.target, Role.TOWNSHIP)
+    office_page = client.get(url).content.decode()
+    assert [text for text in hidden if text not in office_page] == []  # each is on the file's page
+    scope_matrix.check_detail(client, url, allowed_roles=READERS, hidden={TASKED: hidden})
 
 
 def test_export_is_scoped(scope_matrix, target, client):
