@@ -14,6 +14,7 @@ from accounts.tests.factories import MemberUnitFactory, UserFactory
 from core import services as core_services
 from core.models import AuditEntry
 from core.roles import Role
+from jindu.testing.scope import TASKED
 from persons import services, support
 from persons.choices import CheckInKind, DrugTestResult, SupportKind, SupportTaskState
 from persons.models import CheckIn, Flag, Measure, Person, RiskAssessment, Support, SupportTask
@@ -266,3 +267,46 @@ def test_the_task_list_is_audited_bounded_and_closes_tasks(person, village, unit
     stale = client.post(reverse("persons:support_task_close", args=[person.support_tasks.get().pk]),
                         {"outcome": "再次", "closed_on": TODAY().isoformat(), "version": 1})
     assert stale.status_code == 400  # closed already
+
+
+# --- the matrix for every endpoint of a person a member unit may reach -------------------------
+
+ASSIGNERS = frozenset({Role.OFFICE, Role.TOWNSHIP})
+
+
+def test_task_endpoints_are_scoped(scope_matrix, person, tree):
+    """The task list names the person to the assigners of the area and to the units with a task;
+    giving a task is the assigners'; another unit's task cannot be closed by a unit."""
+    scope_matrix.add_tasked_member_units(person)
+    client = Client()
+    scope_matrix.check_list(client, reverse("persons:support_tasks"), marker="任务对象",
+                            allowed_roles=ASSIGNERS | {TASKED})
+    scope_matrix.check_detail(client, reverse("persons:support_task_new", args=[person.pk]), allowed_roles=ASSIGNERS)
+    theirs = _task(person, UserFactory(jurisdiction=tree["county"], roles=[Role.MEMBER_UNIT]))
+    scope_matrix.check_detail(client, reverse("persons:support_task_close", args=[theirs.pk]),
+                              allowed_roles=ASSIGNERS)
+
+
+def test_reveal_is_scoped(scope_matrix, person):
+    """The phone: to the revealing roles of the area and to a unit with a task (for the visit);
+    the ID number: never to a member unit."""
+    scope_matrix.add_tasked_member_units(person)
+    client = Client()
+    revealers = frozenset({Role.OFFICE, Role.TOWNSHIP, Role.POLICE})  # the social worker: assigned persons only
+    scope_matrix.check_detail(client, reverse("core:reveal", args=["persons.Person", person.pk, "phone"]),
+                              allowed_roles=revealers | {TASKED}, method="post")
+    scope_matrix.check_detail(client, reverse("core:reveal", args=["persons.Person", person.pk, "id_number"]),
+                              allowed_roles=revealers, method="post")
+
+
+def test_no_today_list_nor_alert_lines_for_a_member_unit_with_a_task(scope_matrix, person):
+    scope_matrix.add_tasked_member_units(person)
+    client = Client()
+    for case in scope_matrix.cases:
+        if case.role != TASKED:
+            continue
+        client.force_login(case.user)
+        assert client.get(reverse("persons:today")).status_code == 403, case
+        for url in (reverse("home"), reverse("monitoring:alerts")):
+            body = client.get(url).content.decode()
+            assert reverse("persons:detail", args=[person.pk]) not in body, (case, url)
