@@ -113,6 +113,18 @@ def test_a_member_unit_that_is_also_a_social_worker(person, village, township):
     assert set(Person.objects.visible_to(user)) == {person, assigned}
     assert set(Flag.objects.visible_to(user).values_list("person", flat=True)) <= {assigned.pk}
     assert support.sees_file(user, assigned) and not support.sees_file(user, person)
+    # Support: every record of the assigned person, only the unit's own of the task's person.
+    on_assigned = support.do_record_support(assigned, SupportKind.RELIEF, TODAY(), "低保", acting_user=None)
+    others = support.do_record_support(person, SupportKind.MEDICAL, TODAY(), "美沙酮门诊转介", acting_user=None)
+    own = support.do_record_support(person, SupportKind.SCHOOLING, TODAY(), "联系学校", acting_user=user)
+    assert own.member_unit == user.member_unit and set(Support.objects.visible_to(user)) == {on_assigned, own}
+    assert others not in Support.objects.visible_to(user)
+    client = Client()
+    client.force_login(user)
+    task_page = client.get(reverse("persons:detail", args=[person.pk])).content.decode()
+    assert "帮扶任务所需信息" in task_page and "美沙酮" not in task_page and "拒绝或逃避检测" not in task_page
+    file_page = client.get(reverse("persons:detail", args=[assigned.pk])).content.decode()
+    assert "帮扶任务所需信息" not in file_page and "低保" in file_page
 
 
 # --- services ------------------------------------------------------------------------------------
