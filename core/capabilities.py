@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from django.apps import apps
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils.translation import gettext as _
 
 from core.roles import ANY_AUTHENTICATED, PERSONAL_DATA_ROLES, Role
 
@@ -54,9 +55,13 @@ def capabilities() -> list[RoleCapabilities]:
         if roles is None:
             continue
         name = str(model._meta.verbose_name_plural)
+        # Roles that see only their own unit's rows, or the persons of their unit's tasks (core.scoping).
+        task_roles = frozenset(getattr(model, "task_roles", ()))
+        limited = task_roles | frozenset(getattr(model, "unit_roles", ()))
         for role in roles:
-            table[Role(role)].records.append(name)
-            if getattr(model, "break_glass", False):
+            table[Role(role)].records.append(
+                _("%(records)s (own support tasks only)") % {"records": name} if role in limited else name)
+            if getattr(model, "break_glass", False) and role not in task_roles:
                 table[Role(role)].break_glass.append(name)
         for field_name, (_mask, reveal_roles) in getattr(model, "masked_fields", {}).items():
             label = f"{model._meta.verbose_name}：{model._meta.get_field(field_name).verbose_name}"

@@ -10,6 +10,13 @@ Every model that carries jurisdiction or personal data uses ``ScopedQuerySet`` a
   record is (records hanging off a person file);
 * optionally ``assignment_field`` and ``assignment_roles`` – users whose only reaching roles
   are assignment roles (the social worker) see just the records assigned to them;
+* optionally ``task_relation`` and ``task_roles`` – users whose only reaching roles are task
+  (or assignment) roles (the member unit) see just the records their member unit has a current
+  task for: ``task_relation`` names the reverse relation to the task model, which declares
+  ``unit_field`` and ``current_tasks()`` (a condition on its own columns); no member unit, no
+  task, nothing;
+* optionally ``unit_field`` and ``unit_roles`` – such users see just the rows of their own member
+  unit (a member unit's support records, not another unit's);
 * optionally ``break_glass = True`` – a user of an allowed role may open one record outside
   their area for a few hours by giving a reason (``core.services.do_break_glass``).
 
@@ -30,7 +37,9 @@ condition — so the alternatives become a BitmapOr of index scans instead of a 
 every row after joining two jurisdiction tables.
 """
 
+import dataclasses
 import functools
+import operator
 from dataclasses import dataclass
 
 from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
@@ -52,6 +61,7 @@ class Scope:
     roles: frozenset
     area_path: str
     county_code: str
+    member_unit_id: int | None = None
 
     @classmethod
     def of(cls, user) -> "Scope | None":
@@ -60,12 +70,18 @@ class Scope:
         jurisdiction = getattr(user, "jurisdiction", None)
         if not roles or jurisdiction is None or not jurisdiction.path:
             return None
-        return cls(user.pk, roles, jurisdiction.path, getattr(jurisdiction, "county_code", "") or "")
+        return cls(user.pk, roles, jurisdiction.path, getattr(jurisdiction, "county_code", "") or "",
+                   getattr(user, "member_unit_id", None))
 
 
 class ScopedQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        return self.in_scope(Scope.of(user))
+    def visible_to(self, user, roles=None):
+        """The rows ``user`` sees; with ``roles``, the rows they see through those roles only
+        (a member unit that is also a social worker sees the full file of assigned persons only)."""
+        scope = Scope.of(user)
+        if scope is not None and roles is not None:
+            scope = dataclasses.replace(scope, roles=scope.roles & frozenset(roles))
+        return self.in_scope(scope)
 
     def in_scope(self, scope: Scope | None):
         model = self.model
@@ -78,20 +94,42 @@ class ScopedQuerySet(models.QuerySet):
         roles = scope.roles & frozenset(scope_roles)
         if not roles:
             return self.none()
+        unit_roles = frozenset(getattr(model, "unit_roles", ()))
+        if roles & unit_roles and roles - unit_roles:
+            # A member unit that holds another role too: what each role sees, together.
+            return (self.in_scope(dataclasses.replace(scope, roles=roles - unit_roles))
+                    | self.in_scope(dataclasses.replace(scope, roles=roles & unit_roles)))
+        restricted = _restricted(model, roles)
         through = getattr(model, "scope_through", None)
         if through:
+            # The parent seen through the roles that reach this model only: a record that a
+            # member unit may not read is not read through its person either.
             parent = model._meta.get_field(through).related_model
-            return self.filter(**{f"{through}__in": parent.objects.in_scope(scope).values("pk")})
+            parent_scope = dataclasses.replace(scope, roles=roles)
+            queryset = self.filter(**{f"{through}__in": parent.objects.in_scope(parent_scope).values("pk")})
+            if restricted and roles & unit_roles:
+                queryset = queryset.filter(**{model.unit_field: scope.member_unit_id}) if scope.member_unit_id \
+                    else queryset.none()
+            return queryset
         paths = (scope_path,) if isinstance(scope_path, str) else tuple(scope_path)
         county = _county_equality(model, scope.county_code)
         alternatives = [_in_area(model, path, scope.area_path) for path in paths]
         if county is not None:
             alternatives[0] &= county
-        assignment_roles = frozenset(getattr(model, "assignment_roles", ()))
-        if assignment_roles and roles <= assignment_roles:
-            assigned = models.Q(**{model.assignment_field: scope.user_id})
-            alternatives = [alternative & assigned for alternative in alternatives]
-        if getattr(model, "break_glass", False):
+        if restricted:
+            # Only restricted roles reach the model: each sees its own rows (the social worker
+            # the persons assigned to them, the member unit those it has a current task for).
+            own = []
+            if roles & frozenset(getattr(model, "assignment_roles", ())):
+                own.append(models.Q(**{model.assignment_field: scope.user_id}))
+            if roles & frozenset(getattr(model, "task_roles", ())) and scope.member_unit_id:
+                own.append(models.Q(InSubquery(models.F("pk"), _current_tasks(model, scope.member_unit_id))))
+            mine = functools.reduce(operator.or_, own) if own else None
+            alternatives = [alternative & mine for alternative in alternatives] if mine is not None else []
+        # Break-glass serves the roles that see a whole area; a member unit reaches a person only
+        # through a task given to it, never by giving a reason.
+        task_only = roles <= frozenset(getattr(model, "task_roles", ()))
+        if getattr(model, "break_glass", False) and not task_only:
             from core.models import BreakGlassGrant
 
             # The database's clock: the SQL of a scope stays the same from one request to the next.
@@ -99,10 +137,9 @@ class ScopedQuerySet(models.QuerySet):
                 user_id=scope.user_id, object_type=model._meta.label, expires_at__gt=Now()
             ).order_by().values("object_pk")
             alternatives.append(models.Q(InSubquery(models.F("pk"), granted)))
-        in_area = models.Q()
-        for alternative in alternatives:
-            in_area |= alternative
-        return self.filter(in_area)
+        if not alternatives:  # a member unit without a unit: nothing (fail closed)
+            return self.none()
+        return self.filter(functools.reduce(operator.or_, alternatives))
 
 
 class ScopedStatement:
@@ -138,11 +175,26 @@ class ScopedStatement:
         return self._for_scope(scope, _declaration(self.model))(*args)
 
 
+def _restricted(model, roles) -> bool:
+    """Whether every role reaching ``model`` sees only its own rows (assignment, task or unit roles)."""
+    limited = frozenset().union(*(getattr(model, name, ()) for name in ("assignment_roles", "task_roles", "unit_roles")))
+    return bool(limited) and roles <= limited
+
+
+def _current_tasks(model, member_unit_id: int):
+    """The keys of ``model``'s rows that the member unit has a current task for."""
+    relation = model._meta.get_field(model.task_relation)
+    tasks = relation.related_model
+    return (tasks._base_manager.filter(tasks.current_tasks(), **{tasks.unit_field: member_unit_id})
+            .order_by().values(relation.field.name))
+
+
 def _declaration(model) -> tuple:
     """What the model declares about its scope, and the model its scope runs through (fixed
     while the server runs; a test may change it)."""
     declared = tuple(getattr(model, name, None) for name in (
-        "scope_path", "scope_roles", "scope_through", "assignment_field", "assignment_roles", "break_glass"))
+        "scope_path", "scope_roles", "scope_through", "assignment_field", "assignment_roles", "task_relation",
+        "task_roles", "unit_field", "unit_roles", "break_glass"))
     through = getattr(model, "scope_through", None)
     return declared + (_declaration(model._meta.get_field(through).related_model),) if through else declared
 

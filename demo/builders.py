@@ -155,10 +155,50 @@ def build(password: str, persons: int | None = None, *, today=None, progress=Non
 
     built = build_persons(persons_default() if persons is None else persons, today=today, progress=progress)
     build_monitoring(county, today=today)
+    build_support_tasks(county, units["示范县教育局"], today=today)
     from monitoring import rollups
 
     rollups.rebuild(county, today=today)  # history written in bulk: roll it up once, as `jindu generate` does
     return built
+
+
+# The support tasks the office gives 示范县教育局 in the demo (SPEC §2: a member unit sees the
+# persons of its tasks, and nothing else): (what is asked, days ago given, days to do it, support
+# recorded against it, closed with).
+DEMO_TASKS = [
+    ("协助其子女办理转学入学手续", 20, 40, "已联系城关镇中心小学，安排入学", ""),
+    ("为本人联系县职业中学技能培训班", 12, 60, "", ""),
+    ("协助其子女申请教育资助", 45, 30, "已提交困难学生资助申请", "资助已发放"),
+]
+
+
+def build_support_tasks(county, unit, today=None) -> None:
+    """A few support tasks for 示范县教育局 (unit_edu): given by the office to persons under
+    community measures, one with support recorded, one closed (skipped if the unit has tasks)."""
+    import datetime
+
+    from persons import support
+    from persons.choices import ACTIVE_STATUSES, SupportKind
+    from persons.models import Person, SupportTask
+
+    if SupportTask.objects.filter(member_unit=unit).exists():
+        return
+    today = today or timezone.localdate()
+    # Parents of school-age children (born 25 to 45 years ago), under community measures.
+    persons = (Person.objects.filter(county_code=county.code, control_status__in=ACTIVE_STATUSES,
+                                     birth_date__range=(today.replace(year=today.year - 45, day=1),
+                                                        today.replace(year=today.year - 25, day=1)))
+               .select_related("jurisdiction").order_by("pk")[:len(DEMO_TASKS)])
+    for person, (request, ago, days, given, outcome) in zip(persons, DEMO_TASKS, strict=False):
+        assigned_on = today - datetime.timedelta(days=ago)
+        kind = SupportKind.TRAINING if "培训" in request else SupportKind.SCHOOLING
+        task = support.do_assign_support_task(person, unit, kind, request, assigned_on + datetime.timedelta(days=days),
+                                              acting_user=None, assigned_on=assigned_on)
+        if given:
+            support.do_record_support(person, kind, assigned_on + datetime.timedelta(days=ago // 2), given,
+                                      acting_user=None, task=task)
+        if outcome:
+            support.do_close_support_task(task, outcome, acting_user=None, closed_on=today - datetime.timedelta(days=3))
 
 
 # Seed 003 (三年行动计划): execution rate and grid-management rate 80% → 90% → 100% over three

@@ -198,6 +198,8 @@ JINDU_ADDRESS_LOCK_NAMES = int(os.environ.get("JINDU_ADDRESS_LOCK_NAMES", "3"))
 # Signed checkpoints of the audit chain's head, written daily (core.audit_checkpoints): keep
 # them, or copies of them, where the database's administrator cannot write.
 JINDU_AUDIT_DIR = Path(os.environ.get("JINDU_AUDIT_DIR", DATA_DIR / "audit"))
+# Days a member unit still sees the person of a closed support task (persons.support).
+JINDU_SUPPORT_TASK_ACCESS_DAYS = int(os.environ.get("JINDU_SUPPORT_TASK_ACCESS_DAYS", "30"))
 # Daily sweep time (Asia/Shanghai, HH:MM), enqueued by `jindu serve`.
 JINDU_SWEEP_AT = os.environ.get("JINDU_SWEEP_AT", "02:30")
 

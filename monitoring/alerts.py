@@ -24,7 +24,7 @@ from django.db.models import Count, Min
 from django.db.models.functions import Substr
 from django.utils import timezone
 
-from core.roles import may_see_personal_data
+from core.roles import has_any_role
 from monitoring import indicators as ind
 from monitoring.choices import Comparison
 from monitoring.models import Threshold
@@ -176,7 +176,9 @@ def alert_centre(user, *, today: datetime.date | None = None, period: Period | N
             oldest_overdue_days=(today - overdue_row["oldest"]).days if overdue_row else None,
             breaches=node_breaches,
         ))
-    personal = may_see_personal_data(user)
+    # The lines name persons by their flags and missed check-ins: for the roles that read files
+    # (not a member unit, which sees the persons of its support tasks only, and not their flags).
+    personal = has_any_role(user, Flag.scope_roles)
     flags, flags_total, overdue_rows, overdue_total = [], 0, [], 0
     if personal:
         visible_flags = (Flag.objects.visible_to(user).filter(state="open")

@@ -22,10 +22,12 @@ class PersonsConfig(AppConfig):
 
         from core.navigation import MenuItem, register_item
         from core.roles import Role
-        from persons.models import Person
+        from persons.models import FILE_ROLES
+        from persons.support import TASK_LIST_ROLES
 
         register_item("persons", MenuItem(_("Today list"), "persons:today", services.WRITER_ROLES))
-        register_item("persons", MenuItem(_("Person list"), "persons:list", Person.scope_roles))
+        register_item("persons", MenuItem(_("Person list"), "persons:list", FILE_ROLES))
+        register_item("persons", MenuItem(_("Support tasks"), "persons:support_tasks", TASK_LIST_ROLES))
         register_item("persons", MenuItem(_("New person file"), "persons:create", services.WRITER_ROLES))
         register_item("persons", MenuItem(_("Import a ledger"), "persons:import", services.WRITER_ROLES))
         register_item("persons", MenuItem(_("Check-in policy"), "persons:policy", frozenset({Role.OFFICE})))

@@ -1,5 +1,6 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Sex(models.TextChoices):
@@ -127,6 +128,11 @@ class SupportKind(models.TextChoices):
     METHADONE = "methadone", _("Methadone maintenance")
     SCHOOLING = "schooling", _("Schooling")
     OTHER = "other", _("Other")
+
+
+class SupportTaskState(models.TextChoices):
+    OPEN = "open", pgettext_lazy("support task", "Open")
+    CLOSED = "closed", pgettext_lazy("support task", "Closed")
 
 
 class TransferState(models.TextChoices):

@@ -10,9 +10,9 @@ from core.fields import blind_lookup
 from core.widgets import Select
 from jurisdictions.models import Jurisdiction
 from persons import queries
-from persons.choices import ControlStatus, RiskLevel, Substance
+from persons.choices import ControlStatus, RiskLevel, Substance, SupportTaskState
 from persons.forms import IdNumberField
-from persons.models import Person, PersonSubstance
+from persons.models import Person, PersonSubstance, SupportTask
 
 LATIN = re.compile(r"^[A-Za-z]+$")
 YES_NO = [("", _("All")), ("true", _("yes")), ("false", _("no"))]
@@ -78,3 +78,35 @@ class PersonFilterSet(django_filters.FilterSet):
 
     def filter_flagged(self, queryset, name, value):
         return queryset.filter(queries.has_open_flag()) if value else queryset.exclude(queries.has_open_flag())
+
+
+class SupportTaskFilterSet(django_filters.FilterSet):
+    """The support-task list: by state and by the person's name (the member unit's search)."""
+
+    q = django_filters.CharFilter(label=_("Name"), method="filter_name",
+                                  widget=forms.TextInput(attrs={"placeholder": _("name or pinyin initials")}))
+    state = django_filters.ChoiceFilter(label=_("state"), choices=SupportTaskState.choices, empty_label=_("All"),
+                                        widget=Select)
+
+    class Meta:
+        model = SupportTask
+        fields = ["q", "state"]
+
+    def filter_name(self, queryset, name, value):
+        value = value.strip()
+        if LATIN.match(value):
+            return queryset.filter(person__name_initials__startswith=value.lower())
+        return queryset.filter(person__name__contains=value)
+
+
+class TaskPersonFilterSet(django_filters.FilterSet):
+    """/api/persons/ for a member unit: by name only. The person list's other criteria (status,
+    risk, flags, overdue check-ins, substances) would tell what the unit may not read."""
+
+    q = django_filters.CharFilter(label=_("Name"), method="filter_name")
+
+    class Meta:
+        model = Person
+        fields = ["q"]
+
+    filter_name = PersonFilterSet.filter_name

@@ -348,6 +348,26 @@ class SupportForm(forms.Form):
     description = forms.CharField(label=_("description"), max_length=500, widget=text_area())
 
 
+class SupportTaskForm(forms.Form):
+    """A support task for one person (persons.support.do_assign_support_task): the member units
+    offered are those of the person's area."""
+
+    member_unit = forms.ModelChoiceField(label=_("member unit"), queryset=None)
+    kind = forms.ChoiceField(label=_("kind"), choices=SupportKind.choices)
+    request = forms.CharField(label=_("what is asked"), max_length=500, widget=text_area())
+    due_on = forms.DateField(label=_("due on"), widget=date_input())
+
+    def __init__(self, *args, units, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["member_unit"].queryset = units
+
+
+class SupportTaskCloseForm(forms.Form):
+    outcome = forms.CharField(label=_("outcome"), max_length=500, widget=text_area())
+    closed_on = forms.DateField(label=_("closed on"), widget=date_input())
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+
 class RiskOverrideForm(forms.Form):
     level = forms.ChoiceField(label=_("level"), choices=RiskLevel.choices, widget=forms.RadioSelect)
     reason = forms.CharField(label=_("override reason"), max_length=300, min_length=4, widget=text_area())

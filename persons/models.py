@@ -29,6 +29,7 @@ from persons.choices import (
     Sex,
     Substance,
     SupportKind,
+    SupportTaskState,
     TransferState,
 )
 
@@ -37,6 +38,12 @@ from persons.choices import (
 HEALTH_ROLES = frozenset({Role.OFFICE, Role.TOWNSHIP, Role.SOCIAL_WORKER, Role.POLICE})
 # Roles that may reveal a full ID number or phone, one record at a time (audited).
 REVEAL_ROLES = frozenset({Role.OFFICE, Role.TOWNSHIP, Role.SOCIAL_WORKER, Role.POLICE})
+# Roles that read the whole file of a person they see: its measures, tests, flags, risk and
+# history. A member unit sees a person only for a support task, and of the file what the task
+# needs (SPEC §2, 个人信息保护法 最小必要): its tasks and support records, the phone for the visit.
+FILE_ROLES = PERSONAL_DATA_ROLES - {Role.MEMBER_UNIT}
+TASK_ROLES = frozenset({Role.MEMBER_UNIT})
+CONTACT_ROLES = REVEAL_ROLES | TASK_ROLES
 
 
 class Person(BaseModel):
@@ -88,9 +95,11 @@ class Person(BaseModel):
     scope_roles = PERSONAL_DATA_ROLES
     assignment_field = "assigned_worker"
     assignment_roles = frozenset({Role.SOCIAL_WORKER})
+    task_relation = "support_tasks"  # a member unit sees the persons it has a current task for
+    task_roles = TASK_ROLES
     break_glass = True
     audit_reads = True
-    masked_fields = {"id_number": (mask_id_number, REVEAL_ROLES), "phone": (mask_phone, REVEAL_ROLES),
+    masked_fields = {"id_number": (mask_id_number, REVEAL_ROLES), "phone": (mask_phone, CONTACT_ROLES),
                      "family_contacts": (mask_numbers, REVEAL_ROLES)}
 
     class Meta:
@@ -150,7 +159,7 @@ class PersonRecord(ChoiceLabels):
     objects = ScopedManager()
     scope_through = "person"
     scope_path = "person__jurisdiction__path"
-    scope_roles = PERSONAL_DATA_ROLES
+    scope_roles = FILE_ROLES
 
     class Meta:
         abstract = True
@@ -353,14 +362,65 @@ class RiskAssessment(PersonRecord):
         return f"{self.assessed_on} {self.get_level_display()}"
 
 
+class SupportTask(PersonRecord):
+    """A support task (帮扶任务): the office or the township asks a member unit to help one person
+    (what is asked, by when). It is what lets the member unit see the person at all: while the
+    task is open and for ``JINDU_SUPPORT_TASK_ACCESS_DAYS`` after it is closed (to record the last
+    help given), then no more (core.scoping, ``Person.task_relation``)."""
+
+    member_unit = models.ForeignKey("accounts.MemberUnit", verbose_name=_("member unit"), on_delete=models.PROTECT,
+                                    related_name="support_tasks", db_index=False)  # Meta.indexes
+    kind = models.CharField(_("kind"), max_length=20, choices=SupportKind.choices)
+    request = models.CharField(_("what is asked"), max_length=500)
+    assigned_on = models.DateField(_("assigned on"))
+    due_on = models.DateField(_("due on"))
+    state = models.CharField(_("state"), max_length=10, choices=SupportTaskState.choices,
+                             default=SupportTaskState.OPEN)
+    closed_on = models.DateField(_("closed on"), null=True, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=500, blank=True)
+    # Set when the task is closed: the member unit sees the person until then (the database's clock).
+    visible_until = models.DateTimeField(null=True, blank=True, editable=False)
+    version = models.PositiveIntegerField(default=1, editable=False)
+
+    scope_roles = PERSONAL_DATA_ROLES
+    unit_field = "member_unit"  # a member unit sees its own tasks only
+    unit_roles = TASK_ROLES
+    audit_reads = True  # the list names persons: searched as the person list is
+
+    class Meta:
+        ordering = ["-state", "due_on", "id"]  # open first
+        verbose_name = _("support task")
+        verbose_name_plural = _("support tasks")
+        default_related_name = "support_tasks"
+        indexes = [models.Index(fields=["member_unit", "state"], name="support_task_unit_state")]
+
+    def __str__(self):
+        return f"{self.member_unit} · {self.get_kind_display()}"
+
+    @staticmethod
+    def current_tasks() -> models.Q:
+        """The tasks that let their member unit see the person: open, or closed recently."""
+        from django.db.models.functions import Now
+
+        return models.Q(state=SupportTaskState.OPEN) | models.Q(visible_until__gt=Now())
+
+
 class Support(PersonRecord):
-    """Help given by a member unit (帮扶, seeds 000/003)."""
+    """Help given by a member unit (帮扶, seeds 000/003), against one of its tasks."""
 
     kind = models.CharField(_("kind"), max_length=20, choices=SupportKind.choices)
     provided_on = models.DateField(_("date"))
     member_unit = models.ForeignKey("accounts.MemberUnit", verbose_name=_("member unit"), null=True, blank=True,
                                     on_delete=models.PROTECT, related_name="+")
+    task = models.ForeignKey(SupportTask, verbose_name=_("support task"), null=True, blank=True,
+                             on_delete=models.PROTECT, related_name="support_records")
     description = models.CharField(_("description"), max_length=500)
+
+    # A member unit sees its own support records, not another unit's (which may tell of health:
+    # methadone, medical care).
+    scope_roles = PERSONAL_DATA_ROLES
+    unit_field = "member_unit"
+    unit_roles = TASK_ROLES
 
     class Meta:
         ordering = ["-provided_on", "-id"]

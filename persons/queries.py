@@ -52,6 +52,7 @@ from persons.models import (
     RiskAssessment,
     StatusChange,
     Support,
+    SupportTask,
     Transfer,
 )
 
@@ -551,20 +552,26 @@ def _supports(person_id):
 
 
 @Statement
+def _support_tasks(person_id):
+    return SupportTask.objects.filter(person_id=person_id).select_related("member_unit").order_by("-state", "due_on",
+                                                                                                 "id")
+
+
+@Statement
 def _transfers(person_id):
     return (Transfer.objects.filter(person_id=person_id).select_related("from_jurisdiction", "to_jurisdiction")
             .order_by("-handed_over_on", "-id"))
 
 
 class PersonFile:
-    """The records of one person the person page shows, each kind read once (at most nine queries,
+    """The records of one person the person page shows, each kind read once (at most ten queries,
     however many records): the timeline and the cards — the current measure and its check-in
-    plan, the open flags, the latest risk assessment, the transfer waiting for receipt — come
-    from the same rows."""
+    plan, the open flags, the latest risk assessment, the transfer waiting for receipt, the
+    support tasks — come from the same rows."""
 
     # Kinds of records most files have none of: a person read with ``with_presence`` tells
     # which are there, and the page does not ask for the others.
-    SPARSE = {"flags": Flag, "supports": Support, "transfers": Transfer}
+    SPARSE = {"flags": Flag, "supports": Support, "transfers": Transfer, "tasks": SupportTask}
 
     @classmethod
     def with_presence(cls, queryset):
@@ -599,6 +606,7 @@ class PersonFile:
         self.risk_assessments = _risk_assessments(pk)
         self.supports = _supports(pk) if present["supports"] else []
         self.transfers = _transfers(pk) if present["transfers"] else []
+        self.support_tasks = _support_tasks(pk) if present["tasks"] else []
 
     @property
     def current_measure(self) -> Measure | None:

@@ -16,7 +16,7 @@ from core import audit, bulk
 from core.fields import blind_lookup
 from core.masking import mask_id_number, mask_phone
 from core.models import AuditEntry
-from core.roles import Role, has_any_role, role_codes
+from core.roles import Role, has_any_role
 from core.services import save_versioned
 from jurisdictions.choices import Level
 from persons import rules
@@ -29,7 +29,6 @@ from persons.choices import (
     MeasureKind,
     MeasureState,
     RiskLevel,
-    SupportKind,
     TransferState,
 )
 from persons.models import (
@@ -45,7 +44,6 @@ from persons.models import (
     RiskAssessment,
     RiskModel,
     StatusChange,
-    Support,
     Transfer,
 )
 from persons.signals import persons_changed
@@ -854,41 +852,7 @@ def sweep_risk(today: datetime.date | None = None) -> dict:
     return {"assessed": len(ids)}
 
 
-# --- support (帮扶, seeds 000/003) ------------------------------------------------------------------
-
-SUPPORT_ROLES = WRITER_ROLES | {Role.MEMBER_UNIT}
-
-
-@transaction.atomic
-def do_record_support(person: Person, kind: str, provided_on: datetime.date, description: str, *,
-                      acting_user) -> Support:
-    """Record help given to a person. A member-unit user records it for their unit (stored on
-    the record); workers, the office and the police may record it too. Only for a person the
-    user can see."""
-    member_unit = None
-    if acting_user is not None:
-        roles = role_codes(acting_user)
-        if not roles & SUPPORT_ROLES:
-            raise NotAllowed(_("Your role does not record support."))
-        if not Person.objects.visible_to(acting_user).filter(pk=person.pk).exists():
-            raise NotAllowed(_("This person is outside your area."))
-        if Role.MEMBER_UNIT in roles:
-            member_unit = acting_user.member_unit
-            if member_unit is None and not roles & WRITER_ROLES:
-                raise NotAllowed(_("Your account belongs to no member unit."))
-    if kind not in SupportKind.values:
-        raise ValidationError({"kind": _("Unknown kind of support.")})
-    description = (description or "").strip()
-    if not description:
-        raise ValidationError({"description": _("Say what help was given.")})
-    if provided_on > timezone.localdate():
-        raise ValidationError({"provided_on": _("The date is in the future.")})
-    support = Support.objects.create(person=person, kind=kind, provided_on=provided_on, description=description,
-                                     member_unit=member_unit, recorded_by=acting_user)
-    audit.record(AuditEntry.Action.CREATE, actor=acting_user, obj=support, changes={
-        "person": [None, person.pk], "kind": [None, kind], "provided_on": [None, provided_on],
-        "member_unit": [None, member_unit.pk if member_unit else None], "description": [None, description]})
-    return support
+# --- support (帮扶) and support tasks: persons.support --------------------------------------------
 
 
 # --- transfers (异地执行, 衔接) ---------------------------------------------------------------------

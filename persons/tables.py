@@ -106,3 +106,30 @@ class PersonTable(tables.Table):
 # One row of the table's body, as the template wrote it.
 ROW = '\n                    <tr class="{}">{}\n                    </tr>\n                '
 CELL = "\n                            <td >{}</td>"
+
+
+class SupportTaskTable(tables.Table):
+    """我的帮扶任务: a member unit's tasks (the office's and township's: those of their area). The
+    person is named, with the masked ID number and the village, and nothing of the file."""
+
+    person = tables.Column(verbose_name=_("person"), accessor="person__name",
+                           linkify=("persons:detail", {"pk": tables.A("person_id")}))
+    id_number = tables.Column(verbose_name=_("ID number"), accessor="person__id_number", orderable=False)
+    place = tables.Column(verbose_name=_("village"), accessor="person__jurisdiction__path")
+    member_unit = tables.Column(verbose_name=_("member unit"), accessor="member_unit__name")
+    kind = tables.Column(verbose_name=_("kind"))
+    request = tables.Column(verbose_name=_("what is asked"), orderable=False)
+    assigned_on = tables.DateColumn(verbose_name=_("assigned on"), format="Y-m-d")
+    due_on = tables.DateColumn(verbose_name=_("due on"), format="Y-m-d")
+    state = tables.Column(verbose_name=_("state"))
+
+    class Meta:
+        fields = ("person", "id_number", "place", "member_unit", "kind", "request", "assigned_on", "due_on", "state")
+        attrs = {"class": "table table-vcenter card-table table-striped"}
+        empty_text = _("No support task.")
+
+    def render_id_number(self, value):
+        return mark_safe(f'<span class="font-monospace">{escape(mask_id_number(value))}</span>')  # noqa: S308
+
+    def render_place(self, record):
+        return place_of(record.person)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from persons import views
+from persons import support_views, views
 
 app_name = "persons"
 urlpatterns = [
@@ -20,6 +20,9 @@ urlpatterns = [
     path("<int:pk>/check-ins/new/", views.CheckInView.as_view(), name="check_in"),
     path("<int:pk>/hand-over/", views.HandOverView.as_view(), name="hand_over"),
     path("<int:pk>/support/new/", views.SupportView.as_view(), name="support"),
+    path("<int:pk>/support-tasks/new/", support_views.SupportTaskCreateView.as_view(), name="support_task_new"),
+    path("support-tasks/", support_views.SupportTaskListView.as_view(), name="support_tasks"),
+    path("support-tasks/<int:pk>/close/", support_views.SupportTaskCloseView.as_view(), name="support_task_close"),
     path("transfers/<int:pk>/receive/", views.TransferReceiveView.as_view(), name="transfer_acknowledge"),
     path("transfers/<int:pk>/withdraw/", views.TransferCancelView.as_view(), name="transfer_cancel"),
     path("risk/<int:pk>/override/", views.RiskOverrideView.as_view(), name="risk_override"),

@@ -20,7 +20,7 @@ from core.models import AuditEntry
 from core.roles import Role, has_any_role
 from core.scoping import ScopedStatement
 from core.views import ObjectDetailView, ObjectListView, RoleRequiredMixin, ServiceFormView
-from persons import queries, rules, services
+from persons import queries, rules, services, support
 from persons.choices import CheckInKind, FlagState
 from persons.filtersets import PersonFilterSet
 from persons.forms import (
@@ -44,6 +44,7 @@ from persons.forms import (
     TransferReceiptForm,
 )
 from persons.models import (
+    FILE_ROLES,
     HEALTH_ROLES,
     CheckInPolicy,
     Flag,
@@ -57,6 +58,9 @@ from persons.models import (
 from persons.tables import PersonTable
 
 READER_ROLES = Person.scope_roles
+# The person list (and its search) is for the roles that read files; a member unit has the
+# list of its support tasks instead (persons.support_views).
+LIST_ROLES = FILE_ROLES
 WRITER_ROLES = services.WRITER_ROLES
 # Rosters leave the platform: only the roles that keep the files may export them.
 EXPORT_ROLES = WRITER_ROLES
@@ -66,7 +70,7 @@ class PersonListView(ObjectListView):
     model = Person
     filterset_class = PersonFilterSet
     table_class = PersonTable
-    required_roles = READER_ROLES
+    required_roles = LIST_ROLES
     template_name = "persons/person_list.html"
     actions = [(gettext_lazy("Import a ledger"), "persons:import", WRITER_ROLES),
                (gettext_lazy("New person file"), "persons:create", WRITER_ROLES)]
@@ -184,10 +188,19 @@ class PersonDetailView(ObjectDetailView):
     object_statement = ScopedStatement(Person, lambda queryset, pk: _person_page(queryset).filter(pk=pk),
                                        name="person_page")
 
+    def get_template_names(self):
+        return ["persons/person_task_view.html"] if self.task_view else [self.template_name]
+
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         person = self.object
         user = self.request.user
+        # A member unit sees the person of its task, not the file (SPEC §2, 最小必要).
+        self.task_view = not support.sees_file(user, person)
+        if self.task_view:
+            from persons.support_views import task_view_context
+
+            return context | task_view_context(user, person)
         today = timezone.localdate()
         records = queries.PersonFile(person)
         measure = records.current_measure
@@ -207,7 +220,9 @@ class PersonDetailView(ObjectDetailView):
             "substances": records.substances,
             "timeline": timeline,
             "timeline_rows": timeline_rows(timeline),
-            "can_support": has_any_role(user, services.SUPPORT_ROLES),
+            "can_support": has_any_role(user, support.SUPPORT_ROLES),
+            "support_tasks": records.support_tasks,
+            "can_assign": has_any_role(user, support.TASK_ASSIGNER_ROLES),
         })
         risk = records.latest_risk
         context["risk"] = risk
@@ -567,7 +582,7 @@ class TransferCancelView(_TransferServiceForm):
 class SupportView(_PersonServiceForm):
     """帮扶: a member unit records the help it gave; workers may record it too."""
 
-    required_roles = services.SUPPORT_ROLES
+    required_roles = support.SUPPORT_ROLES
     capability = gettext_lazy("Record support")
     form_class = SupportForm
     title = gettext_lazy("Record support")
@@ -578,8 +593,8 @@ class SupportView(_PersonServiceForm):
 
     def perform(self, form):
         data = form.cleaned_data
-        services.do_record_support(self.object, data["kind"], data["provided_on"], data["description"],
-                                   acting_user=self.request.user)
+        support.do_record_support(self.object, data["kind"], data["provided_on"], data["description"],
+                                  acting_user=self.request.user)
         return self.detail_url("#timeline")
 
 

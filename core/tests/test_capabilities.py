@@ -15,6 +15,14 @@ def test_generated_from_the_enforcing_code(db):
 
     users = str(User._meta.verbose_name_plural)
     assert users in table[Role.SYSTEM_ADMIN].records and users not in table[Role.SOCIAL_WORKER].records
+    # A member unit: the persons of its support tasks, its own support records, no break-glass.
+    from persons.models import Flag, Person
+
+    persons = str(Person._meta.verbose_name_plural)
+    unit = table[Role.MEMBER_UNIT]
+    assert persons not in unit.records and any(persons in r and r != persons for r in unit.records)
+    assert str(Flag._meta.verbose_name_plural) not in unit.records and persons not in unit.break_glass
+    assert persons in table[Role.TOWNSHIP].records and persons in table[Role.TOWNSHIP].break_glass
     # From core.roles:
     assert not table[Role.SYSTEM_ADMIN].personal_data and table[Role.SOCIAL_WORKER].personal_data
     assert not table[Role.LEADERSHIP].personal_data

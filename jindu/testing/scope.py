@@ -15,6 +15,13 @@ allowed. Every app's tests use it for every endpoint::
     matrix = ScopeMatrix(township)
     matrix.check_detail(client, url, allowed_roles=USER_READERS)
     matrix.check_list(client, list_url, marker=record.code, allowed_roles=...)
+
+The member unit is in the matrix twice (SPEC §2: "of persons, only those it has a task for"):
+as ``member_unit``, a unit without a task, which sees no person anywhere, and, once
+``add_tasked_member_units(person)`` is called, as ``TASKED`` (``member_unit+task``), a unit at
+each position holding a support task for the person — seen from in_scope and above only, a
+task pointing outside the unit's area giving nothing. ``hidden={TASKED: [...]}`` names what
+such a user must not receive where the record is shown to it (tests, flags, health, risk).
 """
 
 from dataclasses import dataclass
@@ -27,6 +34,7 @@ from jurisdictions.tests.factories import JurisdictionFactory
 
 POSITIONS = ("in_scope", "sibling", "above", "other")
 VISIBLE_POSITIONS = frozenset({"in_scope", "above"})
+TASKED = "member_unit+task"  # a member unit with a support task for the person under test
 
 
 @dataclass(frozen=True)
@@ -50,6 +58,22 @@ class ScopeMatrix:
             for position in POSITIONS
             for role in sorted(roles)
         ]
+
+    def add_tasked_member_units(self, person):
+        """One member unit user per position, its unit holding an open support task for
+        ``person`` (written directly: the service refuses a task outside the unit's area, and the
+        scope must hold even so)."""
+        from django.utils import timezone
+
+        from core.roles import Role
+        from persons.models import SupportTask
+
+        today = timezone.localdate()
+        for position in POSITIONS:
+            user = UserFactory(jurisdiction=self.places[position], roles=[Role.MEMBER_UNIT])
+            SupportTask.objects.create(person=person, member_unit=user.member_unit, kind="schooling",
+                                       request="协助复学", assigned_on=today, due_on=today, county_code=person.county_code)
+            self.cases.append(ScopeCase(position, TASKED, user))
 
     @staticmethod
     def _sibling(target):
@@ -84,27 +108,33 @@ class ScopeMatrix:
                 failures.append(f"{case}: visible_to gives {'the record' if seen else 'nothing'}")
         self._fail(failures)
 
-    def check_detail(self, client, url, allowed_roles, positions=VISIBLE_POSITIONS, method="get"):
-        """Visible: 200. Not visible: 403 (role) or 404 (scope), never 200."""
+    def check_detail(self, client, url, allowed_roles, positions=VISIBLE_POSITIONS, method="get", hidden=None):
+        """Visible: 200. Not visible: 403 (role) or 404 (scope), never 200. ``hidden``: {role:
+        strings that role's answer must not hold}."""
         failures = []
         for case in self.cases:
             client.force_login(case.user)
-            status = getattr(client, method)(url).status_code
+            response = getattr(client, method)(url)
+            status = response.status_code
             visible = self.expected(case, allowed_roles, positions)
             if visible and status != 200:
                 failures.append(f"{case}: expected 200, got {status}")
+            forbidden = (hidden or {}).get(case.role, ())
+            body = response.content.decode(errors="replace") if forbidden and status == 200 else ""
+            failures += [f"{case}: receives {text!r}" for text in forbidden if text in body]
             if not visible and status not in (403, 404):
                 failures.append(f"{case}: expected 403/404, got {status}")
         client.logout()
         self._fail(failures)
 
-    def check_list(self, client, url, marker: str, allowed_roles, positions=VISIBLE_POSITIONS):
+    def check_list(self, client, url, marker: str, allowed_roles, positions=VISIBLE_POSITIONS, hidden=None):
         """Visible: 200 with ``marker`` in the body. Not visible: 403, or 200 without it."""
         failures = []
         for case in self.cases:
             client.force_login(case.user)
             response = client.get(url)
             body = response.content.decode()
+            failures += [f"{case}: receives {text!r}" for text in (hidden or {}).get(case.role, ()) if text in body]
             visible = self.expected(case, allowed_roles, positions)
             if visible and (response.status_code != 200 or marker not in body):
                 failures.append(f"{case}: expected the record, got {response.status_code} "

@@ -12,6 +12,7 @@ from django.utils import timezone
 from accounts.tests.factories import UserFactory
 from core.models import AuditEntry
 from core.roles import ALL_ROLES, PERSONAL_DATA_ROLES, Role
+from jindu.testing.scope import TASKED
 from monitoring import services
 from monitoring.choices import Comparison
 from monitoring.models import READER_ROLES, PopulationFigure, Target, Threshold
@@ -57,12 +58,15 @@ def _overdue_person(village):
 
 
 def test_alert_centre_names_persons_only_in_scope_and_to_personal_data_roles(scope_matrix, village, client):
-    """The matrix target is the township; the person lives in one of its villages. Personal-data
-    roles in scope and above see the person's line; the leadership sees counts only; the
-    administrators do not reach the page."""
-    _overdue_person(village)
+    """The matrix target is the township; the person lives in one of its villages. The roles that
+    read files, in scope and above, see the person's line; a member unit does not, even with a
+    support task for the person (its flags and missed check-ins are not the task's business);
+    the leadership sees counts only; the administrators do not reach the page."""
+    person = _overdue_person(village)
+    scope_matrix.add_tasked_member_units(person)
     scope_matrix.check_list(client, reverse("monitoring:alerts"), marker=MARKER,
-                            allowed_roles=PERSONAL_DATA_ROLES - {Role.SOCIAL_WORKER})
+                            allowed_roles=PERSONAL_DATA_ROLES - {Role.SOCIAL_WORKER, Role.MEMBER_UNIT},
+                            hidden={TASKED: [reverse("persons:detail", args=[person.pk])]})
     leader = next(c.user for c in scope_matrix.cases if c.position == "above" and c.role == Role.LEADERSHIP)
     client.force_login(leader)
     response = client.get(reverse("monitoring:alerts"))

@@ -29,3 +29,19 @@ class PersonSerializer(serializers.ModelSerializer):
 
     def get_substances(self, obj) -> list[str]:
         return sorted(s.substance for s in obj.substances.all())
+
+
+class TaskPersonSerializer(serializers.ModelSerializer):
+    """A person as a member unit with a support task for them reads it (SPEC §2, 最小必要): the
+    name, the masked ID number and the village; no birth date, status, risk, flags or substances."""
+
+    id_number = serializers.SerializerMethodField()
+    village_code = serializers.CharField(source="jurisdiction.code", read_only=True)
+    village = serializers.CharField(source="jurisdiction.name", read_only=True)
+
+    class Meta:
+        model = Person
+        fields = ["id", "name", "id_number", "village_code", "village"]
+
+    def get_id_number(self, obj) -> str:
+        return mask_id_number(obj.id_number)

@@ -6,12 +6,16 @@ from django.test import Client
 from accounts.tests.factories import UserFactory
 from core.models import AuditEntry
 from core.roles import Role
+from jindu.testing.scope import TASKED
 from persons import services
 from persons.tests import people
 
 LIST = "/api/persons/"
 MARKER = "目标人员"
-READERS = frozenset({Role.OFFICE, Role.TOWNSHIP, Role.POLICE, Role.MEMBER_UNIT})
+# A member unit reads a person only with a support task for them (TASKED), and then its name,
+# masked ID number and village only.
+READERS = frozenset({Role.OFFICE, Role.TOWNSHIP, Role.POLICE, TASKED})
+NOT_FOR_MEMBER_UNITS = ['"birth_date"', '"age"', '"risk_level"', '"open_flags"', '"control_status"', '"substances"']
 
 
 @pytest.fixture
@@ -27,11 +31,15 @@ def office(tree):
 
 
 def test_list_is_scoped(scope_matrix, target):
-    scope_matrix.check_list(Client(), LIST, marker=f'"{MARKER}"', allowed_roles=READERS)
+    scope_matrix.add_tasked_member_units(target)
+    scope_matrix.check_list(Client(), LIST, marker=f'"{MARKER}"', allowed_roles=READERS,
+                            hidden={TASKED: NOT_FOR_MEMBER_UNITS})
 
 
 def test_detail_is_scoped(scope_matrix, target):
-    scope_matrix.check_detail(Client(), f"{LIST}{target.pk}/", allowed_roles=READERS)
+    scope_matrix.add_tasked_member_units(target)
+    scope_matrix.check_detail(Client(), f"{LIST}{target.pk}/", allowed_roles=READERS,
+                              hidden={TASKED: NOT_FOR_MEMBER_UNITS})
 
 
 def test_a_social_worker_reads_only_assigned_persons(township, target, tree):

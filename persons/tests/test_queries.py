@@ -207,10 +207,10 @@ def test_the_person_file_asks_only_for_the_sparse_records_a_person_has(tree, vil
     assert full.flags and full.transfers and full.open_flags and full.pending_transfer
     assert [e.anchor for e in full.timeline()] == [e.anchor for e in queries.PersonFile(with_records).timeline()]
     lean = read.get(pk=without.pk)
-    with django_assert_num_queries(6):  # no flags, supports or transfers: not asked for
+    with django_assert_num_queries(6):  # no flags, supports, transfers or support tasks: not asked for
         records = queries.PersonFile(lean)
-    assert records.flags == records.supports == records.transfers == []
-    with django_assert_num_queries(9):  # a person read without the annotations: every kind asked
+    assert records.flags == records.supports == records.transfers == records.support_tasks == []
+    with django_assert_num_queries(10):  # a person read without the annotations: every kind asked
         queries.PersonFile(without)
 
 

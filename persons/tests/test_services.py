@@ -12,8 +12,8 @@ from core.models import AuditEntry
 from core.roles import Role
 from core.services import ConflictError
 from jindu.testing import clock
-from jindu.testing.scope import ScopeMatrix
-from persons import rules, services
+from jindu.testing.scope import TASKED, ScopeMatrix
+from persons import rules, services, support
 from persons.choices import (
     CheckInKind,
     ControlStatus,
@@ -36,12 +36,15 @@ from persons.models import (
     RiskModel,
     StatusChange,
     Support,
+    SupportTask,
     Transfer,
 )
 
 TODAY = clock.TODAY
 pytestmark = pytest.mark.time_machine(clock.NOW)  # one day for the whole test (jindu.testing.clock)
-PERSON_READERS = {Role.OFFICE, Role.TOWNSHIP, Role.POLICE, Role.MEMBER_UNIT}  # social workers: assigned only
+# Social workers: assigned persons only; member units: those of their support tasks only.
+PERSON_READERS = {Role.OFFICE, Role.TOWNSHIP, Role.POLICE, TASKED}
+FILE_READERS = {Role.OFFICE, Role.TOWNSHIP, Role.POLICE}  # the records of the file: not the member unit
 
 
 def days_ago(n: int) -> datetime.date:
@@ -437,24 +440,31 @@ def test_monthly_risk_sweep(village, worker):
 def test_support_by_a_member_unit(tree, village, township):
     person = new_person(village)
     unit_user = UserFactory(jurisdiction=township, roles=[Role.MEMBER_UNIT])
-    support = services.do_record_support(person, SupportKind.EMPLOYMENT, days_ago(3), "推荐到县工业园区就业",
-                                         acting_user=unit_user)
-    assert support.member_unit == unit_user.member_unit and support.recorded_by == unit_user
-    [entry] = audit_entries(support, AuditEntry.Action.CREATE)
-    assert entry.changes["member_unit"] == [None, unit_user.member_unit.pk]
-    by_worker = services.do_record_support(person, SupportKind.RELIEF, TODAY, "协助申请低保",
-                                           acting_user=UserFactory(jurisdiction=township, roles=[Role.TOWNSHIP]))
-    assert by_worker.member_unit is None
+    with pytest.raises(services.NotAllowed):  # no task: the unit does not see the person
+        support.do_record_support(person, SupportKind.EMPLOYMENT, days_ago(3), "推荐到县工业园区就业",
+                                  acting_user=unit_user)
+    task = support.do_assign_support_task(person, unit_user.member_unit, SupportKind.EMPLOYMENT, "推荐就业",
+                                          TODAY + datetime.timedelta(days=30), acting_user=None,
+                                          assigned_on=days_ago(5))
+    record = support.do_record_support(person, SupportKind.EMPLOYMENT, days_ago(3), "推荐到县工业园区就业",
+                                       acting_user=unit_user)
+    assert record.member_unit == unit_user.member_unit and record.recorded_by == unit_user and record.task == task
+    [entry] = audit_entries(record, AuditEntry.Action.CREATE)
+    assert entry.changes["member_unit"] == [None, unit_user.member_unit.pk] and entry.changes["task"] == [None, task.pk]
+    by_worker = support.do_record_support(person, SupportKind.RELIEF, TODAY, "协助申请低保",
+                                          acting_user=UserFactory(jurisdiction=township, roles=[Role.TOWNSHIP]))
+    assert by_worker.member_unit is None and by_worker.task is None
     elsewhere = UserFactory(jurisdiction=tree["townships"][1], roles=[Role.MEMBER_UNIT])
     with pytest.raises(services.NotAllowed):
-        services.do_record_support(person, SupportKind.TRAINING, TODAY, "技能培训", acting_user=elsewhere)
+        support.do_record_support(person, SupportKind.TRAINING, TODAY, "技能培训", acting_user=elsewhere)
     with pytest.raises(services.NotAllowed):
-        services.do_record_support(person, SupportKind.TRAINING, TODAY, "技能培训",
-                                   acting_user=UserFactory(jurisdiction=township, roles=[Role.LEADERSHIP]))
+        support.do_record_support(person, SupportKind.TRAINING, TODAY, "技能培训",
+                                  acting_user=UserFactory(jurisdiction=township, roles=[Role.LEADERSHIP]))
     with pytest.raises(ValidationError):
-        services.do_record_support(person, SupportKind.TRAINING, TODAY, "  ", acting_user=unit_user)
+        support.do_record_support(person, SupportKind.TRAINING, TODAY, "  ", acting_user=unit_user)
     assert set(Support.objects.visible_to(UserFactory(jurisdiction=township, roles=[Role.TOWNSHIP]))) == {
-        support, by_worker}
+        record, by_worker}
+    assert set(Support.objects.visible_to(unit_user)) == {record}  # not the township's (it may tell of health)
 
 
 # --- transfers ---------------------------------------------------------------------------------------
@@ -524,15 +534,27 @@ def test_a_transfer_not_received_in_15_days_is_flagged(village, other_village, w
 
 
 def test_persons_and_their_records_follow_the_scope(township, village, worker):
+    """The person: to the file roles of the area and to a member unit with a task for them; the
+    records of the file (another unit's support among them): to the file roles only."""
     matrix = ScopeMatrix(township)
     person, measure = under_treatment(village, worker)
+    matrix.add_tasked_member_units(person)
     refuse(person, worker, days_ago(90), days_ago(60), days_ago(30))
-    services.do_record_support(person, SupportKind.MEDICAL, TODAY, "美沙酮门诊转介", acting_user=worker)
+    support.do_record_support(person, SupportKind.MEDICAL, TODAY, "美沙酮门诊转介", acting_user=worker)
     services.do_assess_risk(person, today=TODAY)
     matrix.check_queryset(Person, person, allowed_roles=PERSON_READERS)
     for record in (measure, person.check_ins.first(), person.flags.first(), person.status_changes.first(),
                    person.planned_check_ins.first(), person.support_records.first(), person.risk_assessments.first()):
-        matrix.check_queryset(type(record), record, allowed_roles=PERSON_READERS)
+        matrix.check_queryset(type(record), record, allowed_roles=FILE_READERS)
+    # Its own task and the support it records against it: to the unit too (and to the file roles).
+    task = person.support_tasks.filter(member_unit__jurisdiction=township).get()
+    unit_user = next(c.user for c in matrix.cases if c.role == TASKED and c.position == "in_scope")
+    record = support.do_record_support(person, SupportKind.SCHOOLING, TODAY, "协助复学", acting_user=unit_user)
+    assert record.task == task
+    for obj in (task, record):
+        failures = [str(case) for case in matrix.cases if SupportTask.objects.visible_to(case.user).filter(pk=task.pk)
+                    .exists() is not (matrix.expected(case, FILE_READERS) or case.user == unit_user)]
+        assert failures == [], obj
 
 
 def test_social_workers_see_only_their_assigned_persons(township, village, worker):

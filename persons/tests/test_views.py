@@ -14,16 +14,22 @@ from django.utils import timezone
 from accounts.tests.factories import UserFactory
 from core.models import AuditEntry
 from core.roles import ALL_ROLES, Role
-from persons import queries, services
+from jindu.testing.scope import TASKED
+from persons import queries, services, support
 from persons.choices import CheckInKind, ControlStatus, DrugTestResult, FlagState, MeasureState, Substance
 from persons.models import CheckIn, Flag, Person
 from persons.tests import people
 
 MARKER = "目标人员"
 # Who reaches a person file that is assigned to nobody: the roles of Person.scope_roles except
-# the social worker, who sees only the files assigned to them.
-READERS = frozenset({Role.OFFICE, Role.TOWNSHIP, Role.POLICE, Role.MEMBER_UNIT})
+# the social worker, who sees only the files assigned to them, and the member unit, which sees a
+# person only with a support task for them (TASKED), and then what the task needs.
+READERS = frozenset({Role.OFFICE, Role.TOWNSHIP, Role.POLICE, TASKED})
+LISTERS = frozenset({Role.OFFICE, Role.TOWNSHIP, Role.POLICE})  # a member unit has its task list instead
 WRITERS = frozenset({Role.OFFICE, Role.TOWNSHIP, Role.POLICE})
+# What a member unit must not receive of the person of its task (SPEC §2, 最小必要).
+NOT_FOR_MEMBER_UNITS = ["戒毒条例 第二十条", "风险", "艾滋病病毒感染", "精神障碍", "社区戒毒", "推荐到县工业园区就业",
+                        "示公(禁)社戒决字", "毒品检测", "拒绝或逃避检测"]
 TODAY = timezone.localdate
 
 
@@ -65,11 +71,34 @@ def xlsx_text(content: bytes) -> str:
 
 
 def test_list_is_scoped(scope_matrix, target, client):
-    scope_matrix.check_list(client, reverse("persons:list"), marker=MARKER, allowed_roles=READERS)
+    scope_matrix.add_tasked_member_units(target)
+    scope_matrix.check_list(client, reverse("persons:list"), marker=MARKER, allowed_roles=LISTERS)
+
+
+def _full_file(person):
+    """A file with something of every kind a member unit must not read: refused tests and the
+    flag they raise, HIV and a mental disorder, a risk assessment, another unit's support."""
+    services.do_update_person(person, expected_version=person.version, acting_user=None, hiv_positive=True,
+                              mental_disorder=True)
+    person.refresh_from_db()
+    _refuse_three_tests(person)
+    services.do_assess_risk(person, acting_user=None)
+    from persons import support
+
+    support.do_record_support(person, "employment", TODAY(), "推荐到县工业园区就业", acting_user=None)
 
 
 def test_detail_is_scoped(scope_matrix, target, client):
-    scope_matrix.check_detail(client, reverse("persons:detail", args=[target.pk]), allowed_roles=READERS)
+    """The page of a person: to the file roles in the area and to a member unit with a task for
+    the person — without tests, flags, health, risk, measure, birth date or other support."""
+    _full_file(target)
+    scope_matrix.add_tasked_member_units(target)
+    url = reverse("persons:detail", args=[target.pk])
+    hidden = [*NOT_FOR_MEMBER_UNITS, target.birth_date.isoformat()]
+    _login(client, scope_matrix.target, Role.TOWNSHIP)
+    office_page = client.get(url).content.decode()
+    assert [text for text in hidden if text not in office_page] == []  # each is on the file's page
+    scope_matrix.check_detail(client, url, allowed_roles=READERS, hidden={TASKED: hidden})
 
 
 def test_export_is_scoped(scope_matrix, target, client):
@@ -295,9 +324,11 @@ def test_member_units_cannot_export_the_roster_nor_an_unknown_layout(listing, cl
     assert client.get(reverse("persons:list") + "?export=pdf").status_code == 403
 
 
-def test_member_units_see_the_list_but_cannot_export(listing, client, tree):
+def test_member_units_have_no_person_list_and_cannot_export(listing, client, tree):
+    """A member unit searches its support tasks, not the register (which it listed whole before)."""
     _login(client, tree["county"], Role.MEMBER_UNIT)
-    assert client.get(reverse("persons:list")).status_code == 200
+    assert client.get(reverse("persons:list")).status_code == 403
+    assert client.get(reverse("persons:list") + "?q=李").status_code == 403
     assert client.get(reverse("persons:list") + "?export=xlsx").status_code == 403
 
 
@@ -362,9 +393,11 @@ def test_health_flags_only_for_health_roles(target, township, tree, client):
     services.do_update_person(target, expected_version=target.version, acting_user=None, hiv_positive=True)
     _login(client, township, Role.TOWNSHIP)
     assert "艾滋病病毒感染" in client.get(reverse("persons:detail", args=[target.pk])).content.decode()
-    _login(client, tree["county"], Role.MEMBER_UNIT)
+    unit = _login(client, tree["county"], Role.MEMBER_UNIT)
+    assert client.get(reverse("persons:detail", args=[target.pk])).status_code == 404  # no task
+    support.do_assign_support_task(target, unit.member_unit, "schooling", "协助复学", TODAY(), acting_user=None)
     body = client.get(reverse("persons:detail", args=[target.pk])).content.decode()
-    assert "艾滋病病毒感染" not in body
+    assert MARKER in body and "协助复学" in body and "艾滋病病毒感染" not in body
     assert reverse("persons:check_in", args=[target.pk]) not in body  # member units do not keep files
 
 
@@ -586,7 +619,8 @@ def test_menu_items_follow_the_role(tree, client):
         assert reverse(url_name) in body
     _login(client, tree["county"], Role.MEMBER_UNIT)
     body = client.get(reverse("home")).content.decode()
-    assert reverse("persons:list") in body and reverse("persons:create") not in body
+    assert f'href="{reverse("persons:support_tasks")}"' in body
+    assert f'href="{reverse("persons:list")}"' not in body and reverse("persons:create") not in body
 
 
 # --- transfers, support, risk ------------------------------------------------------------------
@@ -646,22 +680,25 @@ def test_transfer_forms_are_scoped(scope_matrix, tree, target, client):
 
 def test_a_member_unit_records_support(target, tree, client):
     user = _login(client, tree["county"], Role.MEMBER_UNIT)
+    assert client.get(reverse("persons:support", args=[target.pk])).status_code == 404  # no task yet
+    task = support.do_assign_support_task(target, user.member_unit, "employment", "推荐就业", TODAY(),
+                                          acting_user=None)
     body = client.get(reverse("persons:detail", args=[target.pk])).content.decode()
     assert reverse("persons:support", args=[target.pk]) in body
     response = client.post(reverse("persons:support", args=[target.pk]), {
         "kind": "employment", "provided_on": TODAY().isoformat(), "description": "推荐到县工业园区就业"})
     assert response.status_code == 302
-    support = target.support_records.get()
-    assert support.member_unit == user.member_unit
-    assert "帮扶：就业" in client.get(reverse("persons:detail", args=[target.pk])).content.decode()
+    record = target.support_records.get()
+    assert record.member_unit == user.member_unit and record.task == task
+    assert "推荐到县工业园区就业" in client.get(reverse("persons:detail", args=[target.pk])).content.decode()
     response = client.post(reverse("persons:support", args=[target.pk]), {
         "kind": "employment", "provided_on": TODAY().isoformat(), "description": ""})
     assert response.status_code == 400 and target.support_records.count() == 1
 
 
 def test_support_form_is_scoped(scope_matrix, target, client):
-    scope_matrix.check_detail(client, reverse("persons:support", args=[target.pk]),
-                              allowed_roles=WRITERS | {Role.MEMBER_UNIT})
+    scope_matrix.add_tasked_member_units(target)
+    scope_matrix.check_detail(client, reverse("persons:support", args=[target.pk]), allowed_roles=WRITERS | {TASKED})
 
 
 def test_risk_card_and_override(target, township, client):
