@@ -4,6 +4,8 @@ Pure functions; the templates and exporters call them through ``core.templatetag
 export helpers, so a value is masked unless a role that may see it reveals it explicitly.
 """
 
+import re
+
 MASK = "*"
 
 
@@ -33,3 +35,21 @@ def mask_name(value: str | None) -> str:
         return ""
     value = str(value)
     return value[0] + MASK * (len(value) - 1) if len(value) > 1 else MASK
+
+
+# 9 digits or more, with single spaces or hyphens between them as people type numbers
+# ("110101 19900307 1234", "0851-12345678"), and an ID number's final X. Dates (8 digits) stay.
+_NUMBER_RUN = re.compile(r"\d(?:[ \-]?\d){8,}(?:[ \-]?[Xx](?![A-Za-z]))?")
+
+
+def mask_numbers_in(text) -> str:
+    """``text`` with every run of digits long enough to be an ID number or a phone masked: as
+    an ID number from 15 digits on, as a phone below. For messages that echo what a user typed or
+    a file held (import row errors; file names in the audit log)."""
+    text = "" if text is None else str(text)
+
+    def masked(match):
+        run = re.sub(r"[ \-]", "", match.group())
+        return mask_id_number(run) if len(run) >= 15 else mask_phone(run)
+
+    return _NUMBER_RUN.sub(masked, text)

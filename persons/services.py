@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from pypinyin import Style, lazy_pinyin
 
 from core import audit, bulk
@@ -1144,6 +1145,19 @@ class ImportResult:
                 "dry_run": self.dry_run, "written": self.written}
 
 
+# The one refusal of a row whose file is kept outside the ledger's area (or by no one the
+# importer may see): it must read the same whatever the file, so it says only what to do.
+NOT_IMPORTABLE_HERE = gettext_lazy(
+    "This row cannot be imported here: please contact the county (city, district) drug-control office.")
+
+
+def _township_path(place) -> str:
+    """The path of the township ``place`` lies in (the place's own for a township or above)."""
+    if place.level == Level.VILLAGE:
+        return place.path[: place.path.rstrip("/").rfind("/") + 1]
+    return place.path
+
+
 def _import_places(jurisdiction):
     from jurisdictions.models import Jurisdiction
     from persons.importers import PlaceResolver
@@ -1198,8 +1212,10 @@ def do_import_persons(ledger, *, acting_user, jurisdiction, skip_invalid: bool =
     writes the valid rows and reports the others. Files are matched by ID number: a new number
     opens a file; a known one updates the fields the ledger fills (a blank cell never erases
     what the file holds) and records a changed status in the status history; an unchanged row
-    writes nothing, so importing the same ledger twice creates nothing. A file outside the
-    importer's area is not touched and the row is refused. Each created or updated file gets
+    writes nothing, so importing the same ledger twice creates nothing. A file kept outside
+    the ledger's area, or outside what the importer may see, is not touched and its row is
+    refused (``NOT_IMPORTABLE_HERE``); nor is one whose township the ledger would change (a
+    move between townships is a transfer). Each created or updated file gets
     its own audit entry, and the import one more with the counts."""
     from core.importing import RowError
 
@@ -1232,9 +1248,14 @@ def do_import_persons(ledger, *, acting_user, jurisdiction, skip_invalid: bool =
                                            _("A new file needs the control status.")))
                 continue
             creates.append(row)
-        elif person.pk not in visible:
-            row.errors.append(RowError(row.row, id_column, _(
-                "A file with this ID number is kept by another area; ask its office to hand it over.")))
+        elif person.pk not in visible or not person.path.startswith(jurisdiction.path):
+            # Kept outside the ledger's area (for the command-line operator too): refused in words
+            # that neither confirm the file nor name its area (issue 19 §4).
+            row.errors.append(RowError(row.row, id_column, str(NOT_IMPORTABLE_HERE)))
+        elif not person.path.startswith(_township_path(row.values["jurisdiction"])):
+            row.errors.append(RowError(row.row, village_column, _(
+                "The file is kept by another township: a move between townships is a hand-over (移交), "
+                "not an import.")))
         else:
             updates.append((row, person))
     for row in rows:
