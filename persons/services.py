@@ -15,7 +15,7 @@ from pypinyin import Style, lazy_pinyin
 
 from core import audit, bulk
 from core.fields import blind_lookup
-from core.masking import mask_id_number, mask_phone
+from core.masking import mask_id_number, mask_numbers_in, mask_phone
 from core.models import AuditEntry
 from core.roles import Role, has_any_role, role_codes
 from core.services import save_versioned
@@ -1281,9 +1281,10 @@ def do_import_persons(ledger, *, acting_user, jurisdiction, skip_invalid: bool =
         result.person_ids = created + [p.pk for p in updated]
         villages = {row.values["jurisdiction"].pk for row in creates} | {p.jurisdiction_id for p in updated}
         _changed(result.person_ids, previous_places, villages)  # one recomputation per import
+        shown_source = mask_numbers_in(source)  # a file may be named after a person's number
         audit.record(AuditEntry.Action.IMPORT, actor=acting_user, obj=jurisdiction,
-                     object_repr=f"{jurisdiction.name}: {source}"[:200], changes={
-                         "kind": "persons", "source": source, "rows_read": result.rows_read,
+                     object_repr=f"{jurisdiction.name}: {shown_source}"[:200], changes={
+                         "kind": "persons", "source": shown_source, "rows_read": result.rows_read,
                          "imported": result.imported, "updated": result.updated, "unchanged": result.unchanged,
                          "rejected": len({e.row for e in result.rejected}), "skip_invalid": skip_invalid})
     result.written = True
@@ -1465,7 +1466,7 @@ def do_upload_ledger(*, acting_user, jurisdiction, filename: str, data: bytes,
         header_row=header_index + 1, mapping={str(i): key for i, key in guess_mapping(headers).items()},
         skip_invalid=skip_invalid)
     audit.record(AuditEntry.Action.CREATE, actor=acting_user, obj=upload, changes={
-        "filename": [None, upload.filename], "size": [None, upload.size], "jurisdiction": [None, jurisdiction.code]})
+        "filename": [None, mask_numbers_in(upload.filename)], "size": [None, upload.size], "jurisdiction": [None, jurisdiction.code]})
     return upload
 
 
@@ -1559,7 +1560,7 @@ def run_ledger(upload_pk: int, dry_run: bool) -> dict:
         error = "; ".join(e.message for e in rejected.errors)[:500]
     except Exception as failure:  # the page must not spin for ever: say it failed, keep the file
         logging.getLogger(__name__).exception("ledger import %s failed", upload_pk)
-        outcome, state, error = {}, LedgerImport.State.FAILED, str(failure)[:500]
+        outcome, state, error = {}, LedgerImport.State.FAILED, mask_numbers_in(failure)[:500]
     LedgerImport.objects.filter(pk=upload.pk).update(state=state, result=outcome, error=error, progress=100,
                                                      phase="", finished_at=timezone.now())
     return outcome

@@ -158,3 +158,15 @@ def test_no_row_message_echoes_a_full_id_number_or_phone(sample_tree):
     for message in messages:
         assert not FULL_NUMBER.search(message), message
     assert any("138****5678" in m for m in messages)
+
+
+def test_a_file_named_after_a_number_leaves_it_masked_in_the_audit_log(sample_tree, tmp_path):
+    number = id_number("19900307", serial=997)
+    path = tmp_path / f"{number}.xlsx"
+    path.write_bytes(xlsx([HEADER, row(1, "王五", village="东门社区")]))
+    mark = AuditEntry.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
+    code, result = run_cli(path, "--jurisdiction", CHENGGUAN)
+    assert (code, result["imported"]) == (0, 1)
+    entry = AuditEntry.objects.get(seq__gt=mark, action=AuditEntry.Action.IMPORT)
+    assert number not in entry.object_repr + json.dumps(entry.changes, ensure_ascii=False)
+    assert number[:6] in entry.changes["source"]
