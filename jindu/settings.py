@@ -183,6 +183,14 @@ TASKS = {
 }
 # Audit log retention (days); never below 183 (six months, 等保 2.0), three years by default.
 JINDU_AUDIT_RETENTION_DAYS = int(os.environ.get("JINDU_AUDIT_RETENTION_DAYS", str(3 * 365)))
+# What reading one uploaded table may take (core.table_reader; docs/operations.md): its used
+# range, its parts unzipped, and the reading child's memory (beyond what it starts with) and CPU time.
+JINDU_IMPORT_MAX_ROWS = int(os.environ.get("JINDU_IMPORT_MAX_ROWS", "200000"))
+JINDU_IMPORT_MAX_COLUMNS = int(os.environ.get("JINDU_IMPORT_MAX_COLUMNS", "200"))
+JINDU_IMPORT_MAX_CELLS = int(os.environ.get("JINDU_IMPORT_MAX_CELLS", "5000000"))
+JINDU_IMPORT_MAX_UNZIPPED_MB = int(os.environ.get("JINDU_IMPORT_MAX_UNZIPPED_MB", "500"))
+JINDU_IMPORT_MEMORY_MB = int(os.environ.get("JINDU_IMPORT_MEMORY_MB", "1024"))
+JINDU_IMPORT_READ_SECONDS = int(os.environ.get("JINDU_IMPORT_READ_SECONDS", "300"))
 # Daily sweep time (Asia/Shanghai, HH:MM), enqueued by `jindu serve`.
 JINDU_SWEEP_AT = os.environ.get("JINDU_SWEEP_AT", "02:30")
 

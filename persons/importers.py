@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from core import bulk
-from core.importing import FileRejected, RowError, read_table, sheet_count, text_of
+from core.importing import FileRejected, RowError, read_sheet, read_table, text_of
 from core.masking import mask_numbers_in as shown  # what a message echoes of a cell
 from persons import rules
 from persons.choices import ControlStatus, LivingSituation, Sex, Substance
@@ -318,8 +318,10 @@ def _is_footer(cells) -> bool:
 def find_sheet(data: bytes, filename: str, header_row: int | None = None) -> tuple[int, list[list], int]:
     """The first sheet with a header row: a workbook may open with its instructions (填表说明)."""
     first_error = None
-    for index in range(sheet_count(data, filename)):
-        table = read_table(data, filename, index)
+    count, table = read_sheet(data, filename, 0)  # one reading child gives the first sheet and the count
+    for index in range(count):
+        if index:
+            table = read_table(data, filename, index)
         if header_row:
             return index, table, header_row - 1
         try:

@@ -1,0 +1,76 @@
+"""Issue 19 §4: a hostile table through each way into the import — the upload page, the
+background check, the command line — is refused in Chinese and the process that asked goes on."""
+
+import base64
+import io
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
+from django.test import override_settings
+from django.urls import reverse
+
+from accounts.tests.factories import UserFactory
+from core import importing
+from core.roles import Role
+from core.tests import hostile_files
+from persons import services
+from persons.models import LedgerImport
+from persons.tests.ledger_files import CHENGGUAN, COUNTY, HEADER, row, xlsx
+
+TOO_LARGE = "表格范围过大（XFD1048576）"
+
+
+@pytest.fixture
+def office(sample_tree):
+    return UserFactory(jurisdiction=sample_tree[COUNTY], roles=[Role.OFFICE])
+
+
+@pytest.mark.parametrize("fresh", [False, True], ids=["forked", "fresh interpreter"])
+def test_the_upload_page_refuses_the_far_corner_file_in_chinese(client, office, monkeypatch, fresh):
+    """The web worker died (SIGABRT) on this 4.9 KB file; now the page says why it is refused."""
+    monkeypatch.setattr(importing, "READ_IN_FRESH_INTERPRETER", fresh)
+    client.force_login(office)
+    response = client.post(reverse("persons:import"), {
+        "file": SimpleUploadedFile("台账.xlsx", hostile_files.far_corner_xlsx()), "jurisdiction": COUNTY})
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert TOO_LARGE in html and "请删除多余的行列后重新上传" in html
+    assert not LedgerImport.objects.exists()
+    # The same process serves the next upload.
+    response = client.post(reverse("persons:import"), {
+        "file": SimpleUploadedFile("台账.xlsx", xlsx([HEADER, row()])), "jurisdiction": COUNTY})
+    assert response.status_code == 302
+
+
+def test_the_background_check_of_a_file_that_needs_too_much_memory_fails_in_chinese(office, sample_tree):
+    """The task worker reads the kept file again for the check: a file that passed the upload
+    (here stored directly) yet needs more memory than allowed ends the check, not the worker."""
+    upload = services.do_upload_ledger(acting_user=office, jurisdiction=sample_tree[COUNTY], filename="台账.xlsx",
+                                       data=xlsx([HEADER, row()]))
+    ods = hostile_files.repeated_rows_ods(150_000, columns=3)
+    LedgerImport.objects.filter(pk=upload.pk).update(content=base64.b64encode(ods).decode(), filename="台账.ods")
+    with override_settings(JINDU_IMPORT_MEMORY_MB=40):
+        outcome = services.run_ledger(upload.pk, dry_run=True)
+    upload.refresh_from_db()
+    assert upload.state == LedgerImport.State.FAILED and outcome["file_rejected"]
+    assert upload.error.startswith("读取该文件所需内存超过上限（40 MB）")
+
+
+def test_the_command_line_refuses_the_far_corner_file(sample_tree, tmp_path):
+    path = tmp_path / "other.xlsx"
+    path.write_bytes(hostile_files.far_corner_xlsx())
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.raises(SystemExit) as exit_:
+        call_command("import", "persons", str(path), "--jurisdiction", CHENGGUAN, stdout=out, stderr=err)
+    assert exit_.value.code == 1
+    assert TOO_LARGE in err.getvalue()
+
+
+def test_the_command_line_refuses_a_row_far_down(sample_tree, tmp_path):
+    path = tmp_path / "other.xlsx"
+    path.write_bytes(hostile_files.far_row_xlsx())
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.raises(SystemExit):
+        call_command("import", "persons", str(path), "--jurisdiction", CHENGGUAN, stdout=out, stderr=err)
+    assert "表格范围过大（C1048576）" in err.getvalue()
