@@ -170,23 +170,29 @@ def _unpickle(pipe):
 READ_IN_FRESH_INTERPRETER = False
 
 
-def read_sheet(data: bytes, filename: str = "", sheet_index: int = 0) -> tuple[int, list[list]]:
-    """(the number of sheets, sheet ``sheet_index`` as ``read_table`` gives it), read in a
-    child process within ``reader_limits()``: no file can take the memory of the process that
-    asked (core.table_reader)."""
+def in_child(task: str, *arguments):
+    """``core.table_reader.TASKS[task](*arguments, limits)`` in a child process within
+    ``reader_limits()``: no file can take the memory of the process that asked. A refusal or a
+    child ended at its limit is a ``FileRejected`` in the user's words."""
     limits = reader_limits()
-    if not data:
-        raise _rejected("empty", {}, limits)
     try:
         with bulk.gc_paused():  # the answer is many small objects
-            answer, code = _in_child((data, filename, sheet_index, limits), limits)
+            answer, code = _in_child((task, (*arguments, limits)), limits)
     except subprocess.TimeoutExpired:
         raise _rejected("time", {}, limits) from None
     if answer is None:  # killed: by its memory limit (an abort, a segfault) or its CPU time
         raise _rejected("time" if code == -signal.SIGXCPU else "memory", {}, limits)
     if answer[0] == "refused":
         raise _rejected(answer[1], answer[2], limits)
-    return answer[1], answer[2]
+    return answer[1]
+
+
+def read_sheet(data: bytes, filename: str = "", sheet_index: int = 0) -> tuple[int, list[list]]:
+    """(the number of sheets, sheet ``sheet_index`` as ``read_table`` gives it), read in a
+    child process (``in_child``)."""
+    if not data:
+        raise _rejected("empty", {}, reader_limits())
+    return in_child("read", data, filename, sheet_index)
 
 
 def sheet_count(data: bytes, filename: str = "") -> int:
@@ -237,18 +243,9 @@ def annotate(data: bytes, filename: str, header_row: int, errors: list[RowError]
         by_row.setdefault(error.row, []).append(f"{error.field}：{error.message}" if error.field else error.message)
     stem = filename.rsplit(".", 1)[0] if "." in filename else (filename or "ledger")
     if want_xlsx and data[:4] == b"PK\x03\x04" and not filename.lower().endswith(".ods"):
-        import openpyxl
-
-        workbook = openpyxl.load_workbook(io.BytesIO(data))
-        sheet = workbook.worksheets[sheet_index]
-        column = sheet.max_column + 1
-        sheet.cell(row=header_row, column=column, value=ERROR_COLUMN)
-        for row, messages in by_row.items():
-            if row >= 1:
-                sheet.cell(row=row, column=column, value="；".join(messages))
-        out = io.BytesIO()
-        workbook.save(out)
-        return out.getvalue(), f"{stem}_错误原因.xlsx"
+        reasons = {row: "；".join(messages) for row, messages in by_row.items()}
+        content = in_child("annotate_xlsx", data, sheet_index, header_row, reasons, ERROR_COLUMN)
+        return content, f"{stem}_错误原因.xlsx"
     table = read_table(data, filename, sheet_index)
     width = max((len(r) for r in table), default=0)
     rows = [list(r) + [""] * (width - len(r)) for r in table]

@@ -1485,7 +1485,12 @@ def do_set_ledger_mapping(upload: LedgerImport, *, acting_user, header_row: int,
     _require_writer(acting_user)
     if upload.running or upload.state == LedgerImport.State.DONE:
         raise ValidationError(_("This ledger is being processed or was imported already."))
-    table = ledger_table(upload)
+    from core.importing import FileRejected
+
+    try:
+        table = ledger_table(upload)
+    except FileRejected as rejected:
+        raise _ledger_problem(rejected) from None
     if not 1 <= header_row <= len(table):
         raise ValidationError({"header_row": _("The file has no row %(row)s.") % {"row": header_row}})
     chosen = [key for key in mapping.values() if key]

@@ -74,3 +74,29 @@ def test_the_command_line_refuses_a_row_far_down(sample_tree, tmp_path):
     with pytest.raises(SystemExit):
         call_command("import", "persons", str(path), "--jurisdiction", CHENGGUAN, stdout=out, stderr=err)
     assert "表格范围过大（C1048576）" in err.getvalue()
+
+
+def test_the_error_report_is_written_in_the_child_too(client, office, sample_tree, monkeypatch):
+    """openpyxl kept 708 MB for the report of a 100,000-row ledger in the web process: the
+    report is written by the reading child, and one beyond its memory is refused in Chinese."""
+    client.force_login(office)
+    data = xlsx([HEADER, row(1, "王五", village="不存在村"), *([[n, "赵六"] for n in range(2, 10_000)])])
+    upload = services.do_upload_ledger(acting_user=office, jurisdiction=sample_tree[COUNTY], filename="台账.xlsx",
+                                       data=data)
+    LedgerImport.objects.filter(pk=upload.pk).update(state=LedgerImport.State.CHECKED, result={
+        "rejected": [{"row": 2, "field": "所属村(社区)", "message": "无此村"}]})
+    url = reverse("persons:import_report", args=[upload.pk])
+    report = client.get(url)
+    assert report.status_code == 200 and report.content[:4] == b"PK\x03\x04"
+    # A forked child may find its parent's free memory already mapped: 1 MB beyond a fresh
+    # interpreter's start is too little for openpyxl, whatever ran before.
+    monkeypatch.setattr(importing, "READ_IN_FRESH_INTERPRETER", True)
+    with override_settings(JINDU_IMPORT_MEMORY_MB=1):
+        refused = client.get(url, follow=True)
+    assert refused.redirect_chain == [(upload.get_absolute_url(), 302)]
+    assert "读取该文件所需内存超过上限（1 MB）" in refused.content.decode()  # the page says so, no preview
+    with override_settings(JINDU_IMPORT_MEMORY_MB=1):
+        response = client.post(upload.get_absolute_url(), {"action": "save", "header_row": 1, "version": upload.version,
+                                                            "column_1": "name", "column_3": "id_number"})
+    assert response.status_code == 400
+    assert "读取该文件所需内存超过上限（1 MB）" in response.content.decode()
