@@ -3,6 +3,7 @@ row-error type every import reports with, and the reader that turns an uploaded 
 (xlsx, xls, ods, CSV in UTF-8 or GBK) into rows of cell values with their sheet row numbers."""
 
 import csv
+import dataclasses
 import datetime
 import faulthandler
 import io
@@ -177,7 +178,7 @@ def in_child(task: str, *arguments):
     limits = reader_limits()
     try:
         with bulk.gc_paused():  # the answer is many small objects
-            answer, code = _in_child((task, (*arguments, limits)), limits)
+            answer, code = _in_child((task, (*arguments, dataclasses.asdict(limits))), limits)
     except subprocess.TimeoutExpired:
         raise _rejected("time", {}, limits) from None
     if answer is None:  # killed: by its memory limit (an abort, a segfault) or its CPU time

@@ -289,13 +289,14 @@ TASKS = {"read": read, "annotate_xlsx": annotate_xlsx}
 
 
 def answer(request: tuple, out) -> None:
-    """The child's answer to ``(task, arguments)`` (the last argument its ``Limits``), pickled
+    """The child's answer to ``(task, arguments)`` (the last argument its ``Limits`` as a dict:
+    the request holds builtins only, so a fresh interpreter needs no module of ours), pickled
     into ``out`` as it is made (the parent unpickles meanwhile): ("ok", what the task returned)
     or ("refused", code, figures)."""
     gc.disable()  # the child ends when it has answered: no cycles worth collecting meanwhile
     task, arguments = request
     try:
-        result = ("ok", TASKS[task](*arguments))
+        result = ("ok", TASKS[task](*arguments[:-1], Limits(**arguments[-1])))
     except Refused as refused:
         result = ("refused", refused.code, refused.figures)
     except MemoryError:
@@ -307,7 +308,7 @@ def answer(request: tuple, out) -> None:
 def main() -> None:
     """A fresh interpreter's child: the request pickled on stdin, the answer on stdout."""
     request = pickle.loads(sys.stdin.buffer.read())  # noqa: S301 (our own parent's request)
-    limit_self(request[1][-1])
+    limit_self(Limits(**request[1][-1]))
     answer(request, sys.stdout.buffer)
 
 
