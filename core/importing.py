@@ -127,7 +127,6 @@ def _in_child(request: tuple, limits: table_reader.Limits):
             try:
                 os.close(reader)
                 faulthandler.disable()  # an abort at the limit is expected: no traceback dumped
-                table_reader.limit_self(limits)
                 with os.fdopen(writer, "wb") as out:
                     table_reader.answer(request, out)
             finally:
@@ -185,6 +184,8 @@ def in_child(task: str, *arguments):
         raise _rejected("time" if code == -signal.SIGXCPU else "memory", {}, limits)
     if answer[0] == "refused":
         raise _rejected(answer[1], answer[2], limits)
+    if answer[0] == "failed":
+        raise RuntimeError(f"the table reader failed:\n{answer[1]}")
     return answer[1]
 
 

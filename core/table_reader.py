@@ -260,9 +260,9 @@ def limit_self(limits: Limits) -> None:
             held = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
     except OSError:
         held = 0
-    resource.setrlimit(resource.RLIMIT_AS, (held + limits.memory_bytes, resource.RLIM_INFINITY))
-    _soft, hard = resource.getrlimit(resource.RLIMIT_CPU)
-    resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, hard))
+    for kind, wanted in ((resource.RLIMIT_AS, held + limits.memory_bytes), (resource.RLIMIT_CPU, limits.cpu_seconds)):
+        _soft, hard = resource.getrlimit(kind)  # a hard limit set for the service stays, and is never raised
+        resource.setrlimit(kind, (wanted if hard == resource.RLIM_INFINITY else min(wanted, hard), hard))
 
 
 def annotate_xlsx(data: bytes, sheet_index: int, header_row: int, by_row: dict[int, str], column_title: str,
@@ -291,16 +291,22 @@ TASKS = {"read": read, "annotate_xlsx": annotate_xlsx}
 def answer(request: tuple, out) -> None:
     """The child's answer to ``(task, arguments)`` (the last argument its ``Limits`` as a dict:
     the request holds builtins only, so a fresh interpreter needs no module of ours), pickled
-    into ``out`` as it is made (the parent unpickles meanwhile): ("ok", what the task returned)
-    or ("refused", code, figures)."""
+    into ``out`` as it is made (the parent unpickles meanwhile): ("ok", what the task returned),
+    ("refused", code, figures) or ("failed", traceback). The child caps itself first."""
     gc.disable()  # the child ends when it has answered: no cycles worth collecting meanwhile
     task, arguments = request
     try:
-        result = ("ok", TASKS[task](*arguments[:-1], Limits(**arguments[-1])))
+        limits = Limits(**arguments[-1])
+        limit_self(limits)
+        result = ("ok", TASKS[task](*arguments[:-1], limits))
     except Refused as refused:
         result = ("refused", refused.code, refused.figures)
     except MemoryError:
         result = ("refused", "memory", {})
+    except Exception:  # a fault of ours, not of the file: told to the parent as it is
+        import traceback
+
+        result = ("failed", traceback.format_exc()[-4000:])
     pickle.dump(result, out, protocol=pickle.HIGHEST_PROTOCOL)
     out.flush()
 
@@ -308,7 +314,6 @@ def answer(request: tuple, out) -> None:
 def main() -> None:
     """A fresh interpreter's child: the request pickled on stdin, the answer on stdout."""
     request = pickle.loads(sys.stdin.buffer.read())  # noqa: S301 (our own parent's request)
-    limit_self(Limits(**request[1][-1]))
     answer(request, sys.stdout.buffer)
 
 

@@ -123,3 +123,23 @@ def test_both_children_read_a_ledger_alike(monkeypatch):
 def test_column_letters(number, letters):
     assert table_reader.column_letters(number) == letters
     assert table_reader._column_number(letters.encode()) == number
+
+
+def test_a_hard_memory_limit_of_the_service_is_kept_not_raised(tmp_path):
+    """Under a service's own hard limit (systemd LimitAS=, ulimit -v) the child keeps it: asking
+    for more failed, and every file was then refused as too large for memory."""
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import os, resource\n"
+        "resource.setrlimit(resource.RLIMIT_AS, (8 << 30, 8 << 30))\n"
+        "import django\n"
+        "django.setup()\n"
+        "from core.importing import read_table\n"
+        "print(read_table(b'a,b\\n1,2\\n', 'x.csv'))\n")
+    env = os.environ | {"DJANGO_SETTINGS_MODULE": "jindu.settings", "JINDU_DATA_DIR": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120,
+                          check=False)
+    assert done.stdout.strip() == "[['a', 'b'], ['1', '2']]", done.stderr[-2000:]
