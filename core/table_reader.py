@@ -19,6 +19,7 @@ refusals are codes with their figures, put into words by ``core.importing``.
 
 import csv
 import gc
+import importlib
 import io
 import os
 import pickle
@@ -286,6 +287,8 @@ def annotate_xlsx(data: bytes, sheet_index: int, header_row: int, by_row: dict[i
 
 
 TASKS = {"read": read, "annotate_xlsx": annotate_xlsx}
+# Loaded before the child caps itself: the limit is for the file, not for our libraries.
+LIBRARIES = {"read": ("python_calamine",), "annotate_xlsx": ("python_calamine", "openpyxl")}
 
 
 def answer(request: tuple, out) -> None:
@@ -297,6 +300,8 @@ def answer(request: tuple, out) -> None:
     task, arguments = request
     try:
         limits = Limits(**arguments[-1])
+        for library in LIBRARIES[task]:
+            importlib.import_module(library)
         limit_self(limits)
         result = ("ok", TASKS[task](*arguments[:-1], limits))
     except Refused as refused:
