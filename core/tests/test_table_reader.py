@@ -143,3 +143,36 @@ def test_a_hard_memory_limit_of_the_service_is_kept_not_raised(tmp_path):
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120,
                           check=False)
     assert done.stdout.strip() == "[['a', 'b'], ['1', '2']]", done.stderr[-2000:]
+
+
+def test_a_process_with_threads_reads_through_a_fresh_interpreter(monkeypatch):
+    """A web process serves requests on threads: it never forks to read (a thread holding a
+    lock at the fork would leave it locked in the child), and is as safe as the worker."""
+    import os
+    import threading
+
+    def no_fork():
+        raise AssertionError("forked from a process with threads")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    found = {}
+    idle = threading.Event()
+    other = threading.Thread(target=idle.wait)  # another request's thread
+    other.start()
+    try:
+        def request():
+            with translation.override("zh-hans"):
+                try:
+                    read_table(hostile_files.far_corner_xlsx(), "台账.xlsx")
+                except FileRejected as rejected:
+                    found["message"] = rejected.errors[0].message
+                found["ledger"] = read_table(hostile_files.xlsx(), "台账.xlsx")
+
+        serving = threading.Thread(target=request)
+        serving.start()
+        serving.join(60)
+    finally:
+        idle.set()
+        other.join()
+    assert found["message"].startswith("表格范围过大（XFD1048576）")
+    assert found["ledger"] == [list(hostile_files.HEADER_CELLS)]
