@@ -75,9 +75,12 @@ def is_spreadsheet(data: bytes, filename: str) -> bool:
 # --- xlsx: the used range from the cells, streamed ------------------------------------------
 
 # Where a cell is: r="B7" (on <c>, or <x:c> as some generators write it; no other element of a
-# worksheet has an r attribute with a column). An empty formatted cell (<c r="XFD9" s="1"/>)
-# counts too: its range is refused rather than its emptiness trusted.
+# worksheet has an r attribute with a column). The quick scan counts every cell; only a sheet it
+# would refuse is scanned again for the cells with content, as calamine reads them: an empty
+# formatted cell (<c r="XFD9" s="1"/>, templates formatted down to row 65536) does not count.
 _CELL_REF = re.compile(rb' r="([A-Z]{1,3})([0-9]{1,7})"')
+_CONTENT_CELL_REF = re.compile(rb' r="([A-Z]{1,3})([0-9]{1,7})"[^>]*(?<!/)>')
+_ANY_CELL_REF = re.compile(rb' r="[A-Z]')
 _TAG = re.compile(rb"<(?:[A-Za-z_][\w.\-]*:)?(row|c)(?=[\s/>])([^>]*)>")
 _R = re.compile(rb'\br="([A-Z]{0,3})([0-9]*)"')
 CHUNK = 4 * 1024 * 1024
@@ -125,18 +128,20 @@ def _cell_tags(chunk: bytes) -> int:
     return sum(chunk.count(tag) for tag in (b"<c ", b"<c>", b"<c/", b":c ", b":c>", b":c/"))
 
 
-def _used_range(chunks) -> tuple[int, int]:
-    """(last row, last column) of a worksheet part's cells."""
+def _used_range(chunks, content_only: bool = False) -> tuple[int, int]:
+    """(last row, last column) of a worksheet part's cells (with content only, or all)."""
     last_row = last_column = 0
     exact = False
     row = column = 0
     for chunk in chunks:
-        refs = [] if exact else _CELL_REF.findall(chunk)
-        if not exact and len(refs) >= _cell_tags(chunk):  # every cell says where it is: the quick way
-            if refs:
-                last_row = max(last_row, max(map(int, (r for _c, r in refs))))
-                last_column = max(last_column, max(_column_number(c) for c in {c for c, _r in refs}))
-            continue
+        if not exact:
+            refs = (_CONTENT_CELL_REF if content_only else _CELL_REF).findall(chunk)
+            placed = len(_ANY_CELL_REF.findall(chunk)) if content_only else len(refs)
+            if placed >= _cell_tags(chunk):  # every cell says where it is: the quick way
+                if refs:
+                    last_row = max(last_row, max(map(int, (r for _c, r in refs))))
+                    last_column = max(last_column, max(_column_number(c) for c in {c for c, _r in refs}))
+                continue
         exact = True  # a cell without r="…" is where the previous one ends: follow every tag
         for tag, rest in _TAG.findall(chunk):
             ref = _R.search(rest)
@@ -149,7 +154,8 @@ def _used_range(chunks) -> tuple[int, int]:
                 row = int(ref[2]) if ref[2] else row
             else:
                 column += 1
-            last_row, last_column = max(last_row, row), max(last_column, column)
+            if not (content_only and rest.endswith(b"/")):
+                last_row, last_column = max(last_row, row), max(last_column, column)
     return last_row, last_column
 
 
@@ -171,7 +177,13 @@ def check_xlsx(data: bytes, sheet_index: int, limits: Limits) -> None:
                 for _chunk in _stream(archive, name, budget):
                     pass
         for name in parts:
-            check_range(*_used_range(_stream(archive, name, budget)), limits)
+            try:
+                check_range(*_used_range(_stream(archive, name, budget)), limits)
+            except Refused as refused:
+                if refused.code != "range":
+                    raise
+                budget = [limits.unzipped_bytes]  # the same part again: counted once already
+                check_range(*_used_range(_stream(archive, name, budget), content_only=True), limits)
 
 
 def check_range(rows: int, columns: int, limits: Limits) -> None:

@@ -176,3 +176,13 @@ def test_a_process_with_threads_reads_through_a_fresh_interpreter(monkeypatch):
         other.join()
     assert found["message"].startswith("表格范围过大（XFD1048576）")
     assert found["ledger"] == [list(hostile_files.HEADER_CELLS)]
+
+
+def test_empty_formatted_cells_far_away_do_not_count():
+    """A template formatted down to its last row and column keeps empty cells there
+    (<c r="XFD1048576" s="1"/>): calamine skips them, and so does the range."""
+    far_empty = '<row r="1048576"><c r="XFD1048576" s="1"/></row>'
+    assert read_table(hostile_files.xlsx(far_empty), "台账.xlsx") == [list(hostile_files.HEADER_CELLS)]
+    unreferenced = "<row>" + "<c/>" * 400 + "<c><v>1</v></c></row>"
+    assert "（OK2）" in refusal(hostile_files.xlsx(unreferenced, dimension=None), "台账.xlsx")
+    assert len(read_table(hostile_files.xlsx("<row>" + "<c/>" * 400 + "</row>", dimension=None), "台账.xlsx")) == 1
