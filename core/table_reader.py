@@ -172,8 +172,8 @@ def check_xlsx(data: bytes, sheet_index: int, limits: Limits) -> None:
         budget = [limits.unzipped_bytes]
         part = _sheet_part(archive, sheet_index)
         parts = [part] if part in names else [n for n in names if n.startswith("xl/worksheets/")]
-        for name in names:  # everything calamine may unzip, counted as it comes
-            if name not in parts and name.endswith(".xml"):
+        for name in names:  # everything calamine may unzip (xml, and an xlsb's bin parts), counted as it comes
+            if name not in parts and not name.endswith("/"):
                 for _chunk in _stream(archive, name, budget):
                     pass
         for name in parts:
