@@ -162,7 +162,7 @@ def _in_child(request: tuple, limits: table_reader.Limits):
 def _unpickle(pipe):
     try:
         return pickle.load(pipe)  # noqa: S301 (our own child's answer)
-    except (EOFError, pickle.UnpicklingError):
+    except Exception:  # noqa: BLE001 (cut short: EOFError, UnpicklingError or whatever a torn pickle gives)
         return None  # the child ended before it answered
 
 
