@@ -197,15 +197,6 @@ def read_sheet(data: bytes, filename: str = "", sheet_index: int = 0) -> tuple[i
     return in_child("read", data, filename, sheet_index)
 
 
-def sheet_count(data: bytes, filename: str = "") -> int:
-    if not data or not _is_spreadsheet(data, filename):
-        return 1
-    try:
-        return read_sheet(data, filename)[0]
-    except FileRejected:
-        return 1
-
-
 def read_table(data: bytes, filename: str = "", sheet_index: int = 0) -> list[list]:
     """A sheet (the first by default; or the CSV) as a list of rows; row ``i`` of the list is sheet row
     ``i + 1``. Spreadsheet cells keep their types (numbers, dates); a cell merged over several
