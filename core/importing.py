@@ -197,6 +197,14 @@ def read_sheet(data: bytes, filename: str = "", sheet_index: int = 0) -> tuple[i
     return in_child("read", data, filename, sheet_index)
 
 
+def read_head(data: bytes, filename: str = "", sheet_index: int = 0, rows: int = 100) -> tuple[int, list[list], int]:
+    """(the number of sheets, the sheet's first ``rows`` rows, how many rows it has), read in a
+    child process (``in_child``): for pages, which show a header and a preview."""
+    if not data:
+        raise _rejected("empty", {}, reader_limits())
+    return in_child("read_head", data, filename, sheet_index, rows)
+
+
 def read_table(data: bytes, filename: str = "", sheet_index: int = 0) -> list[list]:
     """A sheet (the first by default; or the CSV) as a list of rows; row ``i`` of the list is sheet row
     ``i + 1``. Spreadsheet cells keep their types (numbers, dates); a cell merged over several

@@ -298,9 +298,17 @@ def annotate_xlsx(data: bytes, sheet_index: int, header_row: int, by_row: dict[i
     return out.getvalue()
 
 
-TASKS = {"read": read, "annotate_xlsx": annotate_xlsx}
+def read_head(data: bytes, filename: str, sheet_index: int, rows: int, limits: Limits) -> tuple[int, list[list], int]:
+    """(the number of sheets, the first ``rows`` rows of the sheet, how many rows it has): what
+    a page needs (the header, a preview), without the whole sheet crossing to the web process."""
+    count, table = read(data, filename, sheet_index, limits)
+    return count, table[:rows], len(table)
+
+
+TASKS = {"read": read, "read_head": read_head, "annotate_xlsx": annotate_xlsx}
 # Loaded before the child caps itself: the limit is for the file, not for our libraries.
-LIBRARIES = {"read": ("python_calamine",), "annotate_xlsx": ("python_calamine", "openpyxl")}
+LIBRARIES = {"read": ("python_calamine",), "read_head": ("python_calamine",),
+             "annotate_xlsx": ("python_calamine", "openpyxl")}
 
 
 def answer(request: tuple, out) -> None:

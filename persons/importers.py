@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from core import bulk
-from core.importing import FileRejected, RowError, read_sheet, read_table, text_of
+from core.importing import FileRejected, RowError, read_head, read_sheet, read_table, text_of
 from core.masking import mask_numbers_in as shown  # what a message echoes of a cell
 from persons import rules
 from persons.choices import ControlStatus, LivingSituation, Sex, Substance
@@ -315,13 +315,22 @@ def _is_footer(cells) -> bool:
     return bool(texts) and bool(_FOOTER.match(texts[0]))
 
 
-def find_sheet(data: bytes, filename: str, header_row: int | None = None) -> tuple[int, list[list], int]:
-    """The first sheet with a header row: a workbook may open with its instructions (填表说明)."""
+def find_sheet(data: bytes, filename: str, header_row: int | None = None,
+               head: bool = False) -> tuple[int, list[list], int]:
+    """The first sheet with a header row: a workbook may open with its instructions (填表说明).
+    ``head``: only the rows the header is looked for in come back (the upload page)."""
+
+    def sheet(index):
+        if head:
+            count, table, _rows = read_head(data, filename, index, rows=MAX_HEADER_SEARCH)
+            return count, table
+        return read_sheet(data, filename, index)
+
     first_error = None
-    count, table = read_sheet(data, filename, 0)  # one reading child gives the first sheet and the count
+    count, table = sheet(0)  # one reading child gives the first sheet and the count
     for index in range(count):
         if index:
-            table = read_table(data, filename, index)
+            table = sheet(index)[1]
         if header_row:
             return index, table, header_row - 1
         try:

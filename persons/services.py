@@ -1456,7 +1456,7 @@ def do_upload_ledger(*, acting_user, jurisdiction, filename: str, data: bytes,
     if not filename.lower().endswith(TABLE_SUFFIXES):
         raise ValidationError({"file": _("Upload an Excel file (xlsx, xls) or a CSV file.")})
     try:
-        sheet_index, table, header_index = find_sheet(data, filename)
+        sheet_index, table, header_index = find_sheet(data, filename, head=True)
     except FileRejected as rejected:
         raise _ledger_problem(rejected) from None
     headers = [text_of(c) for c in table[header_index]]
@@ -1470,10 +1470,12 @@ def do_upload_ledger(*, acting_user, jurisdiction, filename: str, data: bytes,
     return upload
 
 
-def ledger_table(upload: LedgerImport) -> list[list]:
-    from core.importing import read_table
+def ledger_head(upload: LedgerImport, rows: int) -> tuple[list[list], int]:
+    """The kept file's first ``rows`` rows and how many it has (read in a child, within limits)."""
+    from core.importing import read_head
 
-    return read_table(upload.data(), upload.filename, upload.sheet_index)
+    _count, table, total = read_head(upload.data(), upload.filename, upload.sheet_index, rows)
+    return table, total
 
 
 @transaction.atomic
@@ -1488,10 +1490,10 @@ def do_set_ledger_mapping(upload: LedgerImport, *, acting_user, header_row: int,
     from core.importing import FileRejected
 
     try:
-        table = ledger_table(upload)
+        _table, rows = ledger_head(upload, 0)
     except FileRejected as rejected:
         raise _ledger_problem(rejected) from None
-    if not 1 <= header_row <= len(table):
+    if not 1 <= header_row <= rows:
         raise ValidationError({"header_row": _("The file has no row %(row)s.") % {"row": header_row}})
     chosen = [key for key in mapping.values() if key]
     errors = [_("%(field)s is chosen for more than one column.") % {"field": column_label(key)}

@@ -653,6 +653,7 @@ class RiskModelView(_AreaSettingsView):
 # --- ledger import (台账导入) ---------------------------------------------------------------------
 
 PREVIEW_ROWS = 8
+PREVIEW_BLANK_ROWS = 200  # blank rows the preview looks past after the header
 SHOWN_PROBLEMS = 200
 
 
@@ -718,7 +719,8 @@ class LedgerImportView(RoleRequiredMixin, TemplateView):
         return LedgerMappingForm(data, headers=headers, initial=initial)
 
     def _table(self, upload) -> list[list]:
-        """The kept file's rows, or none with the reason shown (read within limits)."""
+        """The kept file's rows down to the preview (the rest stays in the reading child), or
+        none with the reason shown."""
         from django.contrib import messages
 
         from core.importing import FileRejected
@@ -726,7 +728,7 @@ class LedgerImportView(RoleRequiredMixin, TemplateView):
         if not upload.content:
             return []
         try:
-            return services.ledger_table(upload)
+            return services.ledger_head(upload, upload.header_row + PREVIEW_ROWS + PREVIEW_BLANK_ROWS)[0]
         except FileRejected as refused:
             messages.error(self.request, refused.errors[0].message)
             return []

@@ -100,3 +100,27 @@ def test_the_error_report_is_written_in_the_child_too(client, office, sample_tre
                                                             "column_1": "name", "column_3": "id_number"})
     assert response.status_code == 400
     assert "读取该文件所需内存超过上限（1 MB）" in response.content.decode()
+
+
+def test_the_pages_take_only_the_rows_they_show_from_the_reading_child(client, office, monkeypatch):
+    """The upload looks for the header in the first rows and the page shows a preview: the
+    whole sheet stays in the child (a 100,000-row ledger held hundreds of MB in the web process)."""
+    tasks = []
+    real = importing.in_child
+
+    def recorded(task, *arguments):
+        tasks.append(task)
+        return real(task, *arguments)
+
+    monkeypatch.setattr(importing, "in_child", recorded)
+    client.force_login(office)
+    lines = [HEADER] + [row(n, f"赵{n}", number=None, village="东门社区") for n in range(1, 400)]
+    response = client.post(reverse("persons:import"), {
+        "file": SimpleUploadedFile("台账.xlsx", xlsx(lines)), "jurisdiction": COUNTY})
+    assert response.status_code == 302
+    upload = LedgerImport.objects.get()
+    page = client.get(upload.get_absolute_url())
+    assert page.status_code == 200 and "赵8" in page.content.decode()
+    assert tasks and set(tasks) == {"read_head"}
+    head, rows = services.ledger_head(upload, 5)
+    assert (len(head), rows) == (5, 400)
