@@ -124,3 +124,28 @@ def test_the_pages_take_only_the_rows_they_show_from_the_reading_child(client, o
     assert tasks and set(tasks) == {"read_head"}
     head, rows = services.ledger_head(upload, 5)
     assert (len(head), rows) == (5, 400)
+
+
+def test_a_file_over_the_size_limit_is_refused_before_it_is_read(client, office, monkeypatch):
+    """The page read the whole upload into the web process and only then looked at its size."""
+    from django.core.files.uploadedfile import InMemoryUploadedFile
+
+    reads = []
+
+    def read(self):
+        def recorded(*arguments):
+            if self is not sent:  # the server's copy, not the test client's
+                reads.append(self.name)
+            return self.file.read(*arguments)
+
+        return recorded
+
+    monkeypatch.setattr(InMemoryUploadedFile, "read", property(read))  # Django's own is a property too
+    monkeypatch.setattr(services, "MAX_LEDGER_BYTES", 2 * 1024 * 1024)
+    client.force_login(office)
+    data = xlsx([HEADER, row()]) + b"\0" * (2 * 1024 * 1024)  # over 2 MB; Django keeps it in memory below 2.5
+    sent = SimpleUploadedFile("台账.xlsx", data)
+    response = client.post(reverse("persons:import"), {"file": sent, "jurisdiction": COUNTY})
+    assert response.status_code == 400
+    assert "2 MB" in response.content.decode()
+    assert reads == [] and not LedgerImport.objects.exists()
