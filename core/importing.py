@@ -3,15 +3,26 @@ row-error type every import reports with, and the reader that turns an uploaded 
 (xlsx, xls, ods, CSV in UTF-8 or GBK) into rows of cell values with their sheet row numbers."""
 
 import csv
+import dataclasses
 import datetime
+import faulthandler
 import io
+import logging
 import math
+import os
+import pickle
 import re
+import signal
+import subprocess
+import sys
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from django.utils.translation import gettext as _
+
+from core import bulk, table_reader
 
 
 @dataclass(frozen=True)
@@ -57,76 +68,149 @@ class FileRejected(Exception):
 def decode_text(data: bytes) -> str:
     """UTF-8 (with or without BOM), else GB18030 (a superset of GBK) as saved by Excel on
     Chinese Windows."""
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise FileRejected([RowError(0, "", _("The file is neither UTF-8 nor GBK/GB18030 text."))])
+    try:
+        return table_reader.decode_text(data)
+    except table_reader.Refused as refused:
+        raise _rejected(refused.code, refused.figures, table_reader.Limits()) from None
 
 
 SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
 TABLE_SUFFIXES = (*SPREADSHEET_SUFFIXES, ".csv", ".txt")
+_is_spreadsheet = table_reader.is_spreadsheet
 
 
-def _is_spreadsheet(data: bytes, filename: str) -> bool:
-    # Zip (xlsx, ods) or OLE2 (xls): trust the content over a renamed file.
-    if data[:4] == b"PK\x03\x04" or data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
-        return True
-    return filename.lower().endswith(SPREADSHEET_SUFFIXES) and not filename.lower().endswith((".csv", ".txt"))
+def reader_limits() -> table_reader.Limits:
+    """What reading one uploaded file may take (settings JINDU_IMPORT_*, docs/operations.md)."""
+    from django.conf import settings
+
+    mb = 1024 * 1024
+    return table_reader.Limits(
+        rows=settings.JINDU_IMPORT_MAX_ROWS, columns=settings.JINDU_IMPORT_MAX_COLUMNS,
+        cells=settings.JINDU_IMPORT_MAX_CELLS, unzipped_bytes=settings.JINDU_IMPORT_MAX_UNZIPPED_MB * mb,
+        memory_bytes=settings.JINDU_IMPORT_MEMORY_MB * mb, cpu_seconds=settings.JINDU_IMPORT_READ_SECONDS)
 
 
-def sheet_count(data: bytes, filename: str = "") -> int:
-    if not data or not _is_spreadsheet(data, filename):
-        return 1
-    from python_calamine import CalamineWorkbook
+def _rejected(code: str, figures: dict, limits: table_reader.Limits) -> FileRejected:
+    mb = 1024 * 1024
+    if code == "empty":
+        return FileRejected([RowError(1, "", _("The file is empty."))])
+    if code == "encoding":
+        message = _("The file is neither UTF-8 nor GBK/GB18030 text.")
+    elif code == "damaged":
+        message = _("The spreadsheet cannot be read (%(error)s).") % {"error": figures.get("error", "")}
+    elif code == "range":
+        message = _("The table's range is too large (%(ref)s): more than can be imported (%(rows)s rows, "
+                    "%(columns)s columns, %(cells)s cells in all). Delete the extra rows and columns and upload "
+                    "it again.") % {"ref": figures["ref"], "rows": f"{limits.rows:,}", "columns": limits.columns,
+                                    "cells": f"{limits.cells:,}"}
+    elif code == "unzipped":
+        message = _("The file unzips to more than %(mb)s MB, more than can be imported: split it and upload the "
+                    "parts.") % {"mb": limits.unzipped_bytes // mb}
+    elif code == "time":
+        message = _("Reading the file took longer than %(seconds)s seconds and was stopped: delete unused rows, "
+                    "columns and sheets, or split the file.") % {"seconds": limits.cpu_seconds}
+    else:  # "memory": the reading child ran out of its memory, or ended otherwise
+        message = _("Reading the file needed more than %(mb)s MB of memory and was stopped: delete unused rows, "
+                    "columns and sheets, or split the file.") % {"mb": limits.memory_bytes // mb}
+    return FileRejected([RowError(0, "", message)])
 
+
+def _in_child(request: tuple, limits: table_reader.Limits):
+    """The child's answer (None if it gave none) and its exit code (negative: the signal that
+    ended it). Forked where this process has one thread (the task worker, the command line),
+    else a fresh interpreter (a web process's threads may hold locks a forked child would
+    inherit locked)."""
+    if bulk._can_fork() and not READ_IN_FRESH_INTERPRETER:
+        reader, writer = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: never back into this program, whatever happens
+            try:
+                os.close(reader)
+                faulthandler.disable()  # an abort at the limit is expected: no traceback dumped
+                with os.fdopen(writer, "wb") as out:
+                    table_reader.answer(request, out)
+            finally:
+                os._exit(0)
+        os.close(writer)
+        try:
+            with os.fdopen(reader, "rb") as pipe:
+                answer = _unpickle(pipe)
+        finally:
+            _pid, status = os.waitpid(pid, 0)
+        return answer, os.waitstatus_to_exitcode(status)
+    with tempfile.TemporaryFile() as errors, subprocess.Popen(  # noqa: S603 (our own script)
+            [sys.executable, "-I", table_reader.__file__], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=errors) as child:
+        try:
+            with child.stdin:
+                pickle.dump(request, child.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+        except BrokenPipeError:
+            pass  # it ended already: said below
+        answer = _unpickle(child.stdout)
+        try:
+            child.wait(timeout=limits.cpu_seconds * 2)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            raise
+        if child.returncode:
+            errors.seek(0)
+            logging.getLogger(__name__).warning("table reader ended with %s: %s", child.returncode,
+                                                errors.read()[-2000:].decode(errors="replace"))
+    return answer, child.returncode
+
+
+def _unpickle(pipe):
     try:
-        return len(CalamineWorkbook.from_filelike(io.BytesIO(data)).sheet_names) or 1
-    except Exception:
-        return 1
+        return pickle.load(pipe)  # noqa: S301 (our own child's answer)
+    except Exception:  # noqa: BLE001 (cut short: EOFError, UnpicklingError or whatever a torn pickle gives)
+        return None  # the child ended before it answered
+
+
+# Tests set it to read through a fresh interpreter as a web process with threads does.
+READ_IN_FRESH_INTERPRETER = False
+
+
+def in_child(task: str, *arguments):
+    """``core.table_reader.TASKS[task](*arguments, limits)`` in a child process within
+    ``reader_limits()``: no file can take the memory of the process that asked. A refusal or a
+    child ended at its limit is a ``FileRejected`` in the user's words."""
+    limits = reader_limits()
+    try:
+        with bulk.gc_paused():  # the answer is many small objects
+            answer, code = _in_child((task, (*arguments, dataclasses.asdict(limits))), limits)
+    except subprocess.TimeoutExpired:
+        raise _rejected("time", {}, limits) from None
+    if answer is None:  # killed: by its memory limit (an abort, a segfault) or its CPU time
+        raise _rejected("time" if code == -signal.SIGXCPU else "memory", {}, limits)
+    if answer[0] == "refused":
+        raise _rejected(answer[1], answer[2], limits)
+    if answer[0] == "failed":
+        raise RuntimeError(f"the table reader failed:\n{answer[1]}")
+    return answer[1]
+
+
+def read_sheet(data: bytes, filename: str = "", sheet_index: int = 0) -> tuple[int, list[list]]:
+    """(the number of sheets, sheet ``sheet_index`` as ``read_table`` gives it), read in a
+    child process (``in_child``)."""
+    if not data:
+        raise _rejected("empty", {}, reader_limits())
+    return in_child("read", data, filename, sheet_index)
+
+
+def read_head(data: bytes, filename: str = "", sheet_index: int = 0, rows: int = 100) -> tuple[int, list[list], int]:
+    """(the number of sheets, the sheet's first ``rows`` rows, how many rows it has), read in a
+    child process (``in_child``): for pages, which show a header and a preview."""
+    if not data:
+        raise _rejected("empty", {}, reader_limits())
+    return in_child("read_head", data, filename, sheet_index, rows)
 
 
 def read_table(data: bytes, filename: str = "", sheet_index: int = 0) -> list[list]:
     """A sheet (the first by default; or the CSV) as a list of rows; row ``i`` of the list is sheet row
     ``i + 1``. Spreadsheet cells keep their types (numbers, dates); a cell merged over several
     rows gives its value to each of them, one merged across columns only keeps it in the first;
-    CSV cells are strings."""
-    if not data:
-        raise FileRejected([RowError(1, "", _("The file is empty."))])
-    if _is_spreadsheet(data, filename):
-        from python_calamine import CalamineWorkbook
-
-        try:
-            workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
-            sheet = workbook.get_sheet_by_index(sheet_index)
-            rows = sheet.to_python(skip_empty_area=False)  # a new list for each row: ours to change
-        except Exception as error:  # calamine raises its own types for damaged files
-            raise FileRejected([RowError(0, "", _("The spreadsheet cannot be read (%(error)s).")
-                                         % {"error": str(error)[:200]})]) from None
-        try:
-            merged = sheet.merged_cell_ranges or []
-        except Exception:  # not every format reports its merged cells
-            merged = []
-        _fill_merged_down(rows, merged)
-        return rows
-    text = decode_text(data)
-    try:
-        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",\t;")
-    except csv.Error:
-        dialect = csv.excel
-    return [list(row) for row in csv.reader(io.StringIO(text), dialect)]
-
-
-def _fill_merged_down(rows: list[list], merged) -> None:
-    """Ledgers merge the village (or township) cell over the persons of one village: each of
-    those rows is that village's. Titles merged across a line are left in their first cell."""
-    for (top, left), (bottom, _right) in merged:
-        if bottom <= top or top >= len(rows) or left >= len(rows[top]):
-            continue
-        for index in range(top + 1, min(bottom, len(rows) - 1) + 1):
-            if left < len(rows[index]):
-                rows[index][left] = rows[top][left]
+    CSV cells are strings. A file beyond ``reader_limits()`` is rejected whole."""
+    return read_sheet(data, filename, sheet_index)[1]
 
 
 ERROR_COLUMN = "错误原因"
@@ -160,18 +244,9 @@ def annotate(data: bytes, filename: str, header_row: int, errors: list[RowError]
         by_row.setdefault(error.row, []).append(f"{error.field}：{error.message}" if error.field else error.message)
     stem = filename.rsplit(".", 1)[0] if "." in filename else (filename or "ledger")
     if want_xlsx and data[:4] == b"PK\x03\x04" and not filename.lower().endswith(".ods"):
-        import openpyxl
-
-        workbook = openpyxl.load_workbook(io.BytesIO(data))
-        sheet = workbook.worksheets[sheet_index]
-        column = sheet.max_column + 1
-        sheet.cell(row=header_row, column=column, value=ERROR_COLUMN)
-        for row, messages in by_row.items():
-            if row >= 1:
-                sheet.cell(row=row, column=column, value="；".join(messages))
-        out = io.BytesIO()
-        workbook.save(out)
-        return out.getvalue(), f"{stem}_错误原因.xlsx"
+        reasons = {row: "；".join(messages) for row, messages in by_row.items()}
+        content = in_child("annotate_xlsx", data, sheet_index, header_row, reasons, ERROR_COLUMN)
+        return content, f"{stem}_错误原因.xlsx"
     table = read_table(data, filename, sheet_index)
     width = max((len(r) for r in table), default=0)
     rows = [list(r) + [""] * (width - len(r)) for r in table]

@@ -81,3 +81,21 @@ def restore_masked(submitted: str, stored: str, mask) -> str:
     if MASKED_DIGITS.search(submitted):
         raise ValueError("masked digits left")
     return submitted
+
+
+# 9 digits or more, with single spaces or hyphens between them as people type numbers
+# ("110101 19900307 1234", "0851-12345678"), and an ID number's final X. Dates (8 digits) stay.
+_NUMBER_RUN = re.compile(r"\d(?:[ \-]?\d){8,}(?:[ \-]?[Xx](?![A-Za-z]))?")
+
+
+def mask_numbers_in(text) -> str:
+    """``text`` with every run of digits long enough to be an ID number or a phone masked: as
+    an ID number from 15 digits on, as a phone below. For messages that echo what a user typed or
+    a file held (import row errors; file names in the audit log)."""
+    text = "" if text is None else str(text)
+
+    def masked(match):
+        run = re.sub(r"[ \-]", "", match.group())
+        return mask_id_number(run) if len(run) >= 15 else mask_phone(run)
+
+    return _NUMBER_RUN.sub(masked, text)

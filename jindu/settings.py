@@ -200,6 +200,14 @@ JINDU_ADDRESS_LOCK_NAMES = int(os.environ.get("JINDU_ADDRESS_LOCK_NAMES", "3"))
 JINDU_AUDIT_DIR = Path(os.environ.get("JINDU_AUDIT_DIR", DATA_DIR / "audit"))
 # Days a member unit still sees the person of a closed support task (persons.support).
 JINDU_SUPPORT_TASK_ACCESS_DAYS = int(os.environ.get("JINDU_SUPPORT_TASK_ACCESS_DAYS", "30"))
+# What reading one uploaded table may take (core.table_reader; docs/operations.md): its used
+# range, its parts unzipped, and the reading child's memory (beyond what it starts with) and CPU time.
+JINDU_IMPORT_MAX_ROWS = int(os.environ.get("JINDU_IMPORT_MAX_ROWS", "200000"))
+JINDU_IMPORT_MAX_COLUMNS = int(os.environ.get("JINDU_IMPORT_MAX_COLUMNS", "200"))
+JINDU_IMPORT_MAX_CELLS = int(os.environ.get("JINDU_IMPORT_MAX_CELLS", "5000000"))
+JINDU_IMPORT_MAX_UNZIPPED_MB = int(os.environ.get("JINDU_IMPORT_MAX_UNZIPPED_MB", "500"))
+JINDU_IMPORT_MEMORY_MB = int(os.environ.get("JINDU_IMPORT_MEMORY_MB", "1024"))
+JINDU_IMPORT_READ_SECONDS = int(os.environ.get("JINDU_IMPORT_READ_SECONDS", "300"))
 # Daily sweep time (Asia/Shanghai, HH:MM), enqueued by `jindu serve`.
 JINDU_SWEEP_AT = os.environ.get("JINDU_SWEEP_AT", "02:30")
 

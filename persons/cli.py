@@ -68,10 +68,13 @@ def handle(*, file: Path, stdout, stderr, **options) -> int:
         return _fail(stderr, " ".join(error.messages) if isinstance(error, ValidationError) else str(error))
     if options.get("report"):
         suffix = options["report"].suffix.lower()
-        content, _name = annotate(data, file.name, ledger.header_row, result.rejected,
-                                  as_xlsx=True if suffix == ".xlsx" else False if suffix == ".csv" else None,
-                                  sheet_index=ledger.sheet_index)
-        options["report"].write_bytes(content)
+        try:
+            content, _name = annotate(data, file.name, ledger.header_row, result.rejected,
+                                      as_xlsx=True if suffix == ".xlsx" else False if suffix == ".csv" else None,
+                                      sheet_index=ledger.sheet_index)
+            options["report"].write_bytes(content)
+        except FileRejected as refused:
+            stderr.write(refused.errors[0].message)
     if options.get("json"):
         stdout.write(json.dumps(result.as_dict(), ensure_ascii=False))
     else:

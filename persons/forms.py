@@ -426,6 +426,16 @@ class LedgerUploadForm(forms.Form):
         if own is not None:
             self.fields["jurisdiction"].initial = own.code
 
+    def clean_file(self):
+        """Refused by its size before it is read into the web process's memory."""
+        from persons.services import MAX_LEDGER_BYTES
+
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_LEDGER_BYTES:
+            raise forms.ValidationError(_("The file is larger than %(mb)s MB: split it.") % {
+                "mb": MAX_LEDGER_BYTES // 1024 // 1024})
+        return upload
+
     def clean_jurisdiction(self):
         found = Jurisdiction.objects.filter(code=self.cleaned_data["jurisdiction"]).first()
         if found is None:

@@ -18,7 +18,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from core import bulk
-from core.importing import FileRejected, RowError, read_table, sheet_count, text_of
+from core.importing import FileRejected, RowError, read_head, read_sheet, read_table, text_of
+from core.masking import mask_numbers_in as shown  # what a message echoes of a cell
 from persons import rules
 from persons.choices import ControlStatus, LivingSituation, Sex, Substance
 
@@ -181,7 +182,7 @@ def parse_date(value, today: datetime.date | None = None) -> tuple[datetime.date
             # is also what 2019.10 becomes, so January and October cannot be told apart.
             if repr(value).endswith(".1"):
                 raise ValueProblem(_("“%(value)s” is not a date: write it as 2019-03-05 or 2019年3月5日.")
-                                   % {"value": repr(value)})
+                                   % {"value": shown(repr(value))})
             return parse_date(repr(value), today)
         number = int(value)
         if 19000101 <= number <= 21001231:
@@ -191,7 +192,7 @@ def parse_date(value, today: datetime.date | None = None) -> tuple[datetime.date
         if 1 <= number < 80000:
             day = _EXCEL_EPOCH + datetime.timedelta(days=number)
         else:
-            raise ValueProblem(_("“%(value)s” is not a date.") % {"value": text_of(value)})
+            raise ValueProblem(_("“%(value)s” is not a date.") % {"value": shown(text_of(value))})
     else:
         text = unicodedata.normalize("NFKC", str(value)).strip()
         try:
@@ -203,11 +204,11 @@ def parse_date(value, today: datetime.date | None = None) -> tuple[datetime.date
                 day, approximate = datetime.date(int(match[1]), 1, 1), True
             else:
                 raise ValueProblem(_("“%(value)s” is not a date: write it as 2019-03-05 or 2019年3月5日.")
-                                   % {"value": text})
+                                   % {"value": shown(text)})
         except ValueError as error:
             if isinstance(error, ValueProblem):
                 raise
-            raise ValueProblem(_("“%(value)s” is not a real date.") % {"value": text}) from None
+            raise ValueProblem(_("“%(value)s” is not a real date.") % {"value": shown(text)}) from None
     if day > today:
         raise ValueProblem(_("%(date)s is in the future.") % {"date": day.isoformat()})
     if day.year < 1900:
@@ -314,11 +315,22 @@ def _is_footer(cells) -> bool:
     return bool(texts) and bool(_FOOTER.match(texts[0]))
 
 
-def find_sheet(data: bytes, filename: str, header_row: int | None = None) -> tuple[int, list[list], int]:
-    """The first sheet with a header row: a workbook may open with its instructions (填表说明)."""
+def find_sheet(data: bytes, filename: str, header_row: int | None = None,
+               head: bool = False) -> tuple[int, list[list], int]:
+    """The first sheet with a header row: a workbook may open with its instructions (填表说明).
+    ``head``: only the rows the header is looked for in come back (the upload page)."""
+
+    def sheet(index):
+        if head:
+            count, table, _rows = read_head(data, filename, index, rows=MAX_HEADER_SEARCH)
+            return count, table
+        return read_sheet(data, filename, index)
+
     first_error = None
-    for index in range(sheet_count(data, filename)):
-        table = read_table(data, filename, index)
+    count, table = sheet(0)  # one reading child gives the first sheet and the count
+    for index in range(count):
+        if index:
+            table = sheet(index)[1]
         if header_row:
             return index, table, header_row - 1
         try:
@@ -437,7 +449,7 @@ def _check_row(number: int, cells: list, columns: dict[str, int], ledger: Ledger
         typed = SEX_LOOKUP.get(_key(text("sex")))
         if typed and typed != rules.sex_of(id_number):
             problem("sex", _("The sex “%(typed)s” differs from the ID number's (%(real)s); the ID number's was kept.")
-                    % {"typed": text("sex"), "real": Sex(rules.sex_of(id_number)).label}, warning=True)
+                    % {"typed": shown(text("sex")), "real": Sex(rules.sex_of(id_number)).label}, warning=True)
     if id_number and "birth_date" in columns and text("birth_date"):
         try:
             typed_birth, approximate = parse_date(cell("birth_date"), today)
@@ -460,7 +472,7 @@ def _check_row(number: int, cells: list, columns: dict[str, int], ledger: Ledger
         if not status_text:
             problem("control_status", _("The control status is missing."))
         elif status is None:
-            problem("control_status", _("Unknown control status “%(value)s”.") % {"value": status_text})
+            problem("control_status", _("Unknown control status “%(value)s”.") % {"value": shown(status_text)})
         row.values["control_status"] = status
 
     for key in ("first_found_on", "control_status_since"):
@@ -477,7 +489,7 @@ def _check_row(number: int, cells: list, columns: dict[str, int], ledger: Ledger
         if unknown:
             substances = substances or [Substance.OTHER]
             problem("substances", _("Substance “%(value)s” not recognised; recorded as written in the notes.")
-                    % {"value": "、".join(unknown)}, warning=True)
+                    % {"value": shown("、".join(unknown))}, warning=True)
             row.values["unknown_substances"] = "、".join(unknown)
         row.values["substances"] = substances
 
@@ -485,7 +497,7 @@ def _check_row(number: int, cells: list, columns: dict[str, int], ledger: Ledger
         living = LIVING_LOOKUP.get(_key(text("living_situation")))
         if living is None:
             problem("living_situation", _("“%(value)s” is not 两有, 一有 or 两无; it was not imported.")
-                    % {"value": text("living_situation")}, warning=True)
+                    % {"value": shown(text("living_situation"))}, warning=True)
         else:
             row.values["living_situation"] = living
 
@@ -603,7 +615,7 @@ class PlaceResolver:
         if township:
             towns = [t for t in self.townships if _town_key(t.name) == _town_key(township)]
             if len(towns) != 1:
-                return None, _("There is no township “%(name)s” in %(area)s.") % {"name": township,
+                return None, _("There is no township “%(name)s” in %(area)s.") % {"name": shown(township),
                                                                                    "area": self.area.name}
             town = towns[0]
         candidates = self._match(key, self._within(town))
@@ -620,10 +632,11 @@ class PlaceResolver:
             towns = [t for t in self.townships if _place_key(t.name) == key or _bare(_place_key(t.name)) == _bare(key)]
             if len(towns) == 1:
                 return towns[0], None
-            return None, _("There is no village “%(name)s” in %(area)s.") % {"name": village, "area": self.area.name}
+            return None, _("There is no village “%(name)s” in %(area)s.") % {"name": shown(village),
+                                                                                 "area": self.area.name}
         if len(candidates) > 1:
             return None, _("“%(name)s” is the name of villages in %(towns)s: put the township in front.") % {
-                "name": village, "towns": "、".join(sorted({self._township_name(v) for v in candidates}))}
+                "name": shown(village), "towns": "、".join(sorted({self._township_name(v) for v in candidates}))}
         return candidates[0], None
 
     def _township_name(self, village) -> str:

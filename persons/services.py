@@ -10,11 +10,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from pypinyin import Style, lazy_pinyin
 
 from core import audit, bulk
 from core.fields import blind_lookup
-from core.masking import mask_id_number, mask_phone
+from core.masking import mask_id_number, mask_numbers_in, mask_phone
 from core.models import AuditEntry
 from core.roles import Role, has_any_role
 from core.services import save_versioned
@@ -1108,6 +1109,19 @@ class ImportResult:
                 "dry_run": self.dry_run, "written": self.written}
 
 
+# The one refusal of a row whose file is kept outside the ledger's area (or by no one the
+# importer may see): it must read the same whatever the file, so it says only what to do.
+NOT_IMPORTABLE_HERE = gettext_lazy(
+    "This row cannot be imported here: please contact the county (city, district) drug-control office.")
+
+
+def _township_path(place) -> str:
+    """The path of the township ``place`` lies in (the place's own for a township or above)."""
+    if place.level == Level.VILLAGE:
+        return place.path[: place.path.rstrip("/").rfind("/") + 1]
+    return place.path
+
+
 def _import_places(jurisdiction):
     from jurisdictions.models import Jurisdiction
     from persons.importers import PlaceResolver
@@ -1162,8 +1176,10 @@ def do_import_persons(ledger, *, acting_user, jurisdiction, skip_invalid: bool =
     writes the valid rows and reports the others. Files are matched by ID number: a new number
     opens a file; a known one updates the fields the ledger fills (a blank cell never erases
     what the file holds) and records a changed status in the status history; an unchanged row
-    writes nothing, so importing the same ledger twice creates nothing. A file outside the
-    importer's area is not touched and the row is refused. Each created or updated file gets
+    writes nothing, so importing the same ledger twice creates nothing. A file kept outside
+    the ledger's area, or outside what the importer may see, is not touched and its row is
+    refused (``NOT_IMPORTABLE_HERE``); nor is one whose township the ledger would change (a
+    move between townships is a transfer). Each created or updated file gets
     its own audit entry, and the import one more with the counts."""
     from core.importing import RowError
 
@@ -1196,9 +1212,14 @@ def do_import_persons(ledger, *, acting_user, jurisdiction, skip_invalid: bool =
                                            _("A new file needs the control status.")))
                 continue
             creates.append(row)
-        elif person.pk not in visible:
-            row.errors.append(RowError(row.row, id_column, _(
-                "A file with this ID number is kept by another area; ask its office to hand it over.")))
+        elif person.pk not in visible or not person.path.startswith(jurisdiction.path):
+            # Kept outside the ledger's area (for the command-line operator too): refused in words
+            # that neither confirm the file nor name its area (issue 19 §4).
+            row.errors.append(RowError(row.row, id_column, str(NOT_IMPORTABLE_HERE)))
+        elif not person.path.startswith(_township_path(row.values["jurisdiction"])):
+            row.errors.append(RowError(row.row, village_column, _(
+                "The file is kept by another township: a move between townships is a hand-over (移交), "
+                "not an import.")))
         else:
             updates.append((row, person))
     for row in rows:
@@ -1224,9 +1245,10 @@ def do_import_persons(ledger, *, acting_user, jurisdiction, skip_invalid: bool =
         result.person_ids = created + [p.pk for p in updated]
         villages = {row.values["jurisdiction"].pk for row in creates} | {p.jurisdiction_id for p in updated}
         _changed(result.person_ids, previous_places, villages)  # one recomputation per import
+        shown_source = mask_numbers_in(source)  # a file may be named after a person's number
         audit.record(AuditEntry.Action.IMPORT, actor=acting_user, obj=jurisdiction,
-                     object_repr=f"{jurisdiction.name}: {source}"[:200], changes={
-                         "kind": "persons", "source": source, "rows_read": result.rows_read,
+                     object_repr=f"{jurisdiction.name}: {shown_source}"[:200], changes={
+                         "kind": "persons", "source": shown_source, "rows_read": result.rows_read,
                          "imported": result.imported, "updated": result.updated, "unchanged": result.unchanged,
                          "rejected": len({e.row for e in result.rejected}), "skip_invalid": skip_invalid})
     result.written = True
@@ -1398,7 +1420,7 @@ def do_upload_ledger(*, acting_user, jurisdiction, filename: str, data: bytes,
     if not filename.lower().endswith(TABLE_SUFFIXES):
         raise ValidationError({"file": _("Upload an Excel file (xlsx, xls) or a CSV file.")})
     try:
-        sheet_index, table, header_index = find_sheet(data, filename)
+        sheet_index, table, header_index = find_sheet(data, filename, head=True)
     except FileRejected as rejected:
         raise _ledger_problem(rejected) from None
     headers = [text_of(c) for c in table[header_index]]
@@ -1408,14 +1430,16 @@ def do_upload_ledger(*, acting_user, jurisdiction, filename: str, data: bytes,
         header_row=header_index + 1, mapping={str(i): key for i, key in guess_mapping(headers).items()},
         skip_invalid=skip_invalid)
     audit.record(AuditEntry.Action.CREATE, actor=acting_user, obj=upload, changes={
-        "filename": [None, upload.filename], "size": [None, upload.size], "jurisdiction": [None, jurisdiction.code]})
+        "filename": [None, mask_numbers_in(upload.filename)], "size": [None, upload.size], "jurisdiction": [None, jurisdiction.code]})
     return upload
 
 
-def ledger_table(upload: LedgerImport) -> list[list]:
-    from core.importing import read_table
+def ledger_head(upload: LedgerImport, rows: int) -> tuple[list[list], int]:
+    """The kept file's first ``rows`` rows and how many it has (read in a child, within limits)."""
+    from core.importing import read_head
 
-    return read_table(upload.data(), upload.filename, upload.sheet_index)
+    _count, table, total = read_head(upload.data(), upload.filename, upload.sheet_index, rows)
+    return table, total
 
 
 @transaction.atomic
@@ -1427,8 +1451,13 @@ def do_set_ledger_mapping(upload: LedgerImport, *, acting_user, header_row: int,
     _require_writer(acting_user)
     if upload.running or upload.state == LedgerImport.State.DONE:
         raise ValidationError(_("This ledger is being processed or was imported already."))
-    table = ledger_table(upload)
-    if not 1 <= header_row <= len(table):
+    from core.importing import FileRejected
+
+    try:
+        _table, rows = ledger_head(upload, 0)
+    except FileRejected as rejected:
+        raise _ledger_problem(rejected) from None
+    if not 1 <= header_row <= rows:
         raise ValidationError({"header_row": _("The file has no row %(row)s.") % {"row": header_row}})
     chosen = [key for key in mapping.values() if key]
     errors = [_("%(field)s is chosen for more than one column.") % {"field": column_label(key)}
@@ -1502,7 +1531,7 @@ def run_ledger(upload_pk: int, dry_run: bool) -> dict:
         error = "; ".join(e.message for e in rejected.errors)[:500]
     except Exception as failure:  # the page must not spin for ever: say it failed, keep the file
         logging.getLogger(__name__).exception("ledger import %s failed", upload_pk)
-        outcome, state, error = {}, LedgerImport.State.FAILED, str(failure)[:500]
+        outcome, state, error = {}, LedgerImport.State.FAILED, mask_numbers_in(failure)[:500]
     LedgerImport.objects.filter(pk=upload.pk).update(state=state, result=outcome, error=error, progress=100,
                                                      phase="", finished_at=timezone.now())
     return outcome

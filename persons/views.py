@@ -681,6 +681,7 @@ class RiskModelView(_AreaSettingsView):
 # --- ledger import (台账导入) ---------------------------------------------------------------------
 
 PREVIEW_ROWS = 8
+PREVIEW_BLANK_ROWS = 200  # blank rows the preview looks past after the header
 SHOWN_PROBLEMS = 200
 
 
@@ -745,9 +746,24 @@ class LedgerImportView(RoleRequiredMixin, TemplateView):
         initial |= {f"column_{i}": key for i, key in upload.mapping.items()}
         return LedgerMappingForm(data, headers=headers, initial=initial)
 
+    def _table(self, upload) -> list[list]:
+        """The kept file's rows down to the preview (the rest stays in the reading child), or
+        none with the reason shown."""
+        from django.contrib import messages
+
+        from core.importing import FileRejected
+
+        if not upload.content:
+            return []
+        try:
+            return services.ledger_head(upload, upload.header_row + PREVIEW_ROWS + PREVIEW_BLANK_ROWS)[0]
+        except FileRejected as refused:
+            messages.error(self.request, refused.errors[0].message)
+            return []
+
     def _render(self, upload, form=None, table=None, status=200):
         if table is None:
-            table = services.ledger_table(upload) if upload.content else []
+            table = self._table(upload)
         result = upload.result or {}
         context = {
             "upload": upload, "title": upload.filename, "form": form or self._form(upload, table),
@@ -777,7 +793,7 @@ class LedgerImportView(RoleRequiredMixin, TemplateView):
 
         upload = self.get_object()
         action = request.POST.get("action", "check")
-        table = services.ledger_table(upload) if upload.content else []
+        table = self._table(upload)
         form = self._form(upload, table, request.POST)
         try:
             if action in ("save", "check"):
@@ -830,14 +846,21 @@ class LedgerReportView(RoleRequiredMixin, View):
         from django.http import Http404, HttpResponse
 
         from core import audit
-        from core.importing import RowError, annotate
+        from core.importing import FileRejected, RowError, annotate
 
         upload = get_object_or_404(LedgerImport.objects.visible_to(request.user), pk=kwargs["pk"])
         rejected = [RowError(**e) for e in (upload.result or {}).get("rejected", [])]
         if not upload.content:
             raise Http404
-        content, name = annotate(upload.data(), upload.filename, upload.header_row, rejected,
-                                 sheet_index=upload.sheet_index)
+        try:
+            content, name = annotate(upload.data(), upload.filename, upload.header_row, rejected,
+                                     sheet_index=upload.sheet_index)
+        except FileRejected as refused:  # written in a child within limits (core.importing.in_child)
+            from django.contrib import messages
+            from django.shortcuts import redirect
+
+            messages.error(request, refused.errors[0].message)
+            return redirect(upload.get_absolute_url())
         audit.record(AuditEntry.Action.EXPORT, actor=request.user, obj=upload, changes={
             "report": name, "rejected_rows": len({e.row for e in rejected})})
         kind = ("text/csv" if name.endswith(".csv")
