@@ -8,13 +8,19 @@ MASK = "*"
 
 
 def mask_id_number(value: str | None) -> str:
-    """``110101199003071234`` → ``110101********1234`` (area code and last four kept)."""
+    """``11010119900307123X`` → ``110101**********3X``: the area code and the last two kept.
+
+    The birth date (digits 7–14) is hidden, and so is the sequence code (15–16): a birth date
+    learnt elsewhere (the person's age as it turns, an acquaintance) then still leaves about ten
+    numbers that fit the check digit, where keeping the last four left exactly one (issue 19).
+    Pages show the age instead of the birth date for the same reason. The 17th digit says the
+    sex, which is shown anyway."""
     if not value:
         return ""
     value = str(value)
-    if len(value) <= 10:
+    if len(value) < 12:
         return MASK * len(value)
-    return value[:6] + MASK * (len(value) - 10) + value[-4:]
+    return value[:6] + MASK * (len(value) - 8) + value[-2:]
 
 
 def mask_phone(value: str | None) -> str:
