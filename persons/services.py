@@ -14,7 +14,7 @@ from pypinyin import Style, lazy_pinyin
 
 from core import audit, bulk
 from core.fields import blind_lookup
-from core.masking import mask_id_number, mask_phone
+from core.masking import mask_id_number, mask_name, mask_phone
 from core.models import AuditEntry
 from core.roles import Role, has_any_role, role_codes
 from core.services import save_versioned
@@ -52,7 +52,17 @@ from persons.signals import persons_changed
 
 # Roles that keep person files (the member unit records support only).
 WRITER_ROLES = frozenset({Role.OFFICE, Role.TOWNSHIP, Role.SOCIAL_WORKER, Role.POLICE})
-AUDIT_MASKS = {"id_number": mask_id_number, "phone": mask_phone, "family_contacts": lambda v: "***" if v else v}
+def _hidden(value):
+    return "***" if value else value
+
+
+# How a file's values show in its audit entries' diffs: the audit administrator, who reads
+# them, reads no personal data. What changed is said; names are masked, numbers, addresses and
+# free text hidden, and a health flag's value not even implied.
+AUDIT_MASKS = {"id_number": mask_id_number, "phone": mask_phone, "name": mask_name, "family_contacts": _hidden,
+               "registered_residence": _hidden, "current_address": _hidden, "notes": _hidden,
+               **dict.fromkeys(("is_pregnant", "nursing_child_born_on", "hiv_positive", "serious_illness",
+                                "mental_disorder"), lambda _value: "***")}
 EDITABLE_FIELDS = {
     "name", "registered_residence", "current_address", "phone", "jurisdiction", "grid", "first_found_on",
     "first_found_approximate", "found_how", "living_situation", "is_pregnant", "nursing_child_born_on",
@@ -1344,7 +1354,7 @@ def _create_imported(rows, acting_user, today, index_of: dict[str, str], progres
                                                   "substances": held}).items()
                       if v not in ("", None, False, []) and k in CREATE_AUDIT_FIELDS}
             entries.append({"action": AuditEntry.Action.CREATE, "object_type": Person._meta.label,
-                            "object_id": str(pk), "object_repr": values["name"],
+                            "object_id": str(pk), "object_repr": mask_name(values["name"]),
                             "changes": audit.diff({}, filled, masks=AUDIT_MASKS)})
         return people.export(), substances.export(), statuses.export(), audit.prepare_many(entries, actor=acting_user)
 
