@@ -197,13 +197,13 @@ def _build(action, *, who: dict, obj: models.Model | None = None, changes=None, 
         action=action,
         object_type=obj._meta.label if obj is not None else "",
         object_id=str(obj.pk) if obj is not None else "",
-        object_repr=_repr(obj, object_repr),
+        object_repr=object_name(obj, object_repr),
         changes=redacted(_json_safe(changes or {})),
         **who,
     )
 
 
-def _repr(obj, object_repr: str = "") -> str:
+def object_name(obj, object_repr: str = "") -> str:
     """What the entry names the object by: the given text, or the object's ``audit_repr()``
     (a person's masked name: the audit administrator reads no personal data) or ``str()``;
     ID numbers and phones in it masked."""
@@ -333,7 +333,7 @@ def prepare_many(specs, *, actor=None) -> list[dict]:
             "action": spec["action"],
             "object_type": obj._meta.label if obj is not None else spec.get("object_type", ""),
             "object_id": str(obj.pk) if obj is not None else spec.get("object_id", ""),
-            "object_repr": _repr(obj, spec.get("object_repr")),
+            "object_repr": object_name(obj, spec.get("object_repr")),
             "changes": _prepared_changes(spec.get("changes") or {}),
         })
     return entries

@@ -5,8 +5,8 @@ the entries are made the way users make them — searches by full number on the 
 (typed plainly, in groups and in full-width digits, and into the name box), exports filtered by
 number, files opened through the form with phones and numbers in their notes, edits, reveals,
 a ledger import, a failed sign-in with a number for a name, a break-glass reason quoting a
-phone — and then every field of every entry, the auditor's pages and the auditor's export are
-searched for the numbers and names.
+phone — and then every field of every entry, the auditor's pages (the log, the break-glass
+grants) and the auditor's export are searched for the numbers and names.
 """
 
 import io
@@ -140,6 +140,8 @@ def test_the_audit_log_holds_no_number_phone_or_name(tree):
     export = reader.get(reverse("core:audit_list"), {"export": "xlsx"})
     assert export.status_code == 200
     assert not _leaks(_xlsx_text(export.content), secrets)
+    grants = reader.get(reverse("core:break_glass_list")).content.decode()
+    assert "需核实其档案情况" in grants and not _leaks(grants, secrets)
     # The entries still say what happened, to which file (by id), and to whom the number was shown.
     first = persons[0]
     kinds = set(AuditEntry.objects.filter(object_id=str(first.pk), object_type="persons.Person")
