@@ -222,3 +222,24 @@ def test_the_list_sorted_by_age_says_no_more_than_the_age(tree, readers):
         response = clients["township"].get(reverse("persons:list") + f"?sort={sort}")
         names = [row.record.name for row in response.context["table"].paginated_rows]
         assert names == expected, sort
+
+
+def test_the_roles_that_may_reveal_still_do_one_file_at_a_time_audited(tree, readers):
+    """The full number, and with it the birth date, comes only from the reveal: audited, and
+    refused to the member unit."""
+    from core.models import AuditEntry
+
+    users, clients = readers
+    body = f"110101{clock.TODAY.year - 30}0307123"
+    person = services.do_create_person(
+        acting_user=None, name="揭示", id_number=body + rules.check_digit(body), jurisdiction=tree["villages"][0],
+        control_status=ControlStatus.SOCIAL_CONTROL, control_status_since=timezone.localdate(),
+        assigned_worker=users["worker"])
+    url = reverse("core:reveal", args=["persons.Person", person.pk, "id_number"])
+    for role in ("office", "township", "police", "worker"):
+        response = clients[role].post(url)
+        assert response.status_code == 200 and person.id_number in response.content.decode(), role
+        entry = AuditEntry.objects.filter(action=AuditEntry.Action.REVEAL).latest("seq")
+        assert (entry.actor, entry.object_id, entry.changes) == (users[role], str(person.pk), {"field": "id_number"})
+        assert person.id_number not in str(entry.changes) + entry.object_repr
+    assert clients["member_unit"].post(url).status_code == 403
