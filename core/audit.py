@@ -228,13 +228,15 @@ def redacted(value):
 def criteria(model, params, skip=()) -> dict:
     """A search's or an export's criteria as the log keeps them: the non-empty parameters but
     ``skip``, a parameter named after one of the model's ``masked_fields`` (``id_number``)
-    masked as that field is, whatever its spelling (spaces, full-width digits)."""
-    masked = getattr(model, "masked_fields", {})
+    masked as that field is, whatever its spelling (spaces, full-width digits), and one the
+    model names in ``audit_criteria_masks`` (a person's name) masked by the function given."""
+    masks = {key: mask for key, (mask, _roles) in getattr(model, "masked_fields", {}).items()}
+    masks |= getattr(model, "audit_criteria_masks", {})
     kept = {}
     for key, value in params.items():
         if value and key not in skip:
-            mask = masked.get(key)
-            kept[key] = mask[0](value) if mask else value
+            mask = masks.get(key)
+            kept[key] = mask(value) if mask else value
     return kept
 
 

@@ -2,7 +2,7 @@
 
 The audit administrator reads the log and exports it, and must never read personal data. Here
 the entries are made the way users make them — searches by full number on the page and the API
-(typed plainly, in groups and in full-width digits, and into the name box), exports filtered by
+(typed plainly, in groups and in full-width digits, and into the name box) and by name, exports filtered by
 number, files opened through the form with phones and numbers in their notes, edits, reveals,
 a ledger import, a failed sign-in with a number for a name, a break-glass reason quoting a
 phone — and then every field of every entry, the auditor's pages (the log, the break-glass
@@ -87,9 +87,10 @@ def test_the_audit_log_holds_no_number_phone_or_name(tree):
         assert client.get(reverse("persons:detail", args=[person.pk])).status_code == 200
         # Searched by number on the page, in groups, in full-width digits, in the name box; the API; an export.
         for query in ({"id_number": number}, {"id_number": f"{number[:6]} {number[6:14]} {number[14:]}"},
-                      {"id_number": number.translate(FULL_WIDTH)}, {"q": number}, {"q": phone}):
+                      {"id_number": number.translate(FULL_WIDTH)}, {"q": number}, {"q": phone}, {"q": name}):
             assert client.get(reverse("persons:list"), query).status_code == 200
         assert client.get("/api/persons/", {"id_number": number}).json()["count"] == 1
+        assert client.get("/api/persons/", {"q": name}).json()["count"] == 1
         assert client.get(reverse("persons:list"), {"id_number": number, "export": "xlsx"}).status_code == 200
         assert client.post(reverse("core:reveal", args=["persons.Person", person.pk, "id_number"])).status_code == 200
         services.do_update_person(person, expected_version=person.version, acting_user=writer,
