@@ -147,11 +147,34 @@ def _check_place(jurisdiction, grid):
         raise ValidationError({"grid": _("The grid must lie in the chosen village.")})
 
 
-@transaction.atomic
 def do_create_person(*, acting_user, name: str, id_number: str, jurisdiction, control_status: str,
                      control_status_since: datetime.date, substances=(), grid=None, document_number: str = "",
                      **fields) -> Person:
-    """Open a person file: one per ID number (the blind index is unique)."""
+    """Open a person file: one per ID number (the blind index is unique).
+
+    A number already on file is refused, and the refusal is audited as a search by that number:
+    the form tells whether a number is registered, so unaudited it would confirm the guesses at
+    a masked number one by one (issue 19)."""
+    try:
+        return _create_person(acting_user=acting_user, name=name, id_number=id_number, jurisdiction=jurisdiction,
+                              control_status=control_status, control_status_since=control_status_since,
+                              substances=substances, grid=grid, document_number=document_number, **fields)
+    except _NumberOnFile as refused:
+        audit.record(AuditEntry.Action.SEARCH, actor=acting_user, object_repr=str(Person._meta.verbose_name_plural),
+                     changes={"criteria": {"id_number": mask_id_number(refused.number)}, "results": 1,
+                              "refused": "create"})
+        raise ValidationError({"id_number": _("A file with this ID number exists already.")}) from None
+
+
+class _NumberOnFile(Exception):
+    def __init__(self, number: str):
+        super().__init__(number)
+        self.number = number
+
+
+@transaction.atomic
+def _create_person(*, acting_user, name: str, id_number: str, jurisdiction, control_status: str,
+                   control_status_since: datetime.date, substances, grid, document_number: str, **fields) -> Person:
     _require_writer(acting_user)
     _require_area(acting_user, jurisdiction)
     unknown = set(fields) - EDITABLE_FIELDS
@@ -165,7 +188,7 @@ def do_create_person(*, acting_user, name: str, id_number: str, jurisdiction, co
         raise ValidationError({"name": _("The name is empty.")})
     _check_place(jurisdiction, grid)
     if find_by_id_number(id_number) is not None:
-        raise ValidationError({"id_number": _("A file with this ID number exists already.")})
+        raise _NumberOnFile(id_number)
     person = Person(
         name=name.strip(), name_initials=pinyin_initials(name), id_number=id_number,
         sex=rules.sex_of(id_number), birth_date=rules.birth_date_of(id_number), jurisdiction=jurisdiction, grid=grid,
@@ -176,7 +199,7 @@ def do_create_person(*, acting_user, name: str, id_number: str, jurisdiction, co
         with transaction.atomic():
             person.save()
     except IntegrityError:
-        raise ValidationError({"id_number": _("A file with this ID number exists already.")}) from None
+        raise _NumberOnFile(id_number) from None
     _set_substances(person, substances)
     StatusChange.objects.create(person=person, county_code=person.county_code, status=control_status,
                                 changed_on=control_status_since, document_number=document_number,

@@ -243,3 +243,26 @@ def test_the_roles_that_may_reveal_still_do_one_file_at_a_time_audited(tree, rea
         assert (entry.actor, entry.object_id, entry.changes) == (users[role], str(person.pk), {"field": "id_number"})
         assert person.id_number not in str(entry.changes) + entry.object_repr
     assert clients["member_unit"].post(url).status_code == 403
+
+
+def test_a_number_tried_on_the_new_file_form_is_audited_like_a_search(tree, readers):
+    """The form says whether a number is on file: trying the numbers that fit a mask there one by
+    one would confirm the right one without a trace. Each refusal is audited as a search by it."""
+    from core.models import AuditEntry
+
+    users, clients = readers
+    body = f"110101{clock.TODAY.year - 30}0307123"
+    number = body + rules.check_digit(body)
+    services.do_create_person(acting_user=None, name="在册", id_number=number, jurisdiction=tree["villages"][0],
+                              control_status=ControlStatus.SOCIAL_CONTROL, control_status_since=timezone.localdate())
+    searches = AuditEntry.objects.filter(action=AuditEntry.Action.SEARCH)
+    before = searches.count()
+    response = clients["township"].post(reverse("persons:create"), {
+        "name": "再建", "id_number": number, "jurisdiction": tree["villages"][0].pk,
+        "control_status": ControlStatus.SOCIAL_CONTROL, "control_status_since": timezone.localdate().isoformat()})
+    assert response.status_code == 400 and "该身份证号的档案已存在" in response.content.decode()
+    assert Person.objects.filter(name="再建").count() == 0
+    [entry] = searches.order_by("-seq")[: searches.count() - before]
+    assert entry.actor == users["township"]
+    assert entry.changes == {"criteria": {"id_number": number[:6] + "*" * 10 + number[-2:]}, "results": 1,
+                             "refused": "create"}
