@@ -28,7 +28,7 @@ class ScopedReadOnlyViewSet(viewsets.ReadOnlyModelViewSet):
     def list(self, request, *args, **kwargs):
         response = super().list(request, *args, **kwargs)
         if response.status_code == 200 and getattr(self.model, "audit_reads", False):
-            criteria = {k: v for k, v in request.query_params.items() if v and k not in ("format", "page")}
+            criteria = audit.criteria(self.model, request.query_params, skip=("format", "page"))
             data = response.data
             rows = len(data.get("results", [])) if isinstance(data, dict) else len(data)
             count = data.get("count", rows) if isinstance(data, dict) else rows

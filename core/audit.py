@@ -33,7 +33,7 @@ from django.db.models.sql import InsertQuery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core import bulk
+from core import bulk, masking
 from core.crypto import AuditKeyMissing, audit_key, sm3
 from core.models import AuditAnchor, AuditEntry
 from core.statements import Statement
@@ -212,10 +212,47 @@ def _build(action, *, who: dict, obj: models.Model | None = None, changes=None, 
         action=action,
         object_type=obj._meta.label if obj is not None else "",
         object_id=str(obj.pk) if obj is not None else "",
-        object_repr=(object_repr or (str(obj) if obj is not None else ""))[:200],
-        changes=_json_safe(changes or {}),
+        object_repr=object_name(obj, object_repr),
+        changes=redacted(_json_safe(changes or {})),
         **who,
     )
+
+
+def object_name(obj, object_repr: str = "") -> str:
+    """What the entry names the object by: the given text, or the object's ``audit_repr()``
+    (a person's masked name: the audit administrator reads no personal data) or ``str()``;
+    ID numbers and phones in it masked."""
+    if not object_repr and obj is not None:
+        object_repr = obj.audit_repr() if hasattr(obj, "audit_repr") else str(obj)
+    return masking.redact_numbers(str(object_repr or ""))[:200]
+
+
+def redacted(value):
+    """``value`` (JSON-safe) with every ID number and phone in its texts masked (keys too: a
+    search's criteria are named by whoever typed the URL). Issue 19: a search by ID number
+    kept the number as typed, for the audit administrator and their export to read."""
+    if isinstance(value, str):
+        return masking.redact_numbers(value)
+    if isinstance(value, dict):
+        return {redacted(k): redacted(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redacted(v) for v in value]
+    return value
+
+
+def criteria(model, params, skip=()) -> dict:
+    """A search's or an export's criteria as the log keeps them: the non-empty parameters but
+    ``skip``, a parameter named after one of the model's ``masked_fields`` (``id_number``)
+    masked as that field is, whatever its spelling (spaces, full-width digits), and one the
+    model names in ``audit_criteria_masks`` (a person's name) masked by the function given."""
+    masks = {key: mask for key, (mask, _roles) in getattr(model, "masked_fields", {}).items()}
+    masks |= getattr(model, "audit_criteria_masks", {})
+    kept = {}
+    for key, value in params.items():
+        if value and key not in skip:
+            mask = masks.get(key)
+            kept[key] = mask(value) if mask else value
+    return kept
 
 
 def _append(entry: AuditEntry) -> None:
@@ -321,7 +358,7 @@ def prepare_many(specs, *, actor=None) -> list[dict]:
             "action": spec["action"],
             "object_type": obj._meta.label if obj is not None else spec.get("object_type", ""),
             "object_id": str(obj.pk) if obj is not None else spec.get("object_id", ""),
-            "object_repr": (spec.get("object_repr") or (str(obj) if obj is not None else ""))[:200],
+            "object_repr": object_name(obj, spec.get("object_repr")),
             "changes": _prepared_changes(spec.get("changes") or {}),
         })
     return entries
@@ -335,9 +372,9 @@ def _prepared_changes(changes):
         part = orjson.dumps(changes, default=_ENCODER.default, option=_SORTED_OPTIONS)
     except (TypeError, orjson.JSONEncodeError):  # a key that is not text, an integer past 64 bits
         part = None
-    if part is not None and not _FLOAT_LIKE.search(part):
+    if part is not None and not _FLOAT_LIKE.search(part) and not masking.may_hold_numbers(part):
         return bulk.JSONText(part.decode())
-    safe = _json_safe(changes)
+    safe = redacted(_json_safe(changes))
     part = _canonical_part(safe)
     return safe if part is None else bulk.JSONText(part.decode())
 

@@ -58,7 +58,7 @@ def do_break_glass(obj, reason: str, *, acting_user, hours: int = BREAK_GLASS_HO
         raise ValidationError({"reason": _("Give the reason in at least %(n)s characters.") % {"n": MIN_REASON_LENGTH}})
     with transaction.atomic():
         grant = BreakGlassGrant.objects.create(
-            user=acting_user, object_type=model._meta.label, object_pk=obj.pk, object_repr=str(obj)[:200],
+            user=acting_user, object_type=model._meta.label, object_pk=obj.pk, object_repr=audit.object_name(obj),
             reason=reason, expires_at=timezone.now() + datetime.timedelta(hours=hours),
         )
         audit.record(AuditEntry.Action.BREAK_GLASS, actor=acting_user, obj=obj,

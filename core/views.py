@@ -181,7 +181,7 @@ class ObjectListView(RoleRequiredMixin, ScopedQuerysetMixin, SingleTableMixin, F
 
     def export_response(self, title: str, filename: str, content: bytes, count: int, layout: str = "xlsx"):
         """Audit the download (what, how many rows, which filters) and send it."""
-        criteria = {k: v for k, v in self.request.GET.items() if v and k not in ("export", "page")}
+        criteria = audit.criteria(self.model, self.request.GET, skip=("export", "page"))
         audit.record(AuditEntry.Action.EXPORT, actor=self.request.user, object_repr=title,
                      changes={"rows": count, "filters": criteria, "layout": layout})
         return exports.xlsx_response(filename, content)
@@ -208,7 +208,7 @@ class ObjectListView(RoleRequiredMixin, ScopedQuerysetMixin, SingleTableMixin, F
         criteria (none for the plain list), the page, the rows shown and how many matched (SPEC §4)."""
         if not getattr(self.model, "audit_reads", False):
             return
-        criteria = {k: v for k, v in self.request.GET.items() if v and k not in ("page", "sort", "per_page")}
+        criteria = audit.criteria(self.model, self.request.GET, skip=("page", "sort", "per_page"))
         table = context["table"]
         page = getattr(table, "page", None)
         paginator = getattr(table, "paginator", None)

@@ -34,6 +34,7 @@ COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
     "id_number": (gettext_lazy("ID number"), (
         "身份证号", "身份证号码", "公民身份号码", "公民身份证号码", "身份证件号码", "证件号码", "身份证")),
     "birth_date": (gettext_lazy("Birth date"), ("出生日期", "出生年月", "出生年月日")),
+    "age": (gettext_lazy("Age (from the ID number)"), ("年龄", "周岁", "年龄(周岁)", "年龄(岁)")),
     "registered_residence": (gettext_lazy("Registered residence"), (
         "户籍地址", "户籍地", "户籍所在地", "户籍住址", "户籍地详址", "户口所在地")),
     "current_address": (gettext_lazy("Current address"), (
@@ -58,7 +59,7 @@ COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
     "risk_level": (gettext_lazy("Risk level (assessed here, not imported)"), ("风险等级", "风险级别", "风险评估等级")),
 }
 # Columns that carry no field of their own: recognised so they are not reported as unknown.
-IGNORED = frozenset({"serial", "risk_level"})
+IGNORED = frozenset({"serial", "age", "risk_level"})
 REQUIRED = ("name", "id_number")
 
 

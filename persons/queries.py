@@ -9,6 +9,7 @@ from functools import partial
 from django.db import connection
 from django.db.models import (
     BooleanField,
+    Case,
     Count,
     Exists,
     IntegerField,
@@ -17,9 +18,10 @@ from django.db.models import (
     Q,
     Subquery,
     Value,
+    When,
 )
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, ExtractYear
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -96,6 +98,15 @@ def open_flag_count():
     counts = (Flag.objects.filter(person=OuterRef("pk"), state=FlagState.OPEN).order_by()
               .values("person").annotate(n=Count("pk")).values("n"))
     return Coalesce(Subquery(counts, output_field=IntegerField()), Value(0))
+
+
+def age_in_years(day: datetime.date):
+    """A person's whole years of age on ``day`` (rules.age_on) as a database expression: what
+    the person list sorts by, so that its order says no more of a birth date than the age."""
+    before_birthday = (Q(birth_date__month__gt=day.month)
+                       | Q(birth_date__month=day.month, birth_date__day__gt=day.day))
+    return (Value(day.year) - ExtractYear("birth_date")
+            - Case(When(before_birthday, then=Value(1)), default=Value(0), output_field=IntegerField()))
 
 
 def person_rows(queryset):

@@ -15,7 +15,7 @@ from pypinyin import Style, lazy_pinyin
 
 from core import audit, bulk
 from core.fields import blind_lookup
-from core.masking import mask_id_number, mask_numbers_in, mask_phone
+from core.masking import mask_id_number, mask_name, mask_numbers_in, mask_phone
 from core.models import AuditEntry
 from core.roles import Role, has_any_role
 from core.services import save_versioned
@@ -51,7 +51,17 @@ from persons.signals import persons_changed
 
 # Roles that keep person files (the member unit records support only).
 WRITER_ROLES = frozenset({Role.OFFICE, Role.TOWNSHIP, Role.SOCIAL_WORKER, Role.POLICE})
-AUDIT_MASKS = {"id_number": mask_id_number, "phone": mask_phone, "family_contacts": lambda v: "***" if v else v}
+def _hidden(value):
+    return "***" if value else value
+
+
+# How a file's values show in its audit entries' diffs: the audit administrator, who reads
+# them, reads no personal data. What changed is said; names are masked, numbers, addresses and
+# free text hidden, and a health flag's value not even implied.
+AUDIT_MASKS = {"id_number": mask_id_number, "phone": mask_phone, "name": mask_name, "family_contacts": _hidden,
+               "registered_residence": _hidden, "current_address": _hidden, "notes": _hidden,
+               **dict.fromkeys(("is_pregnant", "nursing_child_born_on", "hiv_positive", "serious_illness",
+                                "mental_disorder"), lambda _value: "***")}
 EDITABLE_FIELDS = {
     "name", "registered_residence", "current_address", "phone", "jurisdiction", "grid", "first_found_on",
     "first_found_approximate", "found_how", "living_situation", "is_pregnant", "nursing_child_born_on",
@@ -136,11 +146,34 @@ def _check_place(jurisdiction, grid):
         raise ValidationError({"grid": _("The grid must lie in the chosen village.")})
 
 
-@transaction.atomic
 def do_create_person(*, acting_user, name: str, id_number: str, jurisdiction, control_status: str,
                      control_status_since: datetime.date, substances=(), grid=None, document_number: str = "",
                      **fields) -> Person:
-    """Open a person file: one per ID number (the blind index is unique)."""
+    """Open a person file: one per ID number (the blind index is unique).
+
+    A number already on file is refused, and the refusal is audited as a search by that number:
+    the form tells whether a number is registered, so unaudited it would confirm the guesses at
+    a masked number one by one (issue 19)."""
+    try:
+        return _create_person(acting_user=acting_user, name=name, id_number=id_number, jurisdiction=jurisdiction,
+                              control_status=control_status, control_status_since=control_status_since,
+                              substances=substances, grid=grid, document_number=document_number, **fields)
+    except _NumberOnFile as refused:
+        audit.record(AuditEntry.Action.SEARCH, actor=acting_user, object_repr=str(Person._meta.verbose_name_plural),
+                     changes={"criteria": {"id_number": mask_id_number(refused.number)}, "results": 1,
+                              "refused": "create"})
+        raise ValidationError({"id_number": _("A file with this ID number exists already.")}) from None
+
+
+class _NumberOnFile(Exception):
+    def __init__(self, number: str):
+        super().__init__(number)
+        self.number = number
+
+
+@transaction.atomic
+def _create_person(*, acting_user, name: str, id_number: str, jurisdiction, control_status: str,
+                   control_status_since: datetime.date, substances, grid, document_number: str, **fields) -> Person:
     _require_writer(acting_user)
     _require_area(acting_user, jurisdiction)
     unknown = set(fields) - EDITABLE_FIELDS
@@ -154,7 +187,7 @@ def do_create_person(*, acting_user, name: str, id_number: str, jurisdiction, co
         raise ValidationError({"name": _("The name is empty.")})
     _check_place(jurisdiction, grid)
     if find_by_id_number(id_number) is not None:
-        raise ValidationError({"id_number": _("A file with this ID number exists already.")})
+        raise _NumberOnFile(id_number)
     person = Person(
         name=name.strip(), name_initials=pinyin_initials(name), id_number=id_number,
         sex=rules.sex_of(id_number), birth_date=rules.birth_date_of(id_number), jurisdiction=jurisdiction, grid=grid,
@@ -165,7 +198,7 @@ def do_create_person(*, acting_user, name: str, id_number: str, jurisdiction, co
         with transaction.atomic():
             person.save()
     except IntegrityError:
-        raise ValidationError({"id_number": _("A file with this ID number exists already.")}) from None
+        raise _NumberOnFile(id_number) from None
     _set_substances(person, substances)
     StatusChange.objects.create(person=person, county_code=person.county_code, status=control_status,
                                 changed_on=control_status_since, document_number=document_number,
@@ -1330,7 +1363,7 @@ def _create_imported(rows, acting_user, today, index_of: dict[str, str], progres
                                                   "substances": held}).items()
                       if v not in ("", None, False, []) and k in CREATE_AUDIT_FIELDS}
             entries.append({"action": AuditEntry.Action.CREATE, "object_type": Person._meta.label,
-                            "object_id": str(pk), "object_repr": values["name"],
+                            "object_id": str(pk), "object_repr": mask_name(values["name"]),
                             "changes": audit.diff({}, filled, masks=AUDIT_MASKS)})
         return people.export(), substances.export(), statuses.export(), audit.prepare_many(entries, actor=acting_user)
 

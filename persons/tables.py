@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from core.html import escape
 from core.masking import mask_id_number
 from core.navigation import url_by_key
-from persons import rules
+from persons import queries, rules
 from persons.choices import ControlStatus, RiskLevel, Sex
 from persons.models import Person
 from persons.queries import place_of
@@ -26,7 +26,7 @@ class PersonTable(tables.Table):
 
     name = tables.Column(verbose_name=_("full name"), linkify=("persons:detail", {"pk": tables.A("pk")}))
     id_number = tables.Column(verbose_name=_("ID number"), orderable=False)
-    sex_age = tables.Column(verbose_name=_("sex / age"), accessor="birth_date", order_by=("-birth_date",))
+    sex_age = tables.Column(verbose_name=_("sex / age"), accessor="birth_date")
     place = tables.Column(verbose_name=_("village"), accessor="jurisdiction__path", order_by=("jurisdiction__path",))
     control_status = tables.Column(verbose_name=_("control status"))
     risk_level = tables.Column(verbose_name=_("risk level"), default="—")
@@ -41,6 +41,15 @@ class PersonTable(tables.Table):
 
     def render_id_number(self, value):
         return mark_safe(f'<span class="font-monospace">{escape(mask_id_number(value))}</span>')  # noqa: S308
+
+    def order_sex_age(self, queryset, is_descending):
+        """By age in whole years, then by name: ordered by the birth date itself, the list would
+        place a person's birthday between those of others (whose numbers are revealed, or of a
+        file one opened oneself) to the day, and the birth date is the masked number's middle."""
+        age = queries.age_in_years(timezone.localdate())
+        queryset = queryset.annotate(age_in_years=age).order_by(
+            "-age_in_years" if is_descending else "age_in_years", "name", "pk")
+        return queryset, True
 
     def render_sex_age(self, record):
         return f"{record.get_sex_display()} / {rules.age_on(record.birth_date, timezone.localdate())}"

@@ -116,12 +116,12 @@ class PersonListView(ObjectListView):
         return queryset.prefetch_related("substances")
 
     def export_headers(self):
-        return [_("full name"), _("ID number"), _("sex"), _("birth date"), _("township"), _("village"),
+        return [_("full name"), _("ID number"), _("sex"), _("age (years)"), _("township"), _("village"),
                 _("control status"), _("status since"), _("risk level"), _("substances"), _("phone"),
                 _("open flags")]
 
     def export_row(self, person):
-        return _export_row(person)
+        return _export_row(person, timezone.localdate())
 
     def export_kinds(self):
         return super().export_kinds() | {"roster": self.export_roster}
@@ -139,7 +139,8 @@ class PersonListView(ObjectListView):
             j = person.jurisdiction
             township, village = (j.parent.name, j.name) if j.level == "village" and j.parent_id else (j.name, "")
             rows.append([
-                number, person.name, person.get_sex_display(), mask_id_number(person.id_number), person.birth_date,
+                number, person.name, person.get_sex_display(), mask_id_number(person.id_number),
+                rules.age_on(person.birth_date, today),
                 person.registered_residence, person.current_address, township, village,
                 "、".join(s.get_substance_display() for s in person.substances.all()), person.first_found_on,
                 person.get_control_status_display(), person.control_status_since,
@@ -153,16 +154,18 @@ class PersonListView(ObjectListView):
 
 
 # The 花名册 columns, named as the ledger import reads them (persons.importers.COLUMNS).
-ROSTER_HEADERS = ["序号", "姓名", "性别", "身份证号码", "出生日期", "户籍地址", "现住址", "乡镇(街道)", "所属村(社区)",
+ROSTER_HEADERS = ["序号", "姓名", "性别", "身份证号码", "年龄", "户籍地址", "现住址", "乡镇(街道)", "所属村(社区)",
                   "吸食毒品种类", "初次发现日期", "管控现状", "状态起始日期", "就业居住情况", "联系电话", "风险等级"]
 
 
-def _export_row(person) -> list:
+def _export_row(person, today) -> list:
     """ID number and phone always masked: a full value is revealed one record at a time on the
-    person page (audited), never in bulk."""
+    person page (audited), never in bulk. The age, not the birth date: the birth date is the
+    number's hidden middle."""
     j = person.jurisdiction
     township, village = (j.parent.name, j.name) if j.level == "village" and j.parent_id else (j.name, "")
-    return [person.name, mask_id_number(person.id_number), person.get_sex_display(), person.birth_date, township,
+    return [person.name, mask_id_number(person.id_number), person.get_sex_display(),
+            rules.age_on(person.birth_date, today), township,
             village, person.get_control_status_display(), person.control_status_since,
             person.get_risk_level_display() if person.risk_level else "",
             "、".join(s.get_substance_display() for s in person.substances.all()), mask_phone(person.phone),

@@ -58,4 +58,4 @@ def test_diff_masks_sensitive_values():
 
     changes = audit.diff({"id_number": "11010119900307123X", "name": "张三"},
                          {"id_number": "110101199003071242", "name": "张三"}, masks={"id_number": mask_id_number})
-    assert changes == {"id_number": ["110101********123X", "110101********1242"]}
+    assert changes == {"id_number": ["110101**********3X", "110101**********42"]}

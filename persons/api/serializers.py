@@ -7,7 +7,8 @@ from persons.models import Person
 
 
 class PersonSerializer(serializers.ModelSerializer):
-    """A person as lists show it: the ID number masked, no phone, no health flags."""
+    """A person as lists show it: the ID number masked, the age instead of the birth date (which
+    with the mask would give the number back), no phone, no health flags."""
 
     id_number = serializers.SerializerMethodField()
     age = serializers.SerializerMethodField()
@@ -18,7 +19,7 @@ class PersonSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Person
-        fields = ["id", "name", "id_number", "sex", "birth_date", "age", "village_code", "village", "control_status",
+        fields = ["id", "name", "id_number", "sex", "age", "village_code", "village", "control_status",
                   "control_status_since", "risk_level", "substances", "open_flags"]
 
     def get_id_number(self, obj) -> str:
