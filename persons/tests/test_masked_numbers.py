@@ -27,11 +27,11 @@ from hypothesis import strategies as st
 from stdnum import numdb
 from stdnum.cn import ric
 
-from accounts.tests.factories import UserFactory
+from accounts.tests.factories import MemberUnitFactory, UserFactory
 from core.roles import Role
 from jindu.testing import clock
-from persons import rules, services
-from persons.choices import ControlStatus
+from persons import rules, services, support
+from persons.choices import ControlStatus, SupportKind
 from persons.models import Person
 
 pytestmark = pytest.mark.time_machine(clock.NOW)
@@ -110,7 +110,7 @@ def xlsx_cells(content: bytes) -> list:
 
 def received(client: Client, person) -> Received:
     detail = client.get(reverse("persons:detail", args=[person.pk]))
-    assert detail.status_code == 200
+    assert detail.status_code == 200, detail.status_code
     listing = client.get(reverse("persons:list") + f"?q={person.name}")
     api_record = client.get(f"/api/persons/{person.pk}/")
     api_list = client.get(f"/api/persons/?q={person.name}")
@@ -165,7 +165,8 @@ def readers(tree):
              "township": UserFactory(jurisdiction=township, roles=[Role.TOWNSHIP]),
              "police": UserFactory(jurisdiction=township, roles=[Role.POLICE]),
              "worker": UserFactory(jurisdiction=township, roles=[Role.SOCIAL_WORKER]),
-             "member_unit": UserFactory(jurisdiction=county, roles=[Role.MEMBER_UNIT])}
+             "member_unit": UserFactory(jurisdiction=county, roles=[Role.MEMBER_UNIT],
+                                        member_unit=MemberUnitFactory(name="测试县教育局", jurisdiction=county))}
     clients = {}
     for name, user in users.items():
         clients[name] = Client()
@@ -184,6 +185,9 @@ def test_no_role_can_rebuild_a_masked_number(tree, readers, number, name, phone)
             acting_user=None, name=name, id_number=number, jurisdiction=tree["villages"][0],
             control_status=ControlStatus.COMMUNITY_TREATMENT, control_status_since=today - datetime.timedelta(days=30),
             phone=phone, assigned_worker=users["worker"])
+        # A member unit sees a person only through a support task (without one: nothing at all).
+        support.do_assign_support_task(person, users["member_unit"].member_unit, SupportKind.SCHOOLING, "协助复学",
+                                       today + datetime.timedelta(days=30), acting_user=users["office"])
         age, sex = rules.age_on(person.birth_date, today), person.sex
         window = ages_window(age, today)
         for role, client in clients.items():
