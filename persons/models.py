@@ -393,6 +393,7 @@ class SupportTask(PersonRecord):
     unit_field = "member_unit"  # a member unit sees its own tasks only
     unit_roles = TASK_ROLES
     audit_reads = True  # the list names persons: searched as the person list is
+    audit_criteria_masks = {"q": mask_name}  # the person's name searched, masked as in Person
 
     class Meta:
         ordering = ["-state", "due_on", "id"]  # open first
