@@ -9,7 +9,7 @@ class CoreConfig(AppConfig):
     def ready(self):
         from django.db import models
 
-        from core import checks, sweep  # noqa: F401 (checks registers the system checks)
+        from core import checks, services, sweep  # noqa: F401 (checks registers the system checks)
         from core.bulk import In, RelatedIn
         from core.navigation import MenuItem, register_admin_item
         from core.roles import Role
@@ -18,6 +18,7 @@ class CoreConfig(AppConfig):
         models.ForeignObject.register_lookup(RelatedIn)
         sweep.register("sessions", sweep.clear_expired_sessions)
         sweep.register("audit_retention", sweep.prune_audit_log)
+        sweep.register("break_glass_daily", services.break_glass_daily)
         register_admin_item(MenuItem(_("Audit log"), "core:audit_list", frozenset({Role.AUDIT_ADMIN})))
         register_admin_item(MenuItem(_("Role capabilities"), "core:capabilities",
                                      frozenset({Role.SECURITY_ADMIN})))

@@ -11,9 +11,13 @@ Every model that carries jurisdiction or personal data uses ``ScopedQuerySet`` a
 * optionally ``assignment_field`` and ``assignment_roles`` – users whose only reaching roles
   are assignment roles (the social worker) see just the records assigned to them;
 * optionally ``break_glass = True`` – a user of an allowed role may open one record outside
-  their area for a few hours by giving a reason (``core.services.do_break_glass``).
+  their area for a few hours by giving a reason (``core.services.do_break_glass``), to read it.
 
-``visible_to(user)`` is the one way to reach such rows. Anything unexpected – an anonymous or
+``visible_to(user)`` is the one way to reach such rows. It gives the rows of the user's own
+area, the ones they may also change; ``visible_to(user, with_grants=True)`` adds the records
+opened by break-glass grants, and only pages that read (the detail page, a reveal) ask for it,
+so that a form, a service, an import or the API that forgets the difference still refuses a
+granted record: a grant is for reading, never writing. Anything unexpected – an anonymous or
 inactive user, a user without a jurisdiction, a role that is not listed, a model that forgot
 to declare its scope – gives an empty result or an error, never another township's rows.
 It reads the user through ``Scope`` alone (id, roles, area, county); ``ScopedStatement`` is a
@@ -64,10 +68,10 @@ class Scope:
 
 
 class ScopedQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        return self.in_scope(Scope.of(user))
+    def visible_to(self, user, *, with_grants: bool = False):
+        return self.in_scope(Scope.of(user), with_grants=with_grants)
 
-    def in_scope(self, scope: Scope | None):
+    def in_scope(self, scope: Scope | None, *, with_grants: bool = False):
         model = self.model
         scope_path = getattr(model, "scope_path", None)
         scope_roles = getattr(model, "scope_roles", None)
@@ -81,7 +85,8 @@ class ScopedQuerySet(models.QuerySet):
         through = getattr(model, "scope_through", None)
         if through:
             parent = model._meta.get_field(through).related_model
-            return self.filter(**{f"{through}__in": parent.objects.in_scope(scope).values("pk")})
+            return self.filter(**{f"{through}__in": parent.objects.in_scope(scope, with_grants=with_grants)
+                                  .values("pk")})
         paths = (scope_path,) if isinstance(scope_path, str) else tuple(scope_path)
         county = _county_equality(model, scope.county_code)
         alternatives = [_in_area(model, path, scope.area_path) for path in paths]
@@ -91,7 +96,7 @@ class ScopedQuerySet(models.QuerySet):
         if assignment_roles and roles <= assignment_roles:
             assigned = models.Q(**{model.assignment_field: scope.user_id})
             alternatives = [alternative & assigned for alternative in alternatives]
-        if getattr(model, "break_glass", False):
+        if with_grants and getattr(model, "break_glass", False):
             from core.models import BreakGlassGrant
 
             # The database's clock: the SQL of a scope stays the same from one request to the next.
@@ -114,10 +119,11 @@ class ScopedStatement:
 
     SCOPES = 2048  # statements kept, the most recently used
 
-    def __init__(self, model, build, name: str = "", with_scope: bool = False):
+    def __init__(self, model, build, name: str = "", with_scope: bool = False, with_grants: bool = False):
         """``with_scope``: ``build(queryset, scope, *args)``, for a query that shows something of
-        the scope itself (whether a row lies in the user's own area, say)."""
-        self.model, self.build, self.with_scope = model, build, with_scope
+        the scope itself (whether a row lies in the user's own area, say); ``with_grants``: the
+        records opened by break-glass grants too (a page that only reads)."""
+        self.model, self.build, self.with_scope, self.with_grants = model, build, with_scope, with_grants
         self.name = name or getattr(build, "__name__", "scoped")
         self._for_scope = functools.lru_cache(maxsize=self.SCOPES)(self._statement)
 
@@ -125,7 +131,7 @@ class ScopedStatement:
         from core.statements import Statement
 
         def build(*args):
-            queryset = self.model.objects.in_scope(scope)
+            queryset = self.model.objects.in_scope(scope, with_grants=self.with_grants)
             return self.build(queryset, scope, *args) if self.with_scope else self.build(queryset, *args)
 
         build.__name__ = self.name

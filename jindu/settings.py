@@ -185,6 +185,9 @@ TASKS = {
 JINDU_AUDIT_RETENTION_DAYS = int(os.environ.get("JINDU_AUDIT_RETENTION_DAYS", str(3 * 365)))
 # Daily sweep time (Asia/Shanghai, HH:MM), enqueued by `jindu serve`.
 JINDU_SWEEP_AT = os.environ.get("JINDU_SWEEP_AT", "02:30")
+# Break-glass (core.services.do_break_glass): how long a grant lasts, and how many a user holds at once.
+JINDU_BREAK_GLASS_HOURS = int(os.environ.get("JINDU_BREAK_GLASS_HOURS", "4"))
+JINDU_BREAK_GLASS_MAX_ACTIVE = int(os.environ.get("JINDU_BREAK_GLASS_MAX_ACTIVE", "3"))
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],

@@ -180,7 +180,7 @@ class PersonDetailView(ObjectDetailView):
     template_name = "persons/person_detail.html"
     context_object_name = "person"
     object_statement = ScopedStatement(Person, lambda queryset, pk: _person_page(queryset).filter(pk=pk),
-                                       name="person_page")
+                                       name="person_page", with_grants=True)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -188,6 +188,8 @@ class PersonDetailView(ObjectDetailView):
         user = self.request.user
         today = timezone.localdate()
         records = queries.PersonFile(person)
+        # Opened through a break-glass grant only: read-only (the forms and services refuse it too).
+        by_grant = not Person.objects.visible_to(user).filter(pk=person.pk).exists()
         measure = records.current_measure
         timeline = records.timeline()
         context.update({
@@ -195,7 +197,8 @@ class PersonDetailView(ObjectDetailView):
             "age": rules.age_on(person.birth_date, today),
             "place": queries.place_of(person),
             "show_health": has_any_role(user, HEALTH_ROLES),
-            "can_write": has_any_role(user, WRITER_ROLES),
+            "by_grant": by_grant,
+            "can_write": has_any_role(user, WRITER_ROLES) and not by_grant,
             "open_flags": [(flag, queries.evidence_of(flag), FlagDecideForm(prefix=f"decide-{flag.pk}"),
                             FlagDismissForm(prefix=f"dismiss-{flag.pk}")) for flag in records.open_flags],
             "measure": measure,
@@ -205,7 +208,7 @@ class PersonDetailView(ObjectDetailView):
             "substances": records.substances,
             "timeline": timeline,
             "timeline_rows": timeline_rows(timeline),
-            "can_support": has_any_role(user, services.SUPPORT_ROLES),
+            "can_support": has_any_role(user, services.SUPPORT_ROLES) and not by_grant,
         })
         risk = records.latest_risk
         context["risk"] = risk
