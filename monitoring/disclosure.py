@@ -1,0 +1,303 @@
+"""Small counts for viewers without personal-data rights (the leadership; SPEC §2, §4; issue 19):
+statistical disclosure control, so that no count shown as "<5" can be worked out from what is
+shown beside it.
+
+* **Primary**: a count of 1 to 4 is shown as "<5" (``indicators.SMALL_COUNT``).
+* **Shares**: a rate or any figure computed from a count (a share, the estimated users, a per
+  mille) is withheld ("*") when a count it is made of is suppressed, or when its numerator or
+  denominator is 1 to 4: share × denominator gives the numerator back.
+* **Complementary**: where parts add up to a total that is shown — the villages of a township,
+  the townships of a county, the rows of a breakdown, the statuses an indicator counts — a
+  suppressed part could be had by subtraction. ``withhold`` works out, as an attacker would
+  (each cell's interval, narrowed over every relation until nothing changes), whether a
+  suppressed cell is pinned to one value, and then withholds the smallest other part of that
+  relation ("*"), until none is. Totals are never withheld for their parts: a place's own
+  figures are decided where it is a part (its parent's group), top-down from the viewer's own
+  area, so the page of a village, of its township and the API answer the same.
+* **Comparisons**: 同比/环比 and last year's figure of a count only when both figures are
+  shown; none for shares and computed figures (their base's numerator is not at hand).
+
+``Disclosure(viewer, jurisdiction, period, as_of)`` decides for one place and its children;
+``apply(values, place)`` marks the Values (``Value.withheld``, the comparisons removed) and
+``rows(name, rows)`` gives a breakdown's rows with withheld counts (``Withheld``), which every
+display (dashboard cards and charts, API, documents) then shows as "*".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.roles import may_see_personal_data
+from monitoring import indicators
+
+SHOWN, SMALL, WITHHELD = "shown", "small", "withheld"
+MARK = indicators.WITHHELD_MARK
+INF = 10**9
+VARIANTS = ("value", "previous_year", "previous_period")
+ADDITIVE_BREAKDOWNS = ("status", "age", "sex", "living", "risk")  # rows add up to the registered
+# The figures of a place that add up rows of its breakdowns.
+BREAKDOWN_FIGURES = ("registered", "community_measures", "active", "compulsory_treatment", "whereabouts_unknown",
+                     "abstinence_count", "young_share", "minor_share")
+
+
+class Withheld(int):
+    """A breakdown count withheld to protect another: shown as "*" (``indicators.suppress``)."""
+
+    withheld = True
+
+
+def plain_count(indicator) -> bool:
+    """A count read straight from one source count (registered, newly found, …): additive over
+    the areas below."""
+    return indicator.is_count and len(indicator.inputs) == 1 and not indicator.needs_place
+
+
+def _count_of_source() -> dict[str, str]:
+    return {i.inputs[0]: code for code, i in indicators.INDICATORS.items() if plain_count(i)}
+
+
+# --- the attacker's reasoning, and withholding until it finds nothing ---------------------------
+
+
+@dataclass
+class Cell:
+    value: int
+    state: str = SHOWN
+    eligible: bool = True  # may be withheld to protect another cell
+
+
+def _bounds(cell: Cell) -> list[int]:
+    if cell.state == SHOWN:
+        return [cell.value, cell.value]
+    if cell.state == SMALL:
+        return [1, indicators.SMALL_COUNT - 1]
+    # Withheld: a reader who knows this rule knows that a withheld count is 0 or not small; count
+    # on the narrower bound, so that even that reader pins nothing.
+    return [indicators.SMALL_COUNT, INF] if cell.value >= indicators.SMALL_COUNT else [0, INF]
+
+
+def exposed(cells: dict, relations: list[tuple]) -> set:
+    """The suppressed cells whose value what is shown pins down: interval propagation over
+    ``relations`` (total, parts) meaning total = sum of parts, to a fixed point."""
+    bounds = {key: _bounds(cell) for key, cell in cells.items()}
+    changed = True
+    while changed:
+        changed = False
+        for total, parts in relations:
+            lows = [bounds[p][0] for p in parts]
+            highs = [bounds[p][1] for p in parts]
+            low, high = bounds[total]
+            new = [max(low, sum(lows)), min(high, sum(highs))]
+            if new != bounds[total]:
+                bounds[total], changed = new, True
+            low, high = bounds[total]
+            for i, part in enumerate(parts):
+                new = [max(lows[i], low - (sum(highs) - highs[i])), min(highs[i], high - (sum(lows) - lows[i]))]
+                if new != bounds[part]:
+                    bounds[part], changed = new, True
+    return {key for key, cell in cells.items() if cell.state != SHOWN and bounds[key][0] == bounds[key][1]}
+
+
+def withhold(cells: dict, relations: list[tuple]) -> set:
+    """Suppress 1 to 4, then withhold parts until no suppressed cell can be worked out. Returns
+    the cells still exposed (a relation with nothing left to withhold), for the caller's fallback."""
+    for cell in cells.values():
+        if cell.state == SHOWN and 0 < cell.value < indicators.SMALL_COUNT:
+            cell.state = SMALL
+    while True:
+        found = exposed(cells, relations)
+        if not found:
+            return set()
+        candidates = [part for total, parts in relations if total in found or found & set(parts)
+                      for part in parts if cells[part].state == SHOWN and cells[part].eligible]
+        if not candidates:
+            return found
+        # The smallest part that is not zero first: a zero withheld says little to the reader.
+        choice = min(candidates, key=lambda key: (cells[key].value == 0, cells[key].value, str(key)))
+        cells[choice].state = WITHHELD
+
+
+# --- one place and the places below it ----------------------------------------------------------
+
+
+class Disclosure:
+    """What a viewer without personal-data rights sees of ``jurisdiction``'s figures and of its
+    children's, for ``period`` read on ``as_of``. For a viewer with the rights it changes nothing."""
+
+    def __init__(self, viewer, jurisdiction, period, *, as_of=None):
+        self.active = viewer is not None and not may_see_personal_data(viewer)
+        self.jurisdiction, self.period, self.as_of = jurisdiction, period, as_of
+        self.states: dict[tuple, str] = {}  # (place pk, code, variant) -> state of a plain count
+        self.raw: dict[tuple, int] = {}  # the same keys: the true figures
+        self.sources = _count_of_source()
+        if self.active:
+            for place in self._chain(viewer):
+                self._group(place)
+
+    def _chain(self, viewer) -> list:
+        """From the viewer's own area down to the jurisdiction: the groups whose totals are shown."""
+        top = getattr(viewer, "jurisdiction", None)
+        node, chain = self.jurisdiction, [self.jurisdiction]
+        while top is not None and node.pk != top.pk and node.parent_id is not None and node.path.startswith(top.path):
+            node = node.parent
+            chain.append(node)
+        return list(reversed(chain))
+
+    def _group(self, place) -> None:
+        """The place's plain counts as the total of its children's: complementary suppression per
+        indicator and variant; the place's own states come from its parent's group (or, at the
+        top, from the primary rule alone)."""
+        if (place.pk, "registered", "value") not in self.raw:
+            for code, value in indicators.evaluate(None, place, self.period, as_of=self.as_of).items():
+                for variant in VARIANTS:
+                    if plain_count(value.indicator) and getattr(value, variant) is not None:
+                        self.raw[(place.pk, code, variant)] = int(getattr(value, variant))
+        by_child = indicators.evaluate_children(None, place, self.period, as_of=self.as_of, compare=True)
+        for pk, values in by_child.items():
+            for code, value in values.items():
+                for variant in VARIANTS:
+                    if plain_count(value.indicator) and getattr(value, variant) is not None:
+                        self.raw[(pk, code, variant)] = int(getattr(value, variant))
+        for code in (code for code, i in indicators.INDICATORS.items() if plain_count(i)):
+            for variant in VARIANTS:
+                total = (place.pk, code, variant)
+                parts = [(pk, code, variant) for pk in by_child if (pk, code, variant) in self.raw]
+                cells = {key: Cell(self.raw[key]) for key in parts}
+                relations = []
+                if total in self.raw:
+                    cells[total] = Cell(self.raw[total], self.states.get(total, SHOWN), eligible=False)
+                    if parts and sum(self.raw[key] for key in parts) == self.raw[total]:
+                        relations.append((total, parts))
+                withhold(cells, relations)
+                for key, cell in cells.items():
+                    self.states[key] = cell.state
+
+    # --- what the views call ---------------------------------------------------------------
+
+    def state(self, place_pk, code: str, variant: str = "value") -> str:
+        return self.states.get((place_pk, code, variant), WITHHELD)  # not decided: fail closed
+
+    def apply(self, values: dict, place) -> dict:
+        """Mark the Values of ``place`` (code -> Value) as this viewer may see them; returns them."""
+        if not self.active:
+            return values
+        for value in values.values():
+            self._mark(value, place.pk)
+        return values
+
+    def apply_children(self, by_child: dict) -> dict:
+        if self.active:
+            for pk, values in by_child.items():
+                for value in values.values():
+                    self._mark(value, pk)
+        return by_child
+
+    def apply_series(self, code: str, periods, values: list, place) -> list:
+        """A trend: the point of the period itself as everywhere else; other months by the
+        primary and share rules (their groups are not read)."""
+        if self.active:
+            for period, value in zip(periods, values, strict=True):
+                if period == self.period:
+                    self._mark(value, place.pk)
+                else:
+                    self._mark(value, place.pk, decided=False)
+        return values
+
+    def _mark(self, value, place_pk, decided: bool = True) -> None:
+        indicator = value.indicator
+        small = indicators.SMALL_COUNT
+        if plain_count(indicator):
+            state = self.state(place_pk, indicator.code) if decided else (
+                SMALL if value.value is not None and 0 < value.value < small else SHOWN)
+            value.withheld = state == WITHHELD
+            last_year = self.state(place_pk, indicator.code, "previous_year") if decided else WITHHELD
+            before = self.state(place_pk, indicator.code, "previous_period") if decided else WITHHELD
+            if state != SHOWN or last_year != SHOWN:
+                value.yoy = value.yoy_points = None
+            if state != SHOWN or before != SHOWN:
+                value.mom = value.mom_points = None
+            if last_year != SHOWN:
+                value.previous_year = None
+            if before != SHOWN:
+                value.previous_period = None
+            return
+        hidden_input = any(
+            (self.state(place_pk, self.sources[name]) if decided else SMALL) != SHOWN
+            for name in indicator.inputs if name in self.sources and (decided or _small_input(value, name)))
+        small_numerator = indicator.is_rate and value.numerator is not None and 0 < value.numerator < small
+        value.withheld = value.value is not None and (hidden_input or small_numerator)
+        value.yoy = value.yoy_points = value.mom = value.mom_points = None
+        value.previous_year = value.previous_period = None
+
+    # --- breakdowns of the jurisdiction itself ---------------------------------------------------
+
+    def protect_breakdowns(self, breakdowns: dict) -> dict:
+        """{name: rows} with withheld rows as ``Withheld`` counts, against the jurisdiction's own
+        figures that add rows up (the registered, the statuses counted, the shares of ages),
+        wherever those are shown."""
+        if not self.active:
+            return breakdowns
+        from persons.choices import ACTIVE_STATUSES
+        from persons.choices import ControlStatus as S
+
+        place = self.jurisdiction.pk
+        values = self.apply(indicators.evaluate(list(BREAKDOWN_FIGURES), self.jurisdiction, self.period,
+                                                as_of=self.as_of, compare=False), self.jurisdiction)
+        cells, relations = {}, []
+        for name, rows in breakdowns.items():
+            for key, _label, count in rows:
+                cells[(name, key)] = Cell(int(count))
+
+        def indicator_cell(code):
+            key = ("indicator", code)
+            value = values.get(code)
+            if key in cells or value is None or value.value is None:
+                return key if key in cells else None
+            if plain_count(value.indicator):
+                cells[key] = Cell(int(value.value), self.state(place, code), eligible=False)
+            elif value.numerator is not None:  # a share: its numerator is known when it is shown
+                shown = not value.withheld and value.display(suppress_small=True) == value.display()
+                cells[key] = Cell(int(value.numerator), SHOWN if shown else WITHHELD, eligible=False)
+            else:
+                return None
+            return key
+
+        registered = indicator_cell("registered")
+        for name in ADDITIVE_BREAKDOWNS:
+            rows = breakdowns.get(name)
+            if rows and registered and sum(count for _k, _l, count in rows) == cells[registered].value:
+                relations.append((registered, [(name, key) for key, _l, _c in rows]))
+        links = {"community_measures": ("status", [S.COMMUNITY_TREATMENT, S.COMMUNITY_REHABILITATION]),
+                 "active": ("status", sorted(ACTIVE_STATUSES)),
+                 "compulsory_treatment": ("status", [S.COMPULSORY_TREATMENT]),
+                 "whereabouts_unknown": ("status", [S.WHEREABOUTS_UNKNOWN]),
+                 "abstinence_count": ("status", [S.THREE_YEAR_ABSTINENCE]),
+                 # shares whose numerator is rows of a breakdown: share × registered gives it
+                 "young_share": ("age", ["under_18", "18_25", "26_34"]), "minor_share": ("age", ["under_18"])}
+        for code, (name, keys) in links.items():
+            if name not in breakdowns:
+                continue
+            total = indicator_cell(code)
+            parts = [(name, key) for key in keys if (name, key) in cells]
+            if total is None or sum(cells[p].value for p in parts) != cells[total].value:
+                continue
+            relations.append((total, parts))
+            if len(parts) == 1:  # the row is the figure: the same state, never withheld for another
+                cells[parts[0]].eligible = False
+                if cells[total].state == WITHHELD:
+                    cells[parts[0]].state = WITHHELD
+        left = withhold(cells, relations)
+        result = {}
+        for name, rows in breakdowns.items():
+            whole = any(key[0] == name for key in left)  # nothing left to withhold: the whole breakdown
+            result[name] = [(key, label, Withheld(count) if whole or cells[(name, key)].state == WITHHELD else count)
+                            for key, label, count in rows]
+        return result
+
+
+def _small_input(value, name) -> bool:
+    """For a month whose groups are not read: whether an input of a computed figure is small."""
+    for number in (value.numerator, value.denominator):
+        if number is not None and 0 < number < indicators.SMALL_COUNT:
+            return True
+    return False
