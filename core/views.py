@@ -359,6 +359,9 @@ class CapabilitiesView(RoleRequiredMixin, TemplateView):
     template_name = "core/capabilities.html"
 
     def get_context_data(self, **kwargs):
+        from django.conf import settings
+
         from core.capabilities import capabilities
 
-        return super().get_context_data(capabilities=capabilities(), **kwargs)
+        return super().get_context_data(capabilities=capabilities(), break_glass_limit=settings.JINDU_BREAK_GLASS_MAX_ACTIVE,
+                                        break_glass_hours=settings.JINDU_BREAK_GLASS_HOURS, **kwargs)

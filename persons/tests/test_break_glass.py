@@ -122,6 +122,18 @@ def test_a_grant_opens_the_file_for_reading_and_every_write_is_refused(places, a
     assert not AuditEntry.objects.filter(actor=user, action__in=["create", "update", "delete"]).exists()
 
 
+def test_break_glass_rows_of_the_scope_matrix(tree, client):
+    """Every role outside the file's area: a grant where the role reads person files, then the
+    file's page and no form of it."""
+    from jindu.testing.scope import ScopeMatrix
+    village = tree["villages"][0]
+    person = people.under_treatment(village, name="孙八")
+    targets = _write_targets(person)
+    matrix = ScopeMatrix(village)
+    writes = [reverse(f"persons:{name}", args=[record.pk]) for name, record in targets.items()]
+    matrix.check_break_glass(client, person, person.get_absolute_url(), writes, read_roles=Person.scope_roles)
+
+
 def test_at_most_three_grants_at_a_time(places, attacker, settings):
     persons = [people.person(places["village"], name=f"测试{n}") for n in range(10)]
     answers = [_break_glass(attacker, person.pk, reason).status_code for person, reason in zip(persons, REASONS, strict=True)]
