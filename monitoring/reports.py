@@ -169,8 +169,9 @@ def _ranked(data: ReportData, code: str) -> list[tuple[Jurisdiction, object]]:
     indicator = indicators.INDICATORS[code]
     rows = [(child, data.by_child.get(child.pk, {}).get(code)) for child in data.children]
     rows = [(child, value) for child, value in rows if value is not None]
-    with_value = [(c, v) for c, v in rows if v.value is not None]
-    without = [(c, v) for c, v in rows if v.value is None]
+    # A figure the viewer may not see ("<5", "*") takes no place in the order: it would bound it.
+    with_value = [(c, v) for c, v in rows if v.value is not None and data.show(v) == v.display()]
+    without = [(c, v) for c, v in rows if (c, v) not in with_value]
     with_value.sort(key=lambda row: float(row[1].value), reverse=indicator.higher_is_better is not False)
     return with_value + without
 
