@@ -35,10 +35,6 @@ MARK = indicators.WITHHELD_MARK
 INF = 10**9
 VARIANTS = ("value", "previous_year", "previous_period")
 ADDITIVE_BREAKDOWNS = ("status", "age", "sex", "living", "risk")  # rows add up to the registered
-# The figures of a place that add up rows of its breakdowns.
-BREAKDOWN_FIGURES = ("registered", "community_measures", "active", "compulsory_treatment", "whereabouts_unknown",
-                     "abstinence_count", "young_share", "minor_share")
-
 
 class Withheld(int):
     """A breakdown count withheld to protect another: shown as "*" (``indicators.suppress``)."""
@@ -100,7 +96,11 @@ def exposed(cells: dict, relations: list[tuple]) -> set:
 
 def withhold(cells: dict, relations: list[tuple]) -> set:
     """Suppress 1 to 4, then withhold parts until no suppressed cell can be worked out. Returns
-    the cells still exposed (a relation with nothing left to withhold), for the caller's fallback."""
+    the cells still exposed (a relation with nothing left to withhold), for the caller's fallback.
+
+    A part withheld is the smallest shown part that is not zero (classic complementary
+    suppression); else a part shown as "<5", now "*" (four villages of "<5" under a township of
+    "<5" are 1 each: the township's bound pins them); else a zero."""
     for cell in cells.values():
         if cell.state == SHOWN and 0 < cell.value < indicators.SMALL_COUNT:
             cell.state = SMALL
@@ -109,11 +109,11 @@ def withhold(cells: dict, relations: list[tuple]) -> set:
         if not found:
             return set()
         candidates = [part for total, parts in relations if total in found or found & set(parts)
-                      for part in parts if cells[part].state == SHOWN and cells[part].eligible]
+                      for part in parts if cells[part].state in (SHOWN, SMALL) and cells[part].eligible]
         if not candidates:
             return found
-        # The smallest part that is not zero first: a zero withheld says little to the reader.
-        choice = min(candidates, key=lambda key: (cells[key].value == 0, cells[key].value, str(key)))
+        choice = min(candidates, key=lambda key: (cells[key].value == 0, cells[key].state == SMALL,
+                                                  cells[key].value, str(key)))
         cells[choice].state = WITHHELD
 
 
@@ -127,8 +127,10 @@ class Disclosure:
     def __init__(self, viewer, jurisdiction, period, *, as_of=None):
         self.active = viewer is not None and not may_see_personal_data(viewer)
         self.jurisdiction, self.period, self.as_of = jurisdiction, period, as_of
-        self.states: dict[tuple, str] = {}  # (place pk, code, variant) -> state of a plain count
+        self.states: dict[tuple, str] = {}  # (place pk, code, variant) -> state of a plain count;
+        # ("row", place pk, breakdown, key) -> state of a breakdown's row
         self.raw: dict[tuple, int] = {}  # the same keys: the true figures
+        self.values: dict[tuple, object] = {}  # (place pk, code) -> Value, as read
         self.sources = _count_of_source()
         if self.active:
             for place in self._chain(viewer):
@@ -144,33 +146,101 @@ class Disclosure:
         return list(reversed(chain))
 
     def _group(self, place) -> None:
-        """The place's plain counts as the total of its children's: complementary suppression per
-        indicator and variant; the place's own states come from its parent's group (or, at the
-        top, from the primary rule alone)."""
+        """The place's figures as totals: its plain counts of its children's, and (this period)
+        of its breakdowns' rows, with the statuses and age shares that add rows up — one system,
+        so that no combination of them pins a suppressed cell. The place's own figures keep the
+        states its parent's group gave them (at the top: the primary rule alone)."""
         if (place.pk, "registered", "value") not in self.raw:
-            for code, value in indicators.evaluate(None, place, self.period, as_of=self.as_of).items():
-                for variant in VARIANTS:
-                    if plain_count(value.indicator) and getattr(value, variant) is not None:
-                        self.raw[(place.pk, code, variant)] = int(getattr(value, variant))
+            self._keep(place.pk, indicators.evaluate(None, place, self.period, as_of=self.as_of))
         by_child = indicators.evaluate_children(None, place, self.period, as_of=self.as_of, compare=True)
         for pk, values in by_child.items():
-            for code, value in values.items():
-                for variant in VARIANTS:
-                    if plain_count(value.indicator) and getattr(value, variant) is not None:
-                        self.raw[(pk, code, variant)] = int(getattr(value, variant))
-        for code in (code for code, i in indicators.INDICATORS.items() if plain_count(i)):
-            for variant in VARIANTS:
+            self._keep(pk, values)
+        rows = indicators.breakdowns(list(ADDITIVE_BREAKDOWNS), place, as_of=self.as_of)
+        codes = [code for code, i in indicators.INDICATORS.items() if plain_count(i)]
+        for variant in VARIANTS:
+            cells, relations = {}, []
+            for code in codes:
                 total = (place.pk, code, variant)
                 parts = [(pk, code, variant) for pk in by_child if (pk, code, variant) in self.raw]
-                cells = {key: Cell(self.raw[key]) for key in parts}
-                relations = []
+                cells.update({key: Cell(self.raw[key]) for key in parts})
                 if total in self.raw:
                     cells[total] = Cell(self.raw[total], self.states.get(total, SHOWN), eligible=False)
                     if parts and sum(self.raw[key] for key in parts) == self.raw[total]:
                         relations.append((total, parts))
-                withhold(cells, relations)
-                for key, cell in cells.items():
-                    self.states[key] = cell.state
+            if variant == "value":
+                self._breakdown_relations(place.pk, rows, cells, relations)
+            left = withhold(cells, relations)
+            if left:  # still exposed: every part of those relations withheld
+                for total, parts in relations:
+                    if total in left or left & set(parts):
+                        for key in parts:
+                            if cells[key].eligible and cells[key].value:
+                                cells[key].state = WITHHELD
+            for key, cell in cells.items():
+                self.states[key] = cell.state
+
+    def _keep(self, pk, values: dict) -> None:
+        for code, value in values.items():
+            self.values[(pk, code)] = value
+            for variant in VARIANTS:
+                if plain_count(value.indicator) and getattr(value, variant) is not None:
+                    self.raw[(pk, code, variant)] = int(getattr(value, variant))
+
+    def _breakdown_relations(self, pk, breakdowns: dict, cells: dict, relations: list) -> None:
+        """The rows of the place's breakdowns as parts: of the registered, of the statuses an
+        indicator counts, of the shares of minors and under-35s (share × registered)."""
+        from persons.choices import ACTIVE_STATUSES
+        from persons.choices import ControlStatus as S
+
+        for name, rows in breakdowns.items():
+            for key, _label, count in rows:
+                cells[("row", pk, name, key)] = Cell(int(count))
+        links = {"registered": {name: None for name in ADDITIVE_BREAKDOWNS},
+                 "community_measures": {"status": [S.COMMUNITY_TREATMENT, S.COMMUNITY_REHABILITATION]},
+                 "active": {"status": sorted(ACTIVE_STATUSES)},
+                 "compulsory_treatment": {"status": [S.COMPULSORY_TREATMENT]},
+                 "whereabouts_unknown": {"status": [S.WHEREABOUTS_UNKNOWN]},
+                 "abstinence_count": {"status": [S.THREE_YEAR_ABSTINENCE]},
+                 "young_share": {"age": ["under_18", "18_25", "26_34"]}, "minor_share": {"age": ["under_18"]}}
+        for code, by_breakdown in links.items():
+            total = self._total_cell(pk, code, cells)
+            if total is None:
+                continue
+            for name, keys in by_breakdown.items():
+                if name not in breakdowns:
+                    continue
+                keys = [key for key, _l, _c in breakdowns[name]] if keys is None else keys
+                parts = [("row", pk, name, key) for key in keys if ("row", pk, name, key) in cells]
+                if parts and sum(cells[p].value for p in parts) == cells[total].value:
+                    relations.append((total, parts))
+                    if len(parts) == 1:  # the row is the figure: its state, never withheld for another
+                        cells[parts[0]].eligible = False
+                        if cells[total].state == WITHHELD:
+                            cells[parts[0]].state = WITHHELD
+
+    def _total_cell(self, pk, code, cells):
+        """The cell of a place's figure that rows add up to: a plain count's own, or a share's
+        numerator (known when the share is shown); None without a figure."""
+        value = self.values.get((pk, code))
+        if value is None or value.value is None:
+            return None
+        if plain_count(value.indicator):
+            return (pk, code, "value") if (pk, code, "value") in cells else None
+        if value.numerator is None:
+            return None
+        shown = self._share_shown(pk, value)
+        key = (pk, code, "numerator")
+        cells[key] = Cell(int(value.numerator), SHOWN if shown else WITHHELD, eligible=False)
+        return key if shown else None
+
+    def _share_shown(self, pk, value) -> bool:
+        small = indicators.SMALL_COUNT
+        if value.numerator is not None and 0 < value.numerator < small:
+            return False
+        if value.denominator is not None and 0 < value.denominator < small:
+            return False
+        return all(self.states.get((pk, self.sources[name], "value"), SHOWN) == SHOWN
+                   for name in value.indicator.inputs if name in self.sources)
 
     # --- what the views call ---------------------------------------------------------------
 
@@ -232,66 +302,15 @@ class Disclosure:
     # --- breakdowns of the jurisdiction itself ---------------------------------------------------
 
     def protect_breakdowns(self, breakdowns: dict) -> dict:
-        """{name: rows} with withheld rows as ``Withheld`` counts, against the jurisdiction's own
-        figures that add rows up (the registered, the statuses counted, the shares of ages),
-        wherever those are shown."""
+        """{name: rows} with the rows withheld in the jurisdiction's group as ``Withheld`` counts
+        (a breakdown not decided there, such as the substances, by the primary rule alone)."""
         if not self.active:
             return breakdowns
-        from persons.choices import ACTIVE_STATUSES
-        from persons.choices import ControlStatus as S
-
-        place = self.jurisdiction.pk
-        values = self.apply(indicators.evaluate(list(BREAKDOWN_FIGURES), self.jurisdiction, self.period,
-                                                as_of=self.as_of, compare=False), self.jurisdiction)
-        cells, relations = {}, []
-        for name, rows in breakdowns.items():
-            for key, _label, count in rows:
-                cells[(name, key)] = Cell(int(count))
-
-        def indicator_cell(code):
-            key = ("indicator", code)
-            value = values.get(code)
-            if key in cells or value is None or value.value is None:
-                return key if key in cells else None
-            if plain_count(value.indicator):
-                cells[key] = Cell(int(value.value), self.state(place, code), eligible=False)
-            elif value.numerator is not None:  # a share: its numerator is known when it is shown
-                shown = not value.withheld and value.display(suppress_small=True) == value.display()
-                cells[key] = Cell(int(value.numerator), SHOWN if shown else WITHHELD, eligible=False)
-            else:
-                return None
-            return key
-
-        registered = indicator_cell("registered")
-        for name in ADDITIVE_BREAKDOWNS:
-            rows = breakdowns.get(name)
-            if rows and registered and sum(count for _k, _l, count in rows) == cells[registered].value:
-                relations.append((registered, [(name, key) for key, _l, _c in rows]))
-        links = {"community_measures": ("status", [S.COMMUNITY_TREATMENT, S.COMMUNITY_REHABILITATION]),
-                 "active": ("status", sorted(ACTIVE_STATUSES)),
-                 "compulsory_treatment": ("status", [S.COMPULSORY_TREATMENT]),
-                 "whereabouts_unknown": ("status", [S.WHEREABOUTS_UNKNOWN]),
-                 "abstinence_count": ("status", [S.THREE_YEAR_ABSTINENCE]),
-                 # shares whose numerator is rows of a breakdown: share × registered gives it
-                 "young_share": ("age", ["under_18", "18_25", "26_34"]), "minor_share": ("age", ["under_18"])}
-        for code, (name, keys) in links.items():
-            if name not in breakdowns:
-                continue
-            total = indicator_cell(code)
-            parts = [(name, key) for key in keys if (name, key) in cells]
-            if total is None or sum(cells[p].value for p in parts) != cells[total].value:
-                continue
-            relations.append((total, parts))
-            if len(parts) == 1:  # the row is the figure: the same state, never withheld for another
-                cells[parts[0]].eligible = False
-                if cells[total].state == WITHHELD:
-                    cells[parts[0]].state = WITHHELD
-        left = withhold(cells, relations)
+        pk = self.jurisdiction.pk
         result = {}
         for name, rows in breakdowns.items():
-            whole = any(key[0] == name for key in left)  # nothing left to withhold: the whole breakdown
-            result[name] = [(key, label, Withheld(count) if whole or cells[(name, key)].state == WITHHELD else count)
-                            for key, label, count in rows]
+            result[name] = [(key, label, Withheld(count) if self.states.get(("row", pk, name, key)) == WITHHELD
+                             else count) for key, label, count in rows]
         return result
 
 

@@ -262,23 +262,30 @@ def _cells(total, parts):
     return cells, [("total", [f"p{i}" for i in range(len(parts))])]
 
 
-@pytest.mark.parametrize(("parts", "withheld"), [
-    ([1, 56, 12, 7], {"p3"}),  # one small part: the next smallest is withheld with it
-    ([1, 5, 30], {"p1", "p2"}),  # 1 + 5 = 6 pins both (a withheld count is 0 or 5 and more): a third
-    ([4, 4, 0, 0], set()),  # 4 + 4 = 8 pins both at the top of "<5": see below
-    ([3, 0, 9], {"p2"}),
-    ([0, 9, 12], set()),  # nothing small
+@pytest.mark.parametrize(("parts", "small", "withheld"), [
+    ([1, 56, 12, 7], {"p0"}, {"p3"}),  # one small part: the next smallest is withheld with it
+    ([1, 5, 30], {"p0"}, {"p1", "p2"}),  # 1 + 5 = 6 pins both (a withheld count is 0 or 5 and more): a third
+    ([3, 0, 9], {"p0"}, {"p2"}),
+    # 4 + 4 = 8 pins both at the top of "<5", and no part shown is not zero: one "<5" becomes "*"
+    ([4, 4, 0, 0], {"p1"}, {"p0"}),
+    ([0, 9, 12], set(), set()),  # nothing small
 ])
-def test_complementary_suppression(parts, withheld):
+def test_complementary_suppression(parts, small, withheld):
     from monitoring.disclosure import SHOWN, SMALL, WITHHELD, exposed, withhold
 
     cells, relations = _cells(sum(parts), parts)
-    left = withhold(cells, relations)
-    assert left == set() and exposed(cells, relations) == set()
-    small = {key for key, cell in cells.items() if cell.state == SMALL}
-    assert small == {f"p{i}" for i, v in enumerate(parts) if 0 < v < indicators.SMALL_COUNT}
-    if parts != [4, 4, 0, 0]:
-        assert {key for key, cell in cells.items() if cell.state == WITHHELD} == withheld
-    else:  # both at the top of "<5": a zero is withheld, so that 8 is no longer 4 + 4
-        assert sum(cell.state == WITHHELD for cell in cells.values()) == 1
+    assert withhold(cells, relations) == set() and exposed(cells, relations) == set()
+    assert {key for key, cell in cells.items() if cell.state == SMALL} == small
+    assert {key for key, cell in cells.items() if cell.state == WITHHELD} == withheld
     assert cells["total"].state == SHOWN
+
+
+def test_a_total_of_less_than_5_over_parts_of_less_than_5():
+    """A township of "<5" whose four villages are "<5": each is 1 (the bound of the township pins
+    them), so one of them is withheld."""
+    from monitoring.disclosure import SMALL, WITHHELD, Cell, exposed, withhold
+
+    cells = {"total": Cell(4, SMALL, eligible=False)} | {f"p{i}": Cell(1) for i in range(4)} | {"zero": Cell(0)}
+    relations = [("total", ["p0", "p1", "p2", "p3", "zero"])]
+    assert withhold(cells, relations) == set() and exposed(cells, relations) == set()
+    assert sum(cell.state == WITHHELD for cell in cells.values()) == 1 and cells["zero"].state != WITHHELD
