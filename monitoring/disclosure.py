@@ -15,7 +15,8 @@ shown beside it.
   figures are decided where it is a part (its parent's group), top-down from the viewer's own
   area, so the page of a village, of its township and the API answer the same.
 * **Comparisons**: 同比/环比 and last year's figure of a count only when both figures are
-  shown; none for shares and computed figures (their base's numerator is not at hand).
+  shown; none for shares and computed figures (their base's numerator is not at hand); whether
+  a target is met only for a figure shown.
 
 ``Disclosure(viewer, jurisdiction, period, as_of)`` decides for one place and its children;
 ``apply(values, place)`` marks the Values (``Value.withheld``, the comparisons removed) and
@@ -274,6 +275,11 @@ class Disclosure:
         return values
 
     def _mark(self, value, place_pk, decided: bool = True) -> None:
+        self._mark_figure(value, place_pk, decided)
+        if value.display(suppress_small=True) != value.display():
+            value.target_met = None  # met or not would bound a figure not shown
+
+    def _mark_figure(self, value, place_pk, decided: bool) -> None:
         indicator = value.indicator
         small = indicators.SMALL_COUNT
         if plain_count(indicator):

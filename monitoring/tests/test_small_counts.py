@@ -23,6 +23,7 @@ from accounts.tests.factories import UserFactory
 from core.roles import Role
 from jurisdictions.tests.factories import build_tree
 from monitoring import indicators
+from monitoring.models import Target
 from monitoring.periods import Period
 from monitoring.tests import builders
 from persons.choices import ACTIVE_STATUSES
@@ -61,6 +62,9 @@ def county(db):
     for village, count, status, birth, found in plan:
         builders.persons(village, count, status=status, birth=birth, first_found_on=found,
                          since=datetime.date(today.year - 2, 1, 1))
+    # Targets set for the county, inherited below: whether one is met bounds the figure.
+    for code, value in (("newly_found", 1), ("abstinence_rate", 1)):
+        Target.objects.create(indicator=code, jurisdiction=tree["county"], year=today.year, value=value)
     return tree
 
 
@@ -140,6 +144,9 @@ def _api(client, **params):
 
 def _read_api_row(knowledge: Knowledge, place: str, row: dict) -> None:
     indicator = indicators.INDICATORS[row["code"]]
+    if row["value"] is None and row["target_met"] is not None:  # met or not bounds the figure
+        knowledge.suppressed.add(("target_met", place, row["code"]))
+        knowledge.revealed.add(("target_met", place, row["code"]))
     shown = row["value"] if row["value"] is not None else row["display"]
     if indicator.is_count:
         knowledge.see((place, row["code"]), shown)
