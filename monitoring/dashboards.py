@@ -182,8 +182,7 @@ class Builder:
         months = self._months()
         trends = indicators.series_many([code for code, _bar in TREND_CODES] + TREND_RATE_CODES, self.jurisdiction,
                                         months, as_of=self.as_of)
-        for code, series in trends.items():
-            disclosure.apply_series(code, months, series, self.jurisdiction)
+        disclosure.apply_trends(trends, months, self.jurisdiction)
         charts = {"trend": self.trend(months, trends), "rates": self.rate_trend(months, trends)}
         if children:
             by_child = disclosure.apply_children(indicators.evaluate_children(

@@ -133,8 +133,10 @@ class Disclosure:
         self.raw: dict[tuple, int] = {}  # the same keys: the true figures
         self.values: dict[tuple, object] = {}  # (place pk, code) -> Value, as read
         self.sources = _count_of_source()
+        self.chain = [jurisdiction]
         if self.active:
-            for place in self._chain(viewer):
+            self.chain = self._chain(viewer)
+            for place in self.chain:
                 self._group(place)
 
     def _chain(self, viewer) -> list:
@@ -263,27 +265,71 @@ class Disclosure:
                     self._mark(value, pk)
         return by_child
 
-    def apply_series(self, code: str, periods, values: list, place) -> list:
-        """A trend: the point of the period itself as everywhere else; other months by the
-        primary and share rules (their groups are not read)."""
-        if self.active:
-            for period, value in zip(periods, values, strict=True):
+    def apply_trends(self, trends: dict, periods, place) -> dict:
+        """Trends ({code: [Value per period]}): the point of the period itself as everywhere
+        else; another month of a plain count by that month's group (the place among its parent's
+        children, as the parent's page of that month withholds it); shares and computed figures of
+        other months by the primary and share rules."""
+        if not self.active:
+            return trends
+        states = self._month_states([code for code in trends if plain_count(indicators.INDICATORS[code])],
+                                    periods, place)
+        for code, values in trends.items():
+            for i, (period, value) in enumerate(zip(periods, values, strict=True)):
                 if period == self.period:
                     self._mark(value, place.pk)
+                elif plain_count(value.indicator):
+                    self.states[(place.pk, code, f"month{i}")] = states.get((code, i), WITHHELD)
+                    self._mark(value, place.pk, variant=f"month{i}")
                 else:
                     self._mark(value, place.pk, decided=False)
-        return values
+        return trends
 
-    def _mark(self, value, place_pk, decided: bool = True) -> None:
-        self._mark_figure(value, place_pk, decided)
+    def _month_states(self, codes: list, periods, place) -> dict:
+        """{(code, month index): state} of the place's plain counts in other months: at the top of
+        the viewer's area by the primary rule; one level below, among its parent's children (the
+        parent's figure shown, so nothing beyond that group bears on them); deeper, not decided
+        (withheld: fails closed)."""
+        if not codes:
+            return {}
+        series = indicators.series_many(codes, place, periods, as_of=self.as_of)
+        if self.chain[0].pk == place.pk:
+            return {(code, i): SMALL if value.value and value.value < indicators.SMALL_COUNT else SHOWN
+                    for code, values in series.items() for i, value in enumerate(values)}
+        if len(self.chain) != 2 or self.chain[1].pk != place.pk:
+            return {}
+        from jurisdictions.models import Jurisdiction
+
+        parent = self.chain[0]
+        whole = indicators.series_many(codes, parent, periods, as_of=self.as_of)
+        siblings = {node.pk: indicators.series_many(codes, node, periods, as_of=self.as_of)
+                    for node in Jurisdiction.objects.filter(parent=parent)}
+        states = {}
+        for code in codes:
+            for i in range(len(periods)):
+                total = Cell(int(whole[code][i].value or 0), eligible=False)
+                cells = {"total": total} | {pk: Cell(int(rows[code][i].value or 0)) for pk, rows in siblings.items()}
+                if total.value < indicators.SMALL_COUNT and total.value:
+                    total.state = SMALL
+                parts = [pk for pk in siblings]
+                relations = [("total", parts)] if sum(cells[pk].value for pk in parts) == total.value else []
+                if withhold(cells, relations):
+                    for pk in parts:
+                        if cells[pk].value:
+                            cells[pk].state = WITHHELD
+                states[(code, i)] = cells[place.pk].state if place.pk in cells else WITHHELD
+        return states
+
+    def _mark(self, value, place_pk, decided: bool = True, variant: str = "value") -> None:
+        self._mark_figure(value, place_pk, decided, variant)
         if value.display(suppress_small=True) != value.display():
             value.target_met = None  # met or not would bound a figure not shown
 
-    def _mark_figure(self, value, place_pk, decided: bool) -> None:
+    def _mark_figure(self, value, place_pk, decided: bool, variant: str) -> None:
         indicator = value.indicator
         small = indicators.SMALL_COUNT
         if plain_count(indicator):
-            state = self.state(place_pk, indicator.code) if decided else (
+            state = self.state(place_pk, indicator.code, variant) if decided else (
                 SMALL if value.value is not None and 0 < value.value < small else SHOWN)
             value.withheld = state == WITHHELD
             last_year = self.state(place_pk, indicator.code, "previous_year") if decided else WITHHELD

@@ -117,8 +117,7 @@ def _gather(jurisdiction: Jurisdiction, period: Period, viewer, today: datetime.
     months.reverse()
     trend = indicators.series_many([code for code in TREND_CODES if code in indicators.INDICATORS], jurisdiction,
                                    months, as_of=as_of)
-    for code, series in trend.items():
-        disclosure.apply_series(code, months, series, jurisdiction)
+    disclosure.apply_trends(trend, months, jurisdiction)
     breakdowns = disclosure.protect_breakdowns(indicators.breakdowns([name for name, _title in BREAKDOWNS],
                                                                      jurisdiction, as_of=as_of))
     data = ReportData(jurisdiction, period, as_of, today, viewer, values, children, by_child, months, trend,

@@ -259,6 +259,29 @@ def test_the_leadership_cannot_work_out_a_suppressed_count(county):
     assert derived == []
 
 
+def test_a_townships_trend_agrees_with_the_countys_page_of_that_month(db):
+    """A township of 3 beside one of 20: the county's page withholds the 20 (else 23 − 20 = 3),
+    in every month. The trend on the township's own page must not give last month's 20 back."""
+    tree = build_tree(townships=2, villages=1)
+    small, large = tree["villages"]
+    since = datetime.date(timezone.localdate().year - 2, 1, 1)
+    builders.persons(small, 3, since=since)
+    builders.persons(large, 20, since=since)
+    client = Client()
+    client.force_login(UserFactory(jurisdiction=tree["county"], roles=[Role.LEADERSHIP]))
+    last_month = Period.containing(timezone.localdate()).previous()
+    rows = {row["jurisdiction"]: row["display"] for row in _api(
+        client, jurisdiction=tree["county"].code, children="true", period=last_month.code, codes="registered")}
+    township = tree["townships"][1]
+    assert rows == {tree["townships"][0].code: "<5", township.code: indicators.WITHHELD_MARK}
+    response = client.get(reverse("monitoring:dashboard"), {"jurisdiction": township.code})
+    data = json.loads(re.search(r'<script id="dashboard-data" type="application/json">(.*?)</script>',
+                                response.content.decode(), re.S).group(1))
+    registered = data["charts"]["trend"]["series"][0]["points"]
+    assert [point["value"] for point in registered] == [None] * len(registered)
+    assert {point["label"] for point in registered} == {indicators.WITHHELD_MARK}
+
+
 # --- the rule itself, on plain cells -----------------------------------------------------------------
 
 
