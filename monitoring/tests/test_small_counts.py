@@ -282,6 +282,28 @@ def test_a_townships_trend_agrees_with_the_countys_page_of_that_month(db):
     assert {point["label"] for point in registered} == {indicators.WITHHELD_MARK}
 
 
+def test_the_alert_centre_withholds_what_the_dashboard_withholds(db):
+    """A township of 4 beside one of 20, thresholds on the registered: the leadership's alert
+    centre must show neither the 20 (23 − 20 = 4 on the county's page) nor that the 4 crossed
+    "above 3" (which makes it 4)."""
+    from monitoring.choices import Comparison
+    from monitoring.models import Threshold
+
+    tree = build_tree(townships=2, villages=1)
+    since = datetime.date(timezone.localdate().year - 2, 1, 1)
+    builders.persons(tree["villages"][0], 4, since=since)
+    builders.persons(tree["villages"][1], 20, since=since)
+    Threshold.objects.create(indicator="registered", jurisdiction=tree["county"],
+                             comparison=Comparison.VALUE_ABOVE, value=3)
+    client = Client()
+    client.force_login(UserFactory(jurisdiction=tree["county"], roles=[Role.LEADERSHIP]))
+    response = client.get(reverse("monitoring:alerts"))
+    breaches = [(b.jurisdiction.code, shown) for b, shown in response.context["breaches"]]
+    assert breaches == [(tree["county"].code, "24")]
+    body = response.content.decode()
+    assert ">20<" not in body and tree["townships"][0].name not in body.split('id="breaches"')[1]
+
+
 # --- the rule itself, on plain cells -----------------------------------------------------------------
 
 
