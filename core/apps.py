@@ -10,7 +10,7 @@ class CoreConfig(AppConfig):
         from django.db import models
         from django.db.backends.signals import connection_created
 
-        from core import audit, audit_checkpoints, checks, sweep  # noqa: F401 (checks registers the system checks)
+        from core import audit, audit_checkpoints, checks, services, sweep  # noqa: F401 (checks registers the system checks)
         from core.bulk import In, RelatedIn
         from core.navigation import MenuItem, register_admin_item
         from core.roles import Role
@@ -21,6 +21,7 @@ class CoreConfig(AppConfig):
         sweep.register("audit_retention", sweep.prune_audit_log)
         sweep.register("audit_checkpoint", audit_checkpoints.sweep)
         connection_created.connect(audit.register_sqlite_functions, dispatch_uid="jindu_audit_sqlite")
+        sweep.register("break_glass_daily", services.break_glass_daily)
         register_admin_item(MenuItem(_("Audit log"), "core:audit_list", frozenset({Role.AUDIT_ADMIN})))
         register_admin_item(MenuItem(_("Audit checkpoints"), "core:audit_checkpoints", frozenset({Role.AUDIT_ADMIN})))
         register_admin_item(MenuItem(_("Role capabilities"), "core:capabilities",

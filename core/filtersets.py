@@ -30,7 +30,8 @@ class BreakGlassGrantFilterSet(django_filters.FilterSet):
     user = django_filters.CharFilter(label=_("user"), field_name="user__username", lookup_expr="icontains")
     since = django_filters.DateFilter(label=_("from"), field_name="granted_at", lookup_expr="date__gte",
                                       widget=DATE_INPUT)
+    day = django_filters.DateFilter(label=_("day"), field_name="granted_at", lookup_expr="date", widget=DATE_INPUT)
 
     class Meta:
         model = BreakGlassGrant
-        fields = ["user", "since"]
+        fields = ["user", "since", "day"]

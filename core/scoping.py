@@ -18,9 +18,13 @@ Every model that carries jurisdiction or personal data uses ``ScopedQuerySet`` a
 * optionally ``unit_field`` and ``unit_roles`` – such users see just the rows of their own member
   unit (a member unit's support records, not another unit's);
 * optionally ``break_glass = True`` – a user of an allowed role may open one record outside
-  their area for a few hours by giving a reason (``core.services.do_break_glass``).
+  their area for a few hours by giving a reason (``core.services.do_break_glass``), to read it.
 
-``visible_to(user)`` is the one way to reach such rows. Anything unexpected – an anonymous or
+``visible_to(user)`` is the one way to reach such rows. It gives the rows of the user's own
+area, the ones they may also change; ``visible_to(user, with_grants=True)`` adds the records
+opened by break-glass grants, and only pages that read (the detail page, a reveal) ask for it,
+so that a form, a service, an import or the API that forgets the difference still refuses a
+granted record: a grant is for reading, never writing. Anything unexpected – an anonymous or
 inactive user, a user without a jurisdiction, a role that is not listed, a model that forgot
 to declare its scope – gives an empty result or an error, never another township's rows.
 It reads the user through ``Scope`` alone (id, roles, area, county); ``ScopedStatement`` is a
@@ -75,15 +79,16 @@ class Scope:
 
 
 class ScopedQuerySet(models.QuerySet):
-    def visible_to(self, user, roles=None):
-        """The rows ``user`` sees; with ``roles``, the rows they see through those roles only
-        (a member unit that is also a social worker sees the full file of assigned persons only)."""
+    def visible_to(self, user, roles=None, *, with_grants: bool = False):
+        """The rows ``user`` sees and may change; with ``roles``, the rows they see through those
+        roles only (a member unit that is also a social worker sees the full file of assigned
+        persons only); ``with_grants`` adds the records opened by break-glass grants, to read."""
         scope = Scope.of(user)
         if scope is not None and roles is not None:
             scope = dataclasses.replace(scope, roles=scope.roles & frozenset(roles))
-        return self.in_scope(scope)
+        return self.in_scope(scope, with_grants=with_grants)
 
-    def in_scope(self, scope: Scope | None):
+    def in_scope(self, scope: Scope | None, *, with_grants: bool = False):
         model = self.model
         scope_path = getattr(model, "scope_path", None)
         scope_roles = getattr(model, "scope_roles", None)
@@ -97,8 +102,8 @@ class ScopedQuerySet(models.QuerySet):
         unit_roles = frozenset(getattr(model, "unit_roles", ()))
         if roles & unit_roles and roles - unit_roles:
             # A member unit that holds another role too: what each role sees, together.
-            return (self.in_scope(dataclasses.replace(scope, roles=roles - unit_roles))
-                    | self.in_scope(dataclasses.replace(scope, roles=roles & unit_roles)))
+            return (self.in_scope(dataclasses.replace(scope, roles=roles - unit_roles), with_grants=with_grants)
+                    | self.in_scope(dataclasses.replace(scope, roles=roles & unit_roles), with_grants=with_grants))
         restricted = _restricted(model, roles)
         through = getattr(model, "scope_through", None)
         if through:
@@ -106,7 +111,7 @@ class ScopedQuerySet(models.QuerySet):
             # member unit may not read is not read through its person either.
             parent = model._meta.get_field(through).related_model
             parent_scope = dataclasses.replace(scope, roles=roles)
-            queryset = self.filter(**{f"{through}__in": parent.objects.in_scope(parent_scope).values("pk")})
+            queryset = self.filter(**{f"{through}__in": parent.objects.in_scope(parent_scope, with_grants=with_grants).values("pk")})
             if restricted and roles & unit_roles:
                 queryset = queryset.filter(**{model.unit_field: scope.member_unit_id}) if scope.member_unit_id \
                     else queryset.none()
@@ -129,7 +134,7 @@ class ScopedQuerySet(models.QuerySet):
         # Break-glass serves the roles that see a whole area; a member unit reaches a person only
         # through a task given to it, never by giving a reason.
         task_only = roles <= frozenset(getattr(model, "task_roles", ()))
-        if getattr(model, "break_glass", False) and not task_only:
+        if with_grants and getattr(model, "break_glass", False) and not task_only:
             from core.models import BreakGlassGrant
 
             # The database's clock: the SQL of a scope stays the same from one request to the next.
@@ -151,10 +156,11 @@ class ScopedStatement:
 
     SCOPES = 2048  # statements kept, the most recently used
 
-    def __init__(self, model, build, name: str = "", with_scope: bool = False):
+    def __init__(self, model, build, name: str = "", with_scope: bool = False, with_grants: bool = False):
         """``with_scope``: ``build(queryset, scope, *args)``, for a query that shows something of
-        the scope itself (whether a row lies in the user's own area, say)."""
-        self.model, self.build, self.with_scope = model, build, with_scope
+        the scope itself (whether a row lies in the user's own area, say); ``with_grants``: the
+        records opened by break-glass grants too (a page that only reads)."""
+        self.model, self.build, self.with_scope, self.with_grants = model, build, with_scope, with_grants
         self.name = name or getattr(build, "__name__", "scoped")
         self._for_scope = functools.lru_cache(maxsize=self.SCOPES)(self._statement)
 
@@ -162,7 +168,7 @@ class ScopedStatement:
         from core.statements import Statement
 
         def build(*args):
-            queryset = self.model.objects.in_scope(scope)
+            queryset = self.model.objects.in_scope(scope, with_grants=self.with_grants)
             return self.build(queryset, scope, *args) if self.with_scope else self.build(queryset, *args)
 
         build.__name__ = self.name

@@ -31,12 +31,14 @@ class AuditEntryTable(tables.Table):
 class BreakGlassGrantTable(tables.Table):
     granted_at = tables.DateTimeColumn(verbose_name=_("granted at"), format="Y-m-d H:i")
     user = tables.Column(verbose_name=_("user"))
-    object_repr = tables.Column(verbose_name=_("object"))
+    object_type = tables.Column(verbose_name=_("object type"))
+    object_pk = tables.Column(verbose_name=_("object id"))
+    object_repr = tables.Column(verbose_name=_("object"), default="—")
     reason = tables.Column(verbose_name=_("reason"))
     expires_at = tables.DateTimeColumn(verbose_name=_("expires at"), format="Y-m-d H:i")
 
     class Meta:
-        fields = ("granted_at", "user", "object_repr", "reason", "expires_at")
+        fields = ("granted_at", "user", "object_type", "object_pk", "object_repr", "reason", "expires_at")
         attrs = {"class": "table table-vcenter card-table"}
 
     def render_reason(self, value):

@@ -110,8 +110,12 @@ class ServiceFormView(RoleRequiredMixin, View):
 
 class ScopedQuerysetMixin:
     model = None
+    # Records opened by a break-glass grant too: only pages that read (core.scoping).
+    with_grants = False
 
     def get_queryset(self):
+        if self.with_grants and getattr(self.model, "break_glass", False):
+            return self.restrict(self.model.objects.visible_to(self.request.user, with_grants=True))
         return self.restrict(self.model.objects.visible_to(self.request.user))
 
     def restrict(self, queryset):
@@ -222,6 +226,7 @@ class ObjectDetailView(RoleRequiredMixin, ScopedQuerysetMixin, DetailView):
     """Opening a record of a model with ``audit_reads = True`` writes one VIEW entry."""
 
     template_name = "core/object_detail.html"
+    with_grants = True  # a detail page only reads
     # A core.scoping.ScopedStatement over (queryset, pk) giving the object as the page shows
     # it, for a page opened all day: read by key, compiled once per scope.
     object_statement = None
@@ -303,46 +308,63 @@ class RevealView(View):
         model = reveal.model_for(label, "masked_fields")
         if not reveal.may_reveal(request.user, model, field):
             raise PermissionDenied
-        obj = get_object_or_404(model.objects.visible_to(request.user), pk=pk)
+        obj = get_object_or_404(model.objects.visible_to(request.user, with_grants=True), pk=pk)
         audit.record(AuditEntry.Action.REVEAL, actor=request.user, obj=obj, changes={"field": field})
         return render(request, "core/revealed_value.html", {"value": getattr(obj, field)})
 
 
-class BreakGlassView(View):
-    """Open one record outside the user's area: a reason first, then a few hours' access."""
+class BreakGlassView(RoleRequiredMixin, View):
+    """Open one record outside the user's area for reading: a reason first, then a few hours'
+    access. The page never looks the record up, so it answers the same for a key without a
+    record as for another area's record (the grant, its audit entry and the office's notice too);
+    only the record's own page, reached through ``visible_to``, shows it."""
 
     template_name = "core/break_glass.html"
-
-    def _target(self, label, pk):
-        model = reveal.model_for(label, "break_glass")
-        # Unscoped on purpose: this is the one door to a record outside the area, and it
-        # shows nothing of the record until the reason is given and audited.
-        return model, get_object_or_404(model._base_manager, pk=pk)
+    required_roles = ANY_AUTHENTICATED  # the service checks the model's roles
 
     def get(self, request, label, pk):
-        model, _obj = self._target(label, pk)
+        model = reveal.model_for(label, "break_glass")
         return render(request, self.template_name, {"model": model, "pk": pk})
 
     def post(self, request, label, pk):
-        model, obj = self._target(label, pk)
+        model = reveal.model_for(label, "break_glass")
         try:
-            services.do_break_glass(obj, request.POST.get("reason", ""), acting_user=request.user)
+            services.do_break_glass(model, pk, request.POST.get("reason", ""), acting_user=request.user)
         except PermissionError as error:
             raise PermissionDenied(str(error)) from None
         except ValidationError as error:
             return render(request, self.template_name, {"model": model, "pk": pk, "errors": error.messages,
                                                         "reason": request.POST.get("reason", "")}, status=400)
-        return redirect(obj.get_absolute_url())
+        return redirect(model(pk=pk).get_absolute_url())
 
 
 class BreakGlassGrantListView(ObjectListView):
+    """For the audit administrator: every grant, and the count of each of the last days (the
+    daily sweep also writes each day's list into the log: core.services.break_glass_daily)."""
+
     model = BreakGlassGrant
     table_class = BreakGlassGrantTable
     filterset_class = BreakGlassGrantFilterSet
     required_roles = frozenset({Role.AUDIT_ADMIN})
+    template_name = "core/break_glass_list.html"
+    DAYS = 14
 
     def restrict(self, queryset):
-        return queryset.select_related("user")
+        return queryset.select_related("user", "user__jurisdiction")
+
+    def get_context_data(self, **kwargs):
+        import datetime
+
+        from django.db.models import Count
+        from django.db.models.functions import TruncDate
+        from django.utils import timezone
+
+        context = super().get_context_data(**kwargs)
+        since = timezone.localdate() - datetime.timedelta(days=self.DAYS - 1)
+        context["days"] = list(self.get_queryset().filter(granted_at__date__gte=since)
+                               .annotate(day=TruncDate("granted_at")).order_by("-day").values("day")
+                               .annotate(grants=Count("pk"), users=Count("user", distinct=True)))
+        return context
 
 
 class CapabilitiesView(RoleRequiredMixin, TemplateView):
@@ -354,9 +376,12 @@ class CapabilitiesView(RoleRequiredMixin, TemplateView):
     template_name = "core/capabilities.html"
 
     def get_context_data(self, **kwargs):
+        from django.conf import settings
+
         from core.capabilities import capabilities
 
-        return super().get_context_data(capabilities=capabilities(), **kwargs)
+        return super().get_context_data(capabilities=capabilities(), break_glass_limit=settings.JINDU_BREAK_GLASS_MAX_ACTIVE,
+                                        break_glass_hours=settings.JINDU_BREAK_GLASS_HOURS, **kwargs)
 
 
 class AuditCheckpointListView(RoleRequiredMixin, TemplateView):

@@ -210,6 +210,9 @@ JINDU_IMPORT_MEMORY_MB = int(os.environ.get("JINDU_IMPORT_MEMORY_MB", "1024"))
 JINDU_IMPORT_READ_SECONDS = int(os.environ.get("JINDU_IMPORT_READ_SECONDS", "300"))
 # Daily sweep time (Asia/Shanghai, HH:MM), enqueued by `jindu serve`.
 JINDU_SWEEP_AT = os.environ.get("JINDU_SWEEP_AT", "02:30")
+# Break-glass (core.services.do_break_glass): how long a grant lasts, and how many a user holds at once.
+JINDU_BREAK_GLASS_HOURS = int(os.environ.get("JINDU_BREAK_GLASS_HOURS", "4"))
+JINDU_BREAK_GLASS_MAX_ACTIVE = int(os.environ.get("JINDU_BREAK_GLASS_MAX_ACTIVE", "3"))
 
 # The most rows one page of a list (or of the API) holds, whatever the request asks: more at
 # once is an export (audited as such).

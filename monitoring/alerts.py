@@ -12,6 +12,8 @@ Contract::
                                             something open (and the jurisdiction itself for its own)
         .flags, .overdue: list of rows      personal lines (empty for roles without the right)
         .breaches: list[Breach]             thresholds crossed in the period (default: this month)
+        .break_glass: list[BreakGlassGrant] for the office: break-glass accesses taken in its area
+                                            in the last 24 hours (core.services.break_glass_for_office)
     threshold_breaches(thresholds, period, *, as_of=None, within=None) -> list[Breach]
     crossed(comparison, limit, value) -> bool      the threshold rule as a pure function
 """
@@ -83,6 +85,7 @@ class AlertCentre:
     overdue: list
     overdue_total: int
     breaches: list[Breach]
+    break_glass: list = field(default_factory=list)
 
 
 def _children_paths(jurisdiction):
@@ -194,9 +197,11 @@ def alert_centre(user, *, today: datetime.date | None = None, period: Period | N
                            .order_by("due_on", "pk"))
         overdue_total = visible_overdue.count()
         overdue_rows = [_row(item.person, item.due_on, today, item=item) for item in visible_overdue[:PERSONAL_ROWS]]
+    from core.services import break_glass_for_office
+
     return AlertCentre(jurisdiction=jurisdiction, today=today, period=period, personal=personal, areas=areas,
                        flags=flags, flags_total=flags_total, overdue=overdue_rows, overdue_total=overdue_total,
-                       breaches=breaches)
+                       breaches=breaches, break_glass=list(break_glass_for_office(user)[:PERSONAL_ROWS]))
 
 
 def owner_of(person) -> str:

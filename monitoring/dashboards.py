@@ -4,7 +4,8 @@ are shaped here into KPI cards and chart data for monitoring/static/monitoring/d
 
 Privacy (SPEC §2, §4): a viewer without personal-data rights (the leadership) gets every count
 from 1 to 4 as "<5" — in the cards, and in the charts, where the point carries no number at all
-— and no links to person lists. Links go to the person list filtered to the number's people,
+— the figures that would let one work such a count out withheld as "*" (monitoring.disclosure),
+and no links to person lists. Links go to the person list filtered to the number's people,
 and only when that list reproduces it: the current period (the list shows today's files) and a
 filter the list has (area, status, substance, risk).
 
@@ -25,6 +26,7 @@ from core.roles import Role, has_any_role, may_see_personal_data
 from jurisdictions.choices import LEVEL_ORDER, Level
 from jurisdictions.models import Jurisdiction
 from monitoring import indicators, rollups, shapes
+from monitoring.disclosure import Disclosure
 from monitoring.periods import MONTH, Period
 from persons.models import Person
 
@@ -168,7 +170,11 @@ class Builder:
 
     def build(self) -> Dashboard:
         dashboard = Dashboard(self.jurisdiction, self.period, self.as_of, self.suppressed, self.links)
-        values = indicators.evaluate(CARD_CODES, self.jurisdiction, self.period, as_of=self.as_of)
+        # Nothing for a viewer with personal-data rights; for the leadership, what is withheld so
+        # that no small count can be worked out (monitoring.disclosure).
+        disclosure = Disclosure(self.user, self.jurisdiction, self.period, as_of=self.as_of)
+        values = disclosure.apply(indicators.evaluate(CARD_CODES, self.jurisdiction, self.period, as_of=self.as_of),
+                                  self.jurisdiction)
         dashboard.cards = [self.card(values[code]) for code in CARD_CODES if code in values]
         children = list(Jurisdiction.objects.filter(parent=self.jurisdiction).order_by("code")
                         .only("pk", "code", "name", "level", "path"))
@@ -176,13 +182,15 @@ class Builder:
         months = self._months()
         trends = indicators.series_many([code for code, _bar in TREND_CODES] + TREND_RATE_CODES, self.jurisdiction,
                                         months, as_of=self.as_of)
+        disclosure.apply_trends(trends, months, self.jurisdiction)
         charts = {"trend": self.trend(months, trends), "rates": self.rate_trend(months, trends)}
         if children:
-            by_child = indicators.evaluate_children(sorted(set(RANKING_CODES) | {MAP_CODE}), self.jurisdiction,
-                                                    self.period, as_of=self.as_of)
+            by_child = disclosure.apply_children(indicators.evaluate_children(
+                sorted(set(RANKING_CODES) | {MAP_CODE}), self.jurisdiction, self.period, as_of=self.as_of))
             charts["ranking"] = self.ranking(children, by_child)
             charts["map"] = self.map(children, by_child)
-        rows = indicators.breakdowns(list(BREAKDOWN_NAMES), self.jurisdiction, as_of=self.as_of)
+        rows = disclosure.protect_breakdowns(indicators.breakdowns(list(BREAKDOWN_NAMES), self.jurisdiction,
+                                                                   as_of=self.as_of))
         for name in BREAKDOWN_NAMES:
             charts[name] = self.breakdown(name, rows[name])
         dashboard.charts = charts
@@ -250,7 +258,8 @@ class Builder:
                 point = self.value_point(child.name, value, self._child_url(child, code))
                 point["target"] = _format_target(value) if value.target is not None else ""
                 point["met"] = value.target_met if value.target is not None else None
-                items.append((value.value, point))
+                # A figure the viewer may not see takes no place in the order (it would bound it).
+                items.append((value.value if point["value"] is not None else None, point))
             # Best first (lowest first where lower is better); areas without a figure last.
             sign = 1 if indicator.higher_is_better is False else -1
             items = [point for raw, point in sorted(items, key=lambda row: (row[0] is None, sign * (row[0] or 0)))]

@@ -91,6 +91,7 @@ STAFF_LEVELS = frozenset({Level.PROVINCE, Level.CITY, Level.COUNTY, Level.TOWNSH
 PERCENT_UNITS = frozenset({"%", "‰"})
 COUNT_UNITS = frozenset({"人", "人次", "项", "起", "个", "名"})
 SMALL_COUNT = 5  # counts below this are shown as "<5" to viewers without personal-data rights
+WITHHELD_MARK = "*"  # a figure withheld so that a small count cannot be worked out (monitoring.disclosure)
 
 # Ages (周岁) of the age indicators and breakdown. Seed 004: "35岁以下青少年6932名,占41.7%",
 # "35岁以下占比73.3%,未成年吸毒人员占比3.3%"; 未成年 = under 18 (民法典 第十七条).
@@ -167,6 +168,8 @@ def suppress(count: int | None, viewer) -> str:
 
     if count is None:
         return "—"
+    if getattr(count, "withheld", False) and not may_see_personal_data(viewer):
+        return WITHHELD_MARK
     if 0 < count < SMALL_COUNT and not may_see_personal_data(viewer):
         return f"<{SMALL_COUNT}"
     return str(count)
@@ -274,6 +277,9 @@ class Value:
     target_met: bool | None = None
     as_of: datetime.date | None = None
     exact: Decimal | None = field(default=None, repr=False)
+    # Withheld for a viewer without personal-data rights, so that no small count can be worked
+    # out from it (monitoring.disclosure): shown as "*".
+    withheld: bool = False
 
     @property
     def code(self) -> str:
@@ -282,7 +288,10 @@ class Value:
     def display(self, suppress_small: bool = False, precision: int | None = None) -> str:
         """The value as shown: "81.6%" (one decimal for rates), "82%" with ``precision=0``,
         "16631" for counts. ``suppress_small``: counts of 1 to 4 become "<5", and a rate over
-        fewer than 5 persons is not shown ("—"), for viewers without personal-data rights."""
+        fewer than 5 persons is not shown ("—"), for viewers without personal-data rights; a
+        figure withheld to protect a small count (monitoring.disclosure) is "*"."""
+        if suppress_small and self.withheld and self.value is not None:
+            return WITHHELD_MARK
         return format_number(self.indicator, self.value, self.exact, suppress_small=suppress_small,
                              precision=precision, denominator=self.denominator)
 
@@ -302,6 +311,7 @@ class Value:
     def as_dict(self, suppress_small: bool = False) -> dict:
         hide = suppress_small and self.indicator.is_count
         small = hide and self.value is not None and 0 < self.value < SMALL_COUNT
+        small = small or (suppress_small and self.withheld)
         return {
             "code": self.code, "name": str(self.indicator.name), "unit": self.indicator.unit,
             "period": self.period.code, "jurisdiction": getattr(self.jurisdiction, "code", None),

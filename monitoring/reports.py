@@ -24,6 +24,7 @@ from core.roles import may_see_personal_data
 from jurisdictions.choices import Level
 from jurisdictions.models import Jurisdiction
 from monitoring import indicators, rollups
+from monitoring.disclosure import Disclosure
 from monitoring.periods import Period
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -101,11 +102,14 @@ def gather(jurisdiction: Jurisdiction, period: Period, *, viewer=None, today: da
 
 def _gather(jurisdiction: Jurisdiction, period: Period, viewer, today: datetime.date) -> ReportData:
     as_of = period.as_of(today)
-    values = indicators.evaluate(None, jurisdiction, period, as_of=as_of)
+    # The command-line operator (viewer None) and the roles with personal-data rights see every
+    # figure; for the others, what would give a small count away is withheld (monitoring.disclosure).
+    disclosure = Disclosure(viewer, jurisdiction, period, as_of=as_of)
+    values = disclosure.apply(indicators.evaluate(None, jurisdiction, period, as_of=as_of), jurisdiction)
     children = list(Jurisdiction.objects.filter(parent=jurisdiction).order_by("code"))
     ranking = [code for code in RANKING_CODES if code in indicators.INDICATORS]
-    by_child = (indicators.evaluate_children(sorted(set(ranking) | set(values)), jurisdiction, period, as_of=as_of,
-                                             compare=True) if children else {})
+    by_child = disclosure.apply_children(indicators.evaluate_children(
+        sorted(set(ranking) | set(values)), jurisdiction, period, as_of=as_of, compare=True) if children else {})
     last = period.months()[-1]
     months = [last]
     while len(months) < TREND_MONTHS:
@@ -113,7 +117,9 @@ def _gather(jurisdiction: Jurisdiction, period: Period, viewer, today: datetime.
     months.reverse()
     trend = indicators.series_many([code for code in TREND_CODES if code in indicators.INDICATORS], jurisdiction,
                                    months, as_of=as_of)
-    breakdowns = indicators.breakdowns([name for name, _title in BREAKDOWNS], jurisdiction, as_of=as_of)
+    disclosure.apply_trends(trend, months, jurisdiction)
+    breakdowns = disclosure.protect_breakdowns(indicators.breakdowns([name for name, _title in BREAKDOWNS],
+                                                                     jurisdiction, as_of=as_of))
     data = ReportData(jurisdiction, period, as_of, today, viewer, values, children, by_child, months, trend,
                       breakdowns)
     data.breaches = threshold_breaches(data)
@@ -162,8 +168,9 @@ def _ranked(data: ReportData, code: str) -> list[tuple[Jurisdiction, object]]:
     indicator = indicators.INDICATORS[code]
     rows = [(child, data.by_child.get(child.pk, {}).get(code)) for child in data.children]
     rows = [(child, value) for child, value in rows if value is not None]
-    with_value = [(c, v) for c, v in rows if v.value is not None]
-    without = [(c, v) for c, v in rows if v.value is None]
+    # A figure the viewer may not see ("<5", "*") takes no place in the order: it would bound it.
+    with_value = [(c, v) for c, v in rows if v.value is not None and data.show(v) == v.display()]
+    without = [(c, v) for c, v in rows if (c, v) not in with_value]
     with_value.sort(key=lambda row: float(row[1].value), reverse=indicator.higher_is_better is not False)
     return with_value + without
 
@@ -371,7 +378,7 @@ def _head(sheet, fmt: _Sheets, data: ReportData, title: str, columns: int) -> in
                 fmt.meta)
     sheet.write(3, 0, f"数据截至：{data.as_of:%Y年%m月%d日}    填报日期：{data.issued_on:%Y年%m月%d日}", fmt.meta)
     if data.suppressed:
-        sheet.write(4, 0, "说明：本表供无个人信息查阅权限者使用，1至4的人数以“<5”表示。", fmt.meta)
+        sheet.write(4, 0, "说明：本表供无个人信息查阅权限者使用，1至4的人数以“<5”表示，可据以推算出这些人数的数字以“*”表示。", fmt.meta)
         return 6
     return 5
 
@@ -661,7 +668,7 @@ def bulletin_docx(data: ReportData) -> bytes:
     writer.paragraph(data.office, align=WD_ALIGN_PARAGRAPH.RIGHT, right_indent=4)
     writer.paragraph(chinese_date(data.issued_on), align=WD_ALIGN_PARAGRAPH.RIGHT, right_indent=4)
     if data.suppressed:
-        writer.paragraph("（本通报供无个人信息查阅权限者使用，1至4的人数以“<5”表示。）", size=12)
+        writer.paragraph("（本通报供无个人信息查阅权限者使用，1至4的人数以“<5”表示，可据以推算出这些人数的数字以“*”表示。）", size=12)
     buffer = io.BytesIO()
     document.save(buffer)
     return buffer.getvalue()

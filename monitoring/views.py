@@ -69,6 +69,8 @@ class AlertCentreView(RoleRequiredMixin, TemplateView):
             "overdue_persons": (suppress(area.overdue_persons, self.request.user) if not personal
                                 else area.overdue_persons),
         } for area in centre.areas]
+        if not personal:
+            _withhold_alerts(self.request.user, centre, areas, today)
         breaches = [(b, b.value.display(suppress_small=not personal)) for b in centre.breaches]
         if personal:  # the lines naming persons are a list of personal data: audited as one page
             audit.record_list(actor=self.request.user, object_repr=str(self.capability),
@@ -78,6 +80,31 @@ class AlertCentreView(RoleRequiredMixin, TemplateView):
         return super().get_context_data(centre=centre, areas=areas, breaches=breaches, period_error=period_error,
                                         period_text=self.request.GET.get("period", ""),
                                         can_open_persons=personal, **kwargs)
+
+
+def _withhold_alerts(user, centre, areas, today) -> None:
+    """For a viewer without personal-data rights, what the dashboard withholds is withheld here
+    too (monitoring.disclosure): an area's overdue check-ins are its overdue-items figure, and a
+    crossed threshold shows the indicator's value."""
+    from monitoring.disclosure import WITHHELD, Disclosure
+    from monitoring.indicators import WITHHELD_MARK
+
+    month = Period.containing(today)
+    own = Disclosure(user, centre.jurisdiction, month, as_of=today)
+    for row in areas:
+        area = row["area"].jurisdiction
+        if area.pk != centre.jurisdiction.pk and own.state(area.pk, "overdue_items") == WITHHELD:
+            row["overdue_items"] = WITHHELD_MARK
+    by_place = {}
+    for breach in centre.breaches:
+        place = breach.jurisdiction
+        if place.pk not in by_place:
+            by_place[place.pk] = Disclosure(user, place, centre.period, as_of=today)
+        by_place[place.pk].apply({breach.indicator.code: breach.value}, place)
+    # A threshold crossed by a figure not shown bounds it ("<5" and above 3 is 4): not listed.
+    centre.breaches = [b for b in centre.breaches if b.value.display(suppress_small=True) == b.value.display()]
+    for row in areas:
+        row["area"].breaches = [b for b in row["area"].breaches if b in centre.breaches]
 
 
 class IndicatorCatalogueView(RoleRequiredMixin, TemplateView):

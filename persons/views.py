@@ -189,7 +189,7 @@ class PersonDetailView(ObjectDetailView):
     template_name = "persons/person_detail.html"
     context_object_name = "person"
     object_statement = ScopedStatement(Person, lambda queryset, pk: _person_page(queryset).filter(pk=pk),
-                                       name="person_page")
+                                       name="person_page", with_grants=True)
 
     def get_template_names(self):
         return ["persons/person_task_view.html"] if self.task_view else [self.template_name]
@@ -206,6 +206,8 @@ class PersonDetailView(ObjectDetailView):
             return context | task_view_context(user, person)
         today = timezone.localdate()
         records = queries.PersonFile(person)
+        # Opened through a break-glass grant only: read-only (the forms and services refuse it too).
+        by_grant = not Person.objects.visible_to(user).filter(pk=person.pk).exists()
         measure = records.current_measure
         timeline = records.timeline()
         context.update({
@@ -213,7 +215,8 @@ class PersonDetailView(ObjectDetailView):
             "age": rules.age_on(person.birth_date, today),
             "place": queries.place_of(person),
             "show_health": has_any_role(user, HEALTH_ROLES),
-            "can_write": has_any_role(user, WRITER_ROLES),
+            "by_grant": by_grant,
+            "can_write": has_any_role(user, WRITER_ROLES) and not by_grant,
             "open_flags": [(flag, queries.evidence_of(flag), FlagDecideForm(prefix=f"decide-{flag.pk}"),
                             FlagDismissForm(prefix=f"dismiss-{flag.pk}")) for flag in records.open_flags],
             "measure": measure,
@@ -223,9 +226,9 @@ class PersonDetailView(ObjectDetailView):
             "substances": records.substances,
             "timeline": timeline,
             "timeline_rows": timeline_rows(timeline),
-            "can_support": has_any_role(user, support.SUPPORT_ROLES),
+            "can_support": has_any_role(user, support.SUPPORT_ROLES) and not by_grant,
             "support_tasks": records.support_tasks,
-            "can_assign": has_any_role(user, support.TASK_ASSIGNER_ROLES),
+            "can_assign": has_any_role(user, support.TASK_ASSIGNER_ROLES) and not by_grant,
         })
         risk = records.latest_risk
         context["risk"] = risk

@@ -189,12 +189,14 @@ def test_the_receiving_area_and_break_glass_reach_across_counties(tree, township
     assert set(Person.objects.visible_to(sending).values_list("name", flat=True)) == {"迁出人员", "留下人员"}
     police = UserFactory(jurisdiction=tree["other_county"], roles=[RoleCode.POLICE])
     assert not Person.objects.visible_to(police).filter(pk=staying.pk).exists()
-    do_break_glass(staying, "夜间盘查时核实此人身份与管控情况", acting_user=police)
-    assert Person.objects.visible_to(police).filter(pk=staying.pk).exists()
+    do_break_glass(Person, staying.pk, "夜间盘查时核实此人身份与管控情况", acting_user=police)
+    assert Person.objects.visible_to(police, with_grants=True).filter(pk=staying.pk).exists()
+    assert not Person.objects.visible_to(police).filter(pk=staying.pk).exists()  # for reading only
     # A record hanging off the person follows it.
     from persons.models import StatusChange
 
-    assert StatusChange.objects.visible_to(police).filter(person=staying).exists()
+    assert StatusChange.objects.visible_to(police, with_grants=True).filter(person=staying).exists()
+    assert not StatusChange.objects.visible_to(police).filter(person=staying).exists()
 
 
 def test_a_social_worker_is_held_to_assignment_in_every_area_alternative(tree, township):
@@ -237,7 +239,7 @@ def test_a_scoped_statement_gives_what_visible_to_gives(tree, township, monkeypa
         built.append(pk)
         return queryset.filter(pk=pk)
 
-    by_key = ScopedStatement(Jurisdiction, build)
+    by_key = ScopedStatement(Jurisdiction, build, with_grants=True)
     users = [UserFactory(jurisdiction=township, roles=[RoleCode.TOWNSHIP]),
              UserFactory(jurisdiction=tree["county"], roles=[RoleCode.OFFICE]),
              UserFactory(jurisdiction=tree["other_county"], roles=[RoleCode.OFFICE]),
@@ -247,7 +249,8 @@ def test_a_scoped_statement_gives_what_visible_to_gives(tree, township, monkeypa
     nodes = Jurisdiction.objects.all()
     for user in users:
         for node in nodes:
-            expected = list(Jurisdiction.objects.visible_to(user).filter(pk=node.pk).values_list("pk", flat=True))
+            expected = list(Jurisdiction.objects.visible_to(user, with_grants=True).filter(pk=node.pk)
+                            .values_list("pk", flat=True))
             assert [o.pk for o in by_key(user, node.pk)] == expected, (user, node.code)
     assert len(built) == 2 * 5  # two markers for each user with a scope: compiled once each
     monkeypatch.setattr(Jurisdiction, "scope_roles", frozenset({RoleCode.OFFICE}))
@@ -259,8 +262,9 @@ def test_a_scoped_statement_gives_what_visible_to_gives(tree, township, monkeypa
     # The scope is read on every call: a grant made since (and its expiry), a role taken away.
     user, other = users[0], tree["townships"][1]
     assert by_key(user, other.pk) == []
-    grant = do_break_glass(other, "走访对象临时住在邻镇，需要核对", acting_user=user)
+    grant = do_break_glass(Jurisdiction, other.pk, "走访对象临时住在邻镇，需要核对", acting_user=user)
     assert [o.pk for o in by_key(user, other.pk)] == [other.pk]
+    assert ScopedStatement(Jurisdiction, build)(user, other.pk) == []  # without grants: the writable scope
     BreakGlassGrant.objects.filter(pk=grant.pk).update(expires_at=timezone.now() - datetime.timedelta(seconds=1))
     assert by_key(user, other.pk) == []
     user.role_grants.all().delete()

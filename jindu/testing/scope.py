@@ -15,6 +15,7 @@ allowed. Every app's tests use it for every endpoint::
     matrix = ScopeMatrix(township)
     matrix.check_detail(client, url, allowed_roles=USER_READERS)
     matrix.check_list(client, list_url, marker=record.code, allowed_roles=...)
+    matrix.check_break_glass(client, person, detail_url, write_urls, read_roles=...)  # read-only grants
 
 The member unit is in the matrix twice (SPEC §2: "of persons, only those it has a task for"):
 as ``member_unit``, a unit without a task, which sees no person anywhere, and, once
@@ -143,5 +144,39 @@ class ScopeMatrix:
                 failures.append(f"{case}: sees a record outside its scope or role")
             if not visible and response.status_code not in (200, 403):
                 failures.append(f"{case}: unexpected status {response.status_code}")
+        client.logout()
+        self._fail(failures)
+
+    def check_break_glass(self, client, obj, read_url, write_urls, read_roles):
+        """The break-glass rows: every user outside the record's area (sibling, other county) takes
+        a grant on ``obj`` through the break-glass page; then ``read_url`` answers 200 exactly to
+        those whose role may read the record (``read_roles``: the detail page's) and every URL of
+        ``write_urls`` 403 or 404 to everyone (a grant is for reading). A role the model does not
+        serve gets no grant (403)."""
+        from django.urls import reverse
+
+        from core.models import BreakGlassGrant
+
+        model = type(obj)
+        glass = reverse("core:break_glass", args=[model._meta.label, obj.pk])
+        failures = []
+        for case in self.cases:
+            if case.position in VISIBLE_POSITIONS:
+                continue
+            client.force_login(case.user)
+            granted = client.post(glass, {"reason": f"{case} 核对其衔接材料与报到情况"}).status_code
+            may = case.role in model.scope_roles
+            if granted != (302 if may else 403):
+                failures.append(f"{case}: break-glass answered {granted}")
+            if may != BreakGlassGrant.objects.filter(user=case.user, object_pk=obj.pk).exists():
+                failures.append(f"{case}: grant {'missing' if may else 'given'}")
+            status = client.get(read_url).status_code
+            if (status == 200) != (may and case.role in read_roles):
+                failures.append(f"{case}: read after the grant {status}")
+            for url in write_urls:
+                for method in ("get", "post"):
+                    status = getattr(client, method)(url).status_code
+                    if status not in (403, 404):
+                        failures.append(f"{case}: {method.upper()} {url} after the grant {status}")
         client.logout()
         self._fail(failures)

@@ -1,6 +1,7 @@
 """/api/indicators/: the indicator catalogue, and /api/indicators/values/: values for a
 jurisdiction of the user's area and a period. Aggregates only; a viewer without personal-data
-rights gets counts of 1–4 suppressed ("<5"), as on the pages."""
+rights gets counts of 1–4 suppressed ("<5"), and what would give them away withheld ("*",
+monitoring.disclosure), as on the pages."""
 
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
@@ -17,6 +18,7 @@ from monitoring.api.serializers import (
     IndicatorValueSerializer,
     IndicatorValuesQuerySerializer,
 )
+from monitoring.disclosure import Disclosure
 from monitoring.models import READER_ROLES
 from monitoring.periods import Period
 
@@ -62,11 +64,14 @@ class IndicatorViewSet(viewsets.ViewSet):
             raise ValidationError({"codes": [f"unknown indicators: {', '.join(unknown)}"]})
         suppress_small = not may_see_personal_data(user)
         as_of = data.get("as_of")
+        disclosure = Disclosure(user, place, period, as_of=as_of)
         if data.get("children"):
-            children = ind.evaluate_children(codes, place, period, as_of=as_of, compare=True)
+            children = disclosure.apply_children(ind.evaluate_children(codes, place, period, as_of=as_of,
+                                                                       compare=True))
             nodes = {j.pk: j for j in Jurisdiction.objects.filter(pk__in=children)}
             rows = [value.as_dict(suppress_small) | {"jurisdiction": nodes[pk].code}
                     for pk, values in children.items() for value in values.values()]
         else:
-            rows = [v.as_dict(suppress_small) for v in ind.evaluate(codes, place, period, as_of=as_of).values()]
+            values = disclosure.apply(ind.evaluate(codes, place, period, as_of=as_of), place)
+            rows = [v.as_dict(suppress_small) for v in values.values()]
         return Response(rows)
