@@ -1,4 +1,7 @@
+from django.utils.translation import gettext as _
 from rest_framework import serializers
+
+from monitoring.periods import Period, check_day
 
 
 class IndicatorSerializer(serializers.Serializer):
@@ -57,3 +60,26 @@ class IndicatorValuesQuerySerializer(serializers.Serializer):
     as_of = serializers.DateField(required=False, help_text="read the figures as they stood on this day")
     children = serializers.BooleanField(required=False, default=False,
                                         help_text="one set of values per direct child jurisdiction")
+
+    def validate_period(self, text):
+        """The period read (monitoring.periods.Period), refused with its message when it is not
+        one or lies outside the years that can be reported."""
+        try:
+            return Period.parse(text)
+        except ValueError as error:
+            raise serializers.ValidationError(str(error)) from None
+
+    def validate_as_of(self, day):
+        try:
+            return check_day(day)
+        except ValueError as error:
+            raise serializers.ValidationError(str(error)) from None
+
+    def validate_codes(self, text):
+        from monitoring import indicators
+
+        codes = [code.strip() for code in text.split(",") if code.strip()]
+        unknown = [code for code in codes if code not in indicators.INDICATORS]
+        if unknown:
+            raise serializers.ValidationError(_("Unknown indicators: %(codes)s.") % {"codes": "，".join(unknown)})
+        return codes
