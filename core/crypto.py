@@ -6,7 +6,9 @@
   (an ID number) use an index without decrypting the table.
 
 Keys come from ``JINDU_FIELD_KEY`` (base64 of 32 random bytes), or for a single-machine
-install from ``data/field_key``, generated on first use. Old keys stay readable through
+install from ``data/field_key``, made by ``jindu migrate`` on a database that holds no encrypted
+value yet (``create_key_file``), never at read time: a database restored without its key stops
+with MissingFieldKey instead of getting a new key that reads nothing. Old keys stay readable through
 ``JINDU_FIELD_KEYS_OLD`` (comma-separated) or ``data/field_key.old``; ``jindu keys rotate``
 re-encrypts every encrypted column and rebuilds the blind indexes with the current key.
 
@@ -36,6 +38,17 @@ TAG_BYTES = 16
 
 class DecryptionError(Exception):
     pass
+
+
+class MissingFieldKey(DecryptionError):
+    """No field key: neither ``JINDU_FIELD_KEY`` nor the key file."""
+
+    def __init__(self, path):
+        from django.utils.translation import gettext as _
+
+        super().__init__(_("The field encryption key is missing: neither JINDU_FIELD_KEY nor %(path)s. Put back the "
+                           "key kept apart from the backups (docs/operations.md, “Restore”); a new install gets its "
+                           "key from “jindu migrate”.") % {"path": path})
 
 
 def sm3(data: bytes) -> bytes:
@@ -86,17 +99,36 @@ def key_file() -> Path:
     return Path(settings.DATA_DIR) / "field_key"
 
 
+def write_private(path: Path, text: str) -> None:
+    """Write ``text`` to a new file readable by its owner only (created 0600, never wider)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as file:
+        file.write(text)
+
+
+def create_key_file() -> Path:
+    """Make the file-based field key (0600). The one place a key is made; ``jindu migrate``
+    calls it through core.backup.ensure_field_key, on a database without encrypted values."""
+    path = key_file()
+    write_private(path, generate_master())
+    reset_keyring()
+    return path
+
+
+def fingerprint(key: "FieldKey") -> str:
+    """A key's fingerprint (SM3, hex): what a backup records to recognise its key on restore."""
+    return sm3(b"jindu-key-fingerprint" + key.master).hex()
+
+
 @lru_cache(maxsize=1)
 def keyring() -> tuple[FieldKey, dict[str, FieldKey]]:
-    """(current key, every readable key by id)."""
+    """(current key, every readable key by id); MissingFieldKey without one."""
     current_text = os.environ.get("JINDU_FIELD_KEY")
     old_texts = [t for t in os.environ.get("JINDU_FIELD_KEYS_OLD", "").split(",") if t.strip()]
     if not current_text:
         path = key_file()
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(generate_master())
-            path.chmod(0o600)
+            raise MissingFieldKey(path)
         current_text = path.read_text()
         old_path = path.with_name("field_key.old")
         if old_path.exists():

@@ -26,8 +26,8 @@ def _secret_key() -> str:
 
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     key = get_random_secret_key()
-    path.write_text(key)
-    path.chmod(0o600)
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as file:
+        file.write(key)
     return key
 
 
@@ -111,6 +111,12 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The database file is made readable by its owner only before SQLite opens it (SQLite gives
+    # its -wal and -shm files the same mode); core.apps narrows an older file's mode.
+    _sqlite_file = Path(DATABASES["default"]["NAME"])
+    if str(_sqlite_file) != ":memory:" and not _sqlite_file.exists():
+        _sqlite_file.parent.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(_sqlite_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     # WAL lets the web server and the task worker read while the other writes.
     DATABASES["default"]["OPTIONS"] = {
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=10000;",
