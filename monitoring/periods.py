@@ -59,6 +59,26 @@ def check_day(day: datetime.date, today: datetime.date | None = None) -> datetim
     return day
 
 
+def _years(today: datetime.date | None) -> tuple[str, str]:
+    """Regular expressions of the years that can be reported, and of the leap years among them."""
+    years = range(EARLIEST.year, latest_day(today).year + 1)
+    return "|".join(map(str, years)), "|".join(str(y) for y in years if calendar.isleap(y))
+
+
+def period_pattern(today: datetime.date | None = None) -> str:
+    """The month, quarter and year periods ``parse`` accepts, or nothing (the default period),
+    as a regular expression (the API's schema; a custom span, also accepted, is described beside it)."""
+    years, _leap = _years(today)
+    return rf"^(?:|(?:{years})-(?:0?[1-9]|1[0-2])|(?:{years})-?[Qq][1-4]|(?:{years}))$"
+
+
+def day_pattern(today: datetime.date | None = None) -> str:
+    """The days ``check_day`` accepts, written YYYY-MM-DD, or nothing, as a regular expression."""
+    years, leap = _years(today)
+    month_day = r"(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31"
+    return rf"^(?:|(?:{years})-(?:{month_day})|(?:{leap})-02-29)$"
+
+
 def _chinese_day(day: datetime.date) -> str:
     return f"{day.year}年{day.month}月{day.day}日"
 
