@@ -48,3 +48,19 @@ def test_documents_refuse_the_period(office, document, period):
     assert response.status_code == 302 and response["Location"].startswith("/monitoring/dashboard/?")
     page = office.get(response["Location"])
     assert "统计期间" in page.content.decode() and "attachment" not in page.get("Content-Disposition", "")
+
+
+@pytest.mark.parametrize("year", ["-5", "0", "1999", "99999999999999999999", "abc"])
+def test_targets_refuse_the_year(office, year):
+    response = office.get("/monitoring/targets/", {"year": year})
+    assert response.status_code == 200
+    assert "年度应在2000至" in response.content.decode()
+
+
+@pytest.mark.parametrize("year", ["0", "1999", "99999999999999999999"])
+def test_a_target_of_a_year_out_of_range_does_not_exist(office, year):
+    assert office.get(f"/monitoring/targets/execution_rate/{year}/").status_code == 404
+
+
+def test_a_record_key_beyond_any_is_not_found(office):
+    assert office.get("/persons/99999999999999999999/").status_code == 404
