@@ -205,8 +205,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "禁毒工作综合管理平台 REST API",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
-    "POSTPROCESSING_HOOKS": ["core.api.document_errors_and_parameters",
-                             "drf_spectacular.hooks.postprocess_schema_enums"],
+    # Ours last: drf-spectacular's enum hook builds the components again, without ours.
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
+                             "core.api.document_errors_and_parameters"],
 }
 
 DJANGO_TABLES2_TEMPLATE = "django_tables2/bootstrap5-responsive.html"
