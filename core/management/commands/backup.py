@@ -3,6 +3,7 @@ field key's fingerprint into the new directory DEST, outside the data directory.
 in the backup: keep it apart (docs/operations.md)."""
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from core import backup
 
@@ -18,5 +19,6 @@ class Command(BaseCommand):
             manifest = backup.backup(dest)
         except backup.BackupError as error:
             raise CommandError(str(error)) from None
-        self.stdout.write(f"{dest}: {manifest['database']} ({manifest['engine']}), "
-                          f"field key {manifest['field_key']['key_id']}")
+        self.stdout.write(_("%(dest)s: %(file)s (%(engine)s); field key %(key)s, kept apart from the backup")
+                          % {"dest": dest, "file": manifest["database"], "engine": manifest["engine"],
+                             "key": manifest["field_key"]["key_id"]})

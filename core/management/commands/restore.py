@@ -3,6 +3,7 @@ the field key here is the backup's (its fingerprint) — without it, or with ano
 touched. Stop the server first."""
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from core import backup
 
@@ -19,5 +20,5 @@ class Command(BaseCommand):
             manifest = backup.restore(src, replace=replace)
         except backup.BackupError as error:
             raise CommandError(str(error)) from None
-        self.stdout.write(f"{src}: restored the backup of {manifest['created']}, "
-                          f"field key {manifest['field_key']['key_id']}")
+        self.stdout.write(_("%(src)s: restored the backup of %(created)s (field key %(key)s)")
+                          % {"src": src, "created": manifest["created"], "key": manifest["field_key"]["key_id"]})
