@@ -5,13 +5,14 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.choices import UnitKind
 from accounts.models import MemberUnit, User
+from core.filtersets import YesNoFilter
 from core.roles import Role
 
 
 class UserFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(label=_("Search"), method="search")
     role = django_filters.ChoiceFilter(label=_("Role"), choices=Role.choices, field_name="role_grants__role")
-    is_active = django_filters.BooleanFilter(
+    is_active = YesNoFilter(
         label=_("active"), widget=forms.Select(choices=[("", _("All")), ("true", _("yes")), ("false", _("no"))]))
 
     class Meta:

@@ -42,3 +42,48 @@ class ScopedReadOnlyViewSet(viewsets.ReadOnlyModelViewSet):
         if getattr(self.model, "audit_reads", False):
             audit.record(AuditEntry.Action.VIEW, actor=self.request.user, obj=obj)
         return obj
+
+
+# --- the schema (drf-spectacular) ----------------------------------------------------------------
+# Every answer an operation can give is in the schema, and every query parameter says what it
+# accepts, so that a client (and schemathesis, jindu/tests/test_api_schemathesis.py) can rely on it.
+
+ERROR_SCHEMAS = {
+    "Error": {"type": "object", "properties": {"detail": {"type": "string"}}, "required": ["detail"],
+              "description": "403: not signed in, or the role has no access; 404: no such record in "
+                             "the user's area, or no such page"},
+    "ValidationErrors": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}},
+                         "description": "400: the refused parameters, each with its messages"},
+}
+NO_NUL = "^[^\\x00]*$"  # PostgreSQL text cannot hold NUL; Django's form fields refuse it
+
+
+def _response(name: str, description: str) -> dict:
+    return {"description": description,
+            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}}}
+
+
+def document_errors_and_parameters(result, generator, request, public):
+    """drf-spectacular postprocessing hook (SPECTACULAR_SETTINGS): the 400, 403 and 404 answers
+    of every operation, and what the query parameters accept: an empty value means "no
+    criterion" (the HTML forms send it), text holds no NUL, a page number starts at 1."""
+    result.setdefault("components", {}).setdefault("schemas", {}).update(ERROR_SCHEMAS)
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            parameters = operation.get("parameters", [])
+            query = [p for p in parameters if p["in"] == "query"]
+            responses = operation.setdefault("responses", {})
+            responses.setdefault("403", _response("Error", "not signed in, or the role has no access"))
+            if query or any(p["in"] == "path" for p in parameters):
+                responses.setdefault("404", _response("Error", "no such record or page in the user's area"))
+            if query:
+                responses.setdefault("400", _response("ValidationErrors", "a parameter was refused"))
+            for parameter in query:
+                schema = parameter["schema"]
+                if parameter["name"] == "page" and schema.get("type") == "integer":
+                    schema["minimum"] = 1
+                elif schema.get("type") == "string" and "enum" in schema and "" not in schema["enum"]:
+                    schema["enum"] = ["", *schema["enum"]]
+                elif schema.get("type") == "string" and not ({"pattern", "enum", "format"} & set(schema)):
+                    schema["pattern"] = NO_NUL
+    return result

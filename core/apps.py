@@ -9,8 +9,10 @@ class CoreConfig(AppConfig):
     def ready(self):
         from django.db import models
         from django.db.backends.signals import connection_created
+        from django.db.models.signals import post_migrate
 
         from core import audit, audit_checkpoints, checks, services, sweep  # noqa: F401 (checks registers the system checks)
+        from core.backup import ensure_field_key
         from core.bulk import In, RelatedIn
         from core.navigation import MenuItem, register_admin_item
         from core.roles import Role
@@ -28,3 +30,19 @@ class CoreConfig(AppConfig):
                                      frozenset({Role.SECURITY_ADMIN})))
         register_admin_item(MenuItem(_("Break-glass accesses"), "core:break_glass_list",
                                      frozenset({Role.AUDIT_ADMIN})))
+        post_migrate.connect(ensure_field_key, sender=self, dispatch_uid="core.ensure_field_key")
+        connection_created.connect(_private_sqlite_file, dispatch_uid="core.private_sqlite_file")
+
+
+def _private_sqlite_file(sender, connection, **kwargs):
+    """The SQLite file readable by its owner only (SQLite gives its -wal and -shm files the
+    database file's mode)."""
+    import os
+
+    if connection.vendor != "sqlite":
+        return
+    name = str(connection.settings_dict["NAME"])
+    if name and name != ":memory:" and not name.startswith("file:") and os.path.exists(name):
+        mode = os.stat(name).st_mode & 0o777
+        if mode & 0o077:
+            os.chmod(name, mode & 0o700)

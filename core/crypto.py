@@ -6,7 +6,9 @@
   (an ID number) use an index without decrypting the table.
 
 Keys come from ``JINDU_FIELD_KEY`` (base64 of 32 random bytes), or for a single-machine
-install from ``data/field_key``, generated on first use. Old keys stay readable through
+install from ``data/field_key``, made by ``jindu migrate`` on a database that holds no encrypted
+value yet (``create_key_file``), never at read time: a database restored without its key stops
+with MissingFieldKey instead of getting a new key that reads nothing. Old keys stay readable through
 ``JINDU_FIELD_KEYS_OLD`` (comma-separated) or ``data/field_key.old``; ``jindu keys rotate``
 re-encrypts every encrypted column and rebuilds the blind indexes with the current key.
 
@@ -18,6 +20,7 @@ import hmac
 import os
 import secrets
 import threading
+from contextlib import suppress
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -36,6 +39,17 @@ TAG_BYTES = 16
 
 class DecryptionError(Exception):
     pass
+
+
+class MissingFieldKey(DecryptionError):
+    """No field key: neither ``JINDU_FIELD_KEY`` nor the key file."""
+
+    def __init__(self, path):
+        from django.utils.translation import gettext as _
+
+        super().__init__(_("The field encryption key is missing: neither JINDU_FIELD_KEY nor %(path)s. Put back the "
+                           "key kept apart from the backups (docs/operations.md, “Restore”); a new install gets its "
+                           "key from “jindu migrate”.") % {"path": path})
 
 
 def sm3(data: bytes) -> bytes:
@@ -86,17 +100,36 @@ def key_file() -> Path:
     return Path(settings.DATA_DIR) / "field_key"
 
 
+def write_private(path: Path, text: str) -> None:
+    """Write ``text`` to a new file readable by its owner only (created 0600, never wider)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as file:
+        file.write(text)
+
+
+def create_key_file() -> Path:
+    """Make the file-based field key (0600). The one place a key is made; ``jindu migrate``
+    calls it through core.backup.ensure_field_key, on a database without encrypted values."""
+    path = key_file()
+    write_private(path, generate_master())
+    reset_keyring()
+    return path
+
+
+def fingerprint(key: "FieldKey") -> str:
+    """A key's fingerprint (SM3, hex): what a backup records to recognise its key on restore."""
+    return sm3(b"jindu-key-fingerprint" + key.master).hex()
+
+
 @lru_cache(maxsize=1)
 def keyring() -> tuple[FieldKey, dict[str, FieldKey]]:
-    """(current key, every readable key by id)."""
+    """(current key, every readable key by id); MissingFieldKey without one."""
     current_text = os.environ.get("JINDU_FIELD_KEY")
     old_texts = [t for t in os.environ.get("JINDU_FIELD_KEYS_OLD", "").split(",") if t.strip()]
     if not current_text:
         path = key_file()
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(generate_master())
-            path.chmod(0o600)
+            raise MissingFieldKey(path)
         current_text = path.read_text()
         old_path = path.with_name("field_key.old")
         if old_path.exists():
@@ -195,18 +228,6 @@ def audit_key_file() -> Path:
     return Path(settings.DATA_DIR) / "audit_key"
 
 
-def _create_owner_only(path: Path, text: str) -> None:
-    """Write ``text`` to a new file created with mode 0600 (never readable by others, not even
-    for a moment); an existing file is left as it is."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return
-    with os.fdopen(descriptor, "w") as file:
-        file.write(text)
-
-
 @dataclass(frozen=True)
 class AuditKey:
     master: bytes
@@ -223,6 +244,11 @@ class AuditKey:
     def checkpoint(self) -> bytes:
         return self._derive(b"jindu audit checkpoint hmac-sm3")
 
+    @property
+    def fingerprint(self) -> str:
+        """What a backup records to recognise the key on restore (SM3, hex); never the key."""
+        return sm3(b"jindu-audit-key-fingerprint" + self.master).hex()
+
 
 @lru_cache(maxsize=1)
 def audit_key(create: bool = True) -> AuditKey:
@@ -234,7 +260,8 @@ def audit_key(create: bool = True) -> AuditKey:
         if not path.exists():
             if not create:
                 raise AuditKeyMissing(str(path))
-            _create_owner_only(path, generate_master())
+            with suppress(FileExistsError):  # made meanwhile by another process: read it
+                write_private(path, generate_master())
         text = path.read_text()
     raw = base64.b64decode(text.strip())
     if len(raw) < 32:

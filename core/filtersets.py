@@ -1,10 +1,34 @@
 import django_filters
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 
 from core.models import AuditEntry, BreakGlassGrant
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"})
+
+
+class YesNoField(forms.NullBooleanField):
+    """``true``, ``false`` or empty (no criterion), as the yes/no selects send them; anything
+    else is refused instead of being read as "no criterion" (``?flagged=-1`` listed everyone)."""
+
+    default_error_messages = {"invalid": _("Choose yes (true) or no (false).")}
+
+    def to_python(self, value):
+        if value in (True, False, None, ""):
+            return None if value == "" else value
+        if value in ("true", "false"):
+            return value == "true"
+        raise ValidationError(self.error_messages["invalid"], code="invalid")
+
+    def validate(self, value):
+        pass
+
+
+@extend_schema_field({"type": "string", "enum": ["", "true", "false"]})
+class YesNoFilter(django_filters.BooleanFilter):
+    field_class = YesNoField
 
 
 class AuditEntryFilterSet(django_filters.FilterSet):

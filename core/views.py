@@ -222,6 +222,9 @@ class ObjectListView(RoleRequiredMixin, ScopedQuerysetMixin, SingleTableMixin, F
                           rows=len(page.object_list) if page is not None else count, results=count)
 
 
+LARGEST_KEY = 2**63 - 1  # a BigAutoField's; a larger key overflows the statement's parameter (a 500)
+
+
 class ObjectDetailView(RoleRequiredMixin, ScopedQuerysetMixin, DetailView):
     """Opening a record of a model with ``audit_reads = True`` writes one VIEW entry."""
 
@@ -233,6 +236,8 @@ class ObjectDetailView(RoleRequiredMixin, ScopedQuerysetMixin, DetailView):
 
     def get_object(self, queryset=None):
         if queryset is None and self.object_statement is not None:
+            if self.kwargs[self.pk_url_kwarg] > LARGEST_KEY:  # the URL's <int:pk> takes any digits
+                raise Http404
             with prepared():  # by key within a scope: one plan for every key (core.scoping.PrefixRange)
                 found = self.object_statement(self.request.user, self.kwargs[self.pk_url_kwarg])
             if not found:  # no such record, or outside the user's area: the same answer

@@ -1,6 +1,7 @@
 """The `jindu` command: Django's management commands with jindu's own in front.
 
     jindu serve | migrate | demo [--reset] | import jurisdictions FILE.csv | createuser ... | sweep
+    jindu backup DEST | restore SRC [--replace]
     jindu manage COMMAND ...   (any Django management command)
 """
 

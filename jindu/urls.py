@@ -1,5 +1,5 @@
 from django.contrib.auth.decorators import login_not_required
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
 from jindu import views
@@ -13,5 +13,6 @@ urlpatterns = [
     path("monitoring/", include("monitoring.urls")),
     path("api/", include("jindu.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    re_path(r"^api/", login_not_required(views.api_not_found)),
     path("healthz", login_not_required(views.health), name="health"),
 ]

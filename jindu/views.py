@@ -1,6 +1,7 @@
 from django.db.models import Count
 from django.http import JsonResponse
 from django.shortcuts import redirect
+from django.utils.translation import gettext as _
 from django.views.generic import TemplateView
 
 from core.navigation import menu_for
@@ -44,3 +45,9 @@ class HomeView(TemplateView):
 
 def health(request):
     return JsonResponse({"status": "ok"})
+
+
+def api_not_found(request, rest=""):
+    """An /api/ address that names no operation (a record key that is not one, a path that does
+    not exist) gets the API's JSON 404, as the schema says, not the HTML page."""
+    return JsonResponse({"detail": _("Not found.")}, status=404)

@@ -4,6 +4,8 @@ indicator library."""
 
 from django.contrib import messages
 from django.http import Http404, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views import View
@@ -70,7 +72,9 @@ class ReportDownloadView(DashboardMixin, View):
     def get(self, request):
         jurisdiction, period = self.selection()
         if self.period_error:
-            raise Http404(self.period_error)
+            # A hand-written address: back to the dashboard of the same area, the error shown there.
+            messages.error(request, self.period_error)
+            return redirect(f"{reverse('monitoring:dashboard')}?jurisdiction={jurisdiction.code}")
         document = reports.build(self.document, jurisdiction, period, viewer=request.user)
         audit.record(AuditEntry.Action.EXPORT, actor=request.user, obj=jurisdiction, object_repr=document.title,
                      changes={"document": self.document, "jurisdiction": jurisdiction.code, "period": period.code,

@@ -7,7 +7,9 @@ Contract (the dashboards and the generated documents code against it)::
     Period.year(2024)                # kind "year",    2024-01-01 .. 2024-12-31
     Period.custom(start, end)        # kind "custom",  both days included
     Period.parse("2024-06" | "2024-Q2" | "2024" | "2024-01-01..2024-03-31")
-                                     # ValueError (message in the UI language) on anything else
+                                     # ValueError (message in the UI language) on anything else,
+                                     # and on a period outside EARLIEST .. latest_day(today)
+    check_day(day)                   # the same bound for a single day asked for (``as_of``)
     period.previous()                # 环比 base: the period just before, same kind and length
     period.same_last_year()          # 同比 base: the same period one year earlier
     period.label                     # "2024年6月", "2024年第二季度", "2024年", "2024年1月1日至3月31日"
@@ -33,6 +35,52 @@ CUSTOM = "custom"
 KINDS = (MONTH, QUARTER, YEAR, CUSTOM)
 
 QUARTER_NAMES = {1: "一", 2: "二", 3: "三", 4: "四"}
+
+# The days a period or a day asked for may cover: the registry holds nothing before 2000, and a
+# plan looks at most ten years ahead. Beyond them the figures mean nothing, and the date
+# arithmetic of the comparisons (环比, 同比, month ends) would leave the calendar at 0001 or 9999.
+EARLIEST = datetime.date(2000, 1, 1)
+YEARS_AHEAD = 10
+
+
+def latest_day(today: datetime.date | None = None) -> datetime.date:
+    """The last day a period may reach: 31 December, ``YEARS_AHEAD`` years after this year."""
+    from django.utils import timezone
+
+    return datetime.date((today or timezone.localdate()).year + YEARS_AHEAD, 12, 31)
+
+
+def check_day(day: datetime.date, today: datetime.date | None = None) -> datetime.date:
+    """``day`` if it lies between EARLIEST and ``latest_day``; ValueError in the UI language if not."""
+    last = latest_day(today)
+    if not EARLIEST <= day <= last:
+        raise ValueError(_("A day between %(first)s and %(last)s, please.") % {
+            "first": _chinese_day(EARLIEST), "last": _chinese_day(last)})
+    return day
+
+
+def _years(today: datetime.date | None) -> tuple[str, str]:
+    """Regular expressions of the years that can be reported, and of the leap years among them."""
+    years = range(EARLIEST.year, latest_day(today).year + 1)
+    return "|".join(map(str, years)), "|".join(str(y) for y in years if calendar.isleap(y))
+
+
+def period_pattern(today: datetime.date | None = None) -> str:
+    """The month, quarter and year periods ``parse`` accepts, or nothing (the default period),
+    as a regular expression (the API's schema; a custom span, also accepted, is described beside it)."""
+    years, _leap = _years(today)
+    return rf"^(?:|(?:{years})-(?:0?[1-9]|1[0-2])|(?:{years})-?[Qq][1-4]|(?:{years}))$"
+
+
+def day_pattern(today: datetime.date | None = None) -> str:
+    """The days ``check_day`` accepts, written YYYY-MM-DD, or nothing, as a regular expression."""
+    years, leap = _years(today)
+    month_day = r"(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31"
+    return rf"^(?:|(?:{years})-(?:{month_day})|(?:{leap})-02-29)$"
+
+
+def _chinese_day(day: datetime.date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
 
 _MONTH_RE = re.compile(r"^(\d{4})-(\d{1,2})$")
 _QUARTER_RE = re.compile(r"^(\d{4})-?[Qq]([1-4])$")
@@ -91,10 +139,21 @@ class Period:
         raise ValueError(f"no period of kind {kind!r} contains a day")
 
     @classmethod
-    def parse(cls, text: str) -> "Period":
+    def parse(cls, text: str, today: datetime.date | None = None) -> "Period":
         """``2024-06`` (month), ``2024-Q2`` (quarter), ``2024`` (year) or
-        ``2024-01-01..2024-03-31`` (custom, both days included)."""
+        ``2024-01-01..2024-03-31`` (custom, both days included), within EARLIEST ..
+        ``latest_day(today)``."""
         raw = (text or "").strip()
+        period = cls._parse(raw)
+        last = latest_day(today)
+        if period.start < EARLIEST or period.end > last:
+            raise ValueError(_("“%(text)s” is outside the periods that can be reported: from %(first)s to "
+                               "%(last)s.") % {"text": raw, "first": _chinese_day(EARLIEST),
+                                              "last": _chinese_day(last)})
+        return period
+
+    @classmethod
+    def _parse(cls, raw: str) -> "Period":
         if match := _MONTH_RE.match(raw):
             return cls.month(int(match[1]), int(match[2]))
         if match := _QUARTER_RE.match(raw):

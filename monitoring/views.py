@@ -3,6 +3,7 @@ office's entry pages for targets, population figures, thresholds and settings. T
 monitoring.alerts / monitoring.indicators for reading and monitoring.services for every change.
 (The dashboards and generated documents live in monitoring.dashboards / monitoring.reports.)"""
 
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
@@ -21,7 +22,7 @@ from monitoring import alerts, services
 from monitoring.filtersets import PopulationFigureFilterSet, ThresholdFilterSet
 from monitoring.forms import MonitoringSettingsForm, PopulationForm, TargetForm, ThresholdForm
 from monitoring.models import READER_ROLES, MonitoringSettings, PopulationFigure, Target, Threshold
-from monitoring.periods import Period
+from monitoring.periods import EARLIEST, Period, latest_day
 from monitoring.tables import PopulationFigureTable, ThresholdTable
 
 OFFICE = frozenset({Role.OFFICE})
@@ -37,6 +38,23 @@ def _visible_jurisdiction(user, code: str | None):
     if node is None:
         raise Http404
     return node
+
+
+def _year(request, text: str | None) -> int:
+    """The year asked for, within the years that can be reported; this year, with the error
+    shown, for anything else."""
+    this_year = timezone.localdate().year
+    if not text:
+        return this_year
+    first, last = EARLIEST.year, latest_day().year
+    try:
+        year = int(text)
+    except ValueError:
+        year = None
+    if year is None or not first <= year <= last:
+        messages.error(request, _("A year between %(first)s and %(last)s, please.") % {"first": first, "last": last})
+        return this_year
+    return year
 
 
 def _period(text: str | None, today) -> tuple[Period, str]:
@@ -132,10 +150,7 @@ class TargetListView(RoleRequiredMixin, TemplateView):
 
         user = self.request.user
         place = _visible_jurisdiction(user, self.request.GET.get("jurisdiction"))
-        try:
-            year = int(self.request.GET.get("year") or timezone.localdate().year)
-        except ValueError:
-            year = timezone.localdate().year
+        year = _year(self.request, self.request.GET.get("year"))
         codes = [c for c, i in INDICATORS.items() if i.higher_is_better is not None]
         own = {t.indicator: t for t in Target.objects.filter(jurisdiction=place, year=year, indicator__in=codes)}
         parent_paths = services._ancestor_paths(place)[1:]
@@ -165,6 +180,8 @@ class TargetEditView(ServiceFormView):
             raise Http404
         self.indicator = INDICATORS[kwargs["code"]]
         self.year = kwargs["year"]
+        if not EARLIEST.year <= self.year <= latest_day().year:
+            raise Http404
         return super().dispatch(request, *args, **kwargs)
 
     def get_object(self):

@@ -2,19 +2,25 @@ import re
 
 import django_filters
 from django import forms
+from django.core.validators import RegexValidator
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.fields import blind_lookup
+from core.filtersets import YesNoFilter
 from core.widgets import Select
 from jurisdictions.models import Jurisdiction
-from persons import queries
+from persons import queries, rules
 from persons.choices import ControlStatus, RiskLevel, Substance, SupportTaskState
 from persons.forms import IdNumberField
 from persons.models import Person, PersonSubstance, SupportTask
 
 LATIN = re.compile(r"^[A-Za-z]+$")
+# What /api/persons/ accepts (PersonApiFilterSet): 18 characters (17 digits and a digit or X) or
+# a first-generation 15-digit number; a jurisdiction code (at most 20 characters).
+ID_NUMBER_PATTERN = r"^([0-9]{17}[0-9Xx]|[0-9]{15})$"
+AREA_PATTERN = r"^[^\x00]{1,20}$"
 YES_NO = [("", _("All")), ("true", _("yes")), ("false", _("no"))]
 
 
@@ -41,9 +47,9 @@ class PersonFilterSet(django_filters.FilterSet):
                                        empty_label=_("All"), widget=Select)
     substance = django_filters.ChoiceFilter(label=_("substance"), method="filter_substance",
                                             choices=Substance.choices, empty_label=_("All"), widget=Select)
-    overdue = django_filters.BooleanFilter(label=_("Check-ins overdue"), method="filter_overdue",
+    overdue = YesNoFilter(label=_("Check-ins overdue"), method="filter_overdue",
                                            widget=Select(choices=YES_NO))
-    flagged = django_filters.BooleanFilter(label=_("Open flags"), method="filter_flagged",
+    flagged = YesNoFilter(label=_("Open flags"), method="filter_flagged",
                                            widget=Select(choices=YES_NO))
 
     class Meta:
@@ -53,7 +59,8 @@ class PersonFilterSet(django_filters.FilterSet):
     def __init__(self, *args, request=None, **kwargs):
         super().__init__(*args, request=request, **kwargs)
         user = getattr(request, "user", None)
-        self.filters["area"].extra["choices"] = queries.area_choices(user) if user is not None else []
+        if isinstance(self.filters["area"], django_filters.ChoiceFilter):  # not PersonApiFilterSet's
+            self.filters["area"].extra["choices"] = queries.area_choices(user) if user is not None else []
 
     def filter_name(self, queryset, name, value):
         value = value.strip()
@@ -78,6 +85,26 @@ class PersonFilterSet(django_filters.FilterSet):
 
     def filter_flagged(self, queryset, name, value):
         return queryset.filter(queries.has_open_flag()) if value else queryset.exclude(queries.has_open_flag())
+
+
+class PersonApiFilterSet(PersonFilterSet):
+    """/api/persons/: the list's criteria, for a program that sends its own values rather than
+    picking them. A well-formed number that no person can hold (a wrong check digit, a birth
+    date that does not exist) and an area code outside the user's area find nobody instead of
+    being refused: the answer is the same as for a number or area without persons, and what the
+    API accepts is what its schema says (ID_NUMBER_PATTERN, AREA_PATTERN)."""
+
+    id_number = django_filters.CharFilter(label=_("ID number"), method="filter_any_id_number",
+                                          validators=[RegexValidator(ID_NUMBER_PATTERN)])
+    area = django_filters.CharFilter(label=_("Township or village"), method="filter_area",
+                                     validators=[RegexValidator(AREA_PATTERN)])
+
+    def filter_any_id_number(self, queryset, name, value):
+        try:
+            number = rules.normalise_id_number(value)
+        except rules.IdNumberError:
+            return queryset.none()
+        return self.filter_id_number(queryset, name, number)
 
 
 class SupportTaskFilterSet(django_filters.FilterSet):

@@ -4,9 +4,10 @@ from accounts.models import User
 
 
 class UserSerializer(serializers.ModelSerializer):
-    jurisdiction_code = serializers.CharField(source="jurisdiction.code", default=None, read_only=True)
+    jurisdiction_code = serializers.CharField(source="jurisdiction.code", default=None, read_only=True,
+                                              allow_null=True)
     roles = serializers.SerializerMethodField()
-    member_unit = serializers.CharField(source="member_unit.name", default=None, read_only=True)
+    member_unit = serializers.CharField(source="member_unit.name", default=None, read_only=True, allow_null=True)
 
     class Meta:
         model = User

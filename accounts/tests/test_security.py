@@ -279,7 +279,7 @@ def test_searches_are_audited_with_their_result_count(client, office, tree):
 def test_keys_rotate_reencrypts_without_losing_a_row(office, township, tmp_path, settings, monkeypatch):
     monkeypatch.delenv("JINDU_FIELD_KEY", raising=False)
     settings.DATA_DIR = tmp_path
-    crypto.reset_keyring()
+    crypto.create_key_file()
     phones = {}
     for n in range(5):
         user = UserFactory(jurisdiction=township, roles=[Role.TOWNSHIP])

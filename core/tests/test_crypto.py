@@ -8,7 +8,7 @@ def fresh_keys(tmp_path, settings, monkeypatch):
     monkeypatch.delenv("JINDU_FIELD_KEY", raising=False)
     monkeypatch.delenv("JINDU_FIELD_KEYS_OLD", raising=False)
     settings.DATA_DIR = tmp_path
-    crypto.reset_keyring()
+    crypto.create_key_file()
     yield
     crypto.reset_keyring()
 
@@ -40,7 +40,7 @@ def test_blind_index_is_deterministic_keyed_and_contextual(tmp_path, settings):
     assert one == crypto.blind_index("11010119900307123X", "persons.Person.id_number")
     assert one != crypto.blind_index("11010119900307123X", "other.Model.id_number")
     settings.DATA_DIR = tmp_path / "other"
-    crypto.reset_keyring()
+    crypto.create_key_file()
     assert one != crypto.blind_index("11010119900307123X", "persons.Person.id_number")
 
 
@@ -59,10 +59,24 @@ def test_key_from_environment_and_old_keys_stay_readable(monkeypatch):
 
 
 def test_generated_key_file_is_private(tmp_path):
-    crypto.encrypt("x", "ctx")
     path = tmp_path / "field_key"
     assert path.exists()
-    assert path.stat().st_mode & 0o077 == 0
+    assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_no_key_is_made_at_read_time(tmp_path, settings):
+    """Without the key file a read or a write stops with MissingFieldKey (its message names the
+    file) instead of making a new key that reads nothing (issue 19: a restore without the key)."""
+    token = crypto.encrypt("13812345678", "accounts.User.phone")
+    (tmp_path / "field_key").unlink()
+    crypto.reset_keyring()
+    for attempt in (lambda: crypto.decrypt(token, "accounts.User.phone"), lambda: crypto.encrypt("x", "ctx")):
+        with pytest.raises(crypto.MissingFieldKey, match="field_key"):
+            attempt()
+    assert not (tmp_path / "field_key").exists()
+    with pytest.raises(FileExistsError):  # never over an existing key
+        crypto.create_key_file()
+        crypto.create_key_file()
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ from core.fields import BlindIndexField, EncryptedTextField, blind_lookup, encry
 def keys(tmp_path, settings, monkeypatch):
     monkeypatch.delenv("JINDU_FIELD_KEY", raising=False)
     settings.DATA_DIR = tmp_path
-    crypto.reset_keyring()
+    crypto.create_key_file()
     yield
     crypto.reset_keyring()
 

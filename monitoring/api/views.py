@@ -4,10 +4,10 @@ rights gets counts of 1–4 suppressed ("<5"), and what would give them away wit
 monitoring.disclosure), as on the pages."""
 
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import permissions, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from core.api import HasRequiredRole
@@ -20,7 +20,7 @@ from monitoring.api.serializers import (
 )
 from monitoring.disclosure import Disclosure
 from monitoring.models import READER_ROLES
-from monitoring.periods import Period
+from monitoring.periods import Period, day_pattern, period_pattern
 
 
 class IndicatorViewSet(viewsets.ViewSet):
@@ -39,7 +39,22 @@ class IndicatorViewSet(viewsets.ViewSet):
             raise NotFound
         return Response(IndicatorSerializer(ind.INDICATORS[code]).data)
 
-    @extend_schema(parameters=[IndicatorValuesQuerySerializer], responses=IndicatorValueSerializer(many=True))
+    @extend_schema(parameters=[
+        IndicatorValuesQuerySerializer,
+        OpenApiParameter("period", {"type": "string", "pattern": period_pattern()},
+                         description="2024-06 (month), 2024-Q2 (quarter) or 2024 (year), from 2000 to ten years "
+                                     "ahead; also a span of days, 2024-01-01..2024-03-31. Default: this month"),
+        OpenApiParameter("as_of", {"type": "string", "pattern": day_pattern()},
+                         description="read the figures as they stood on this day (YYYY-MM-DD, from 2000 to ten "
+                                     "years ahead)"),
+        OpenApiParameter("codes", {"type": "array",
+                                   "items": {"type": "string", "enum": sorted(ind.INDICATORS)}},
+                         style="form", explode=False,
+                         description="comma-separated indicator codes; default: all that apply at the "
+                                     "jurisdiction's level"),
+        OpenApiParameter("children", {"type": "string", "enum": ["", "true", "false"]},
+                         description="true: one set of values per direct child jurisdiction; empty is false"),
+    ], responses=IndicatorValueSerializer(many=True))
     @action(detail=False, methods=["get"])
     def values(self, request):
         from jurisdictions.models import Jurisdiction
@@ -54,14 +69,8 @@ class IndicatorViewSet(viewsets.ViewSet):
                 raise NotFound
         else:
             place = user.jurisdiction
-        try:
-            period = Period.parse(data["period"]) if data.get("period") else Period.containing(timezone.localdate())
-        except ValueError as error:
-            raise ValidationError({"period": [str(error)]}) from None
-        codes = [c.strip() for c in data.get("codes", "").split(",") if c.strip()] or None
-        unknown = [c for c in codes or [] if c not in ind.INDICATORS]
-        if unknown:
-            raise ValidationError({"codes": [f"unknown indicators: {', '.join(unknown)}"]})
+        period = data.get("period") or Period.containing(timezone.localdate())
+        codes = data.get("codes") or None
         suppress_small = not may_see_personal_data(user)
         as_of = data.get("as_of")
         disclosure = Disclosure(user, place, period, as_of=as_of)
