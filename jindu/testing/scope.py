@@ -152,7 +152,7 @@ class ScopeMatrix:
         a grant on ``obj`` through the break-glass page; then ``read_url`` answers 200 exactly to
         those whose role may read the record (``read_roles``: the detail page's) and every URL of
         ``write_urls`` 403 or 404 to everyone (a grant is for reading). A role the model does not
-        serve gets no grant (403)."""
+        serve, or reaches only through tasks (the member unit), gets no grant (403)."""
         from django.urls import reverse
 
         from core.models import BreakGlassGrant
@@ -165,7 +165,8 @@ class ScopeMatrix:
                 continue
             client.force_login(case.user)
             granted = client.post(glass, {"reason": f"{case} 核对其衔接材料与报到情况"}).status_code
-            may = case.role in model.scope_roles
+            # A member unit (task_roles) reaches records through its tasks only, never a grant.
+            may = case.role in set(model.scope_roles) - set(getattr(model, "task_roles", ()))
             if granted != (302 if may else 403):
                 failures.append(f"{case}: break-glass answered {granted}")
             if may != BreakGlassGrant.objects.filter(user=case.user, object_pk=obj.pk).exists():

@@ -14,9 +14,12 @@ _serial = itertools.count(101)
 
 def id_number(birth: str | None = None, area: str = "110101", serial: int | None = None, sex: str = "M") -> str:
     """A valid, unique 18-digit ID number (GB 11643 check digit); the 17th digit is odd for men."""
+    # Numbers drawn from the counter are born from 1975 on, those of a serial the test chose from
+    # 1970 on: the counter, reaching 311 after enough tests, never repeats a test's own number.
+    base = datetime.date(1975, 1, 1) if serial is None else datetime.date(1970, 1, 1)
     serial = next(_serial) if serial is None else serial
     if birth is None:
-        birth = (datetime.date(1975, 1, 1) + datetime.timedelta(days=serial // 400)).strftime("%Y%m%d")
+        birth = (base + datetime.timedelta(days=serial // 400)).strftime("%Y%m%d")
     seq = f"{(serial % 400) * 2 + (1 if sex == 'M' else 0):03d}"
     body = f"{area}{birth}{seq}"
     return body + ric.calc_check_digit(body + "0")

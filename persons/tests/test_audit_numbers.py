@@ -108,7 +108,7 @@ def test_the_audit_log_holds_no_number_phone_or_name(tree):
     assert result.imported == 5, [e.message for e in result.rejected]
     # A sign-in with an ID number for a name; a break-glass reason quoting a phone.
     Client().post(reverse("accounts:login"), {"username": secrets["number 0"], "password": "x"})
-    core_services.do_break_glass(persons[0], f"当事人来电{secrets['phone 0']}，需核实其档案情况",
+    core_services.do_break_glass(Person, persons[0].pk, f"当事人来电{secrets['phone 0']}，需核实其档案情况",
                                  acting_user=outsider)
 
     entries = list(AuditEntry.objects.order_by("seq"))

@@ -11,14 +11,14 @@ from django.test import Client
 from django.urls import get_resolver, reverse
 from django.utils import timezone
 
-from accounts.tests.factories import UserFactory
+from accounts.tests.factories import MemberUnitFactory, UserFactory
 from core import sweep
 from core.models import AuditEntry, BreakGlassGrant
 from core.roles import Role
 from jurisdictions.choices import Level
 from jurisdictions.tests.factories import JurisdictionFactory
-from persons import services
-from persons.choices import CheckInKind, DrugTestResult, FlagState
+from persons import services, support
+from persons.choices import CheckInKind, DrugTestResult, FlagState, SupportKind
 from persons.models import Person
 from persons.tests import people
 
@@ -65,7 +65,10 @@ def _write_targets(person):
                                     name="第三镇")
     transfer = services.do_hand_over(person, elsewhere, "外出务工，到第三镇执行", TODAY(), acting_user=None)
     measure = person.measures.get()
-    return {"edit": person, "status": person, "measure_decide": person, "check_in": person, "hand_over": person,
+    unit = MemberUnitFactory(name="测试县民政局", jurisdiction=person.jurisdiction.parent.parent)
+    task = support.do_assign_support_task(person, unit, SupportKind.RELIEF, "协助申请低保", TODAY() + datetime.timedelta(days=30),
+                                          acting_user=None)
+    return {"support_task_new": person, "support_task_close": task, "edit": person, "status": person, "measure_decide": person, "check_in": person, "hand_over": person,
             "support": person, "transfer_acknowledge": transfer, "transfer_cancel": transfer,
             "risk_override": risk, "report_in": measure, "measure_end": measure, "flag_decide": flag,
             "flag_dismiss": flag}
@@ -115,7 +118,7 @@ def test_a_grant_opens_the_file_for_reading_and_every_write_is_refused(places, a
     for call in (lambda: services.do_update_person(person, expected_version=person.version, acting_user=user,
                                                    current_address="服务层修改"),
                  lambda: services.do_record_check_in(person, CheckInKind.INTERVIEW, TODAY(), acting_user=user),
-                 lambda: services.do_record_support(person, "employment", TODAY(), "介绍工作", acting_user=user),
+                 lambda: support.do_record_support(person, "employment", TODAY(), "介绍工作", acting_user=user),
                  lambda: services.do_decide_flag(targets["flag_decide"], "已决定", acting_user=user)):
         with pytest.raises(PermissionError):
             call()

@@ -48,7 +48,7 @@ def test_the_background_check_of_a_file_that_needs_too_much_memory_fails_in_chin
     (here stored directly) yet needs more memory than allowed ends the check, not the worker."""
     upload = services.do_upload_ledger(acting_user=office, jurisdiction=sample_tree[COUNTY], filename="台账.xlsx",
                                        data=xlsx([HEADER, row()]))
-    ods = hostile_files.repeated_rows_ods(150_000, columns=3)
+    ods = hostile_files.repeated_rows_ods(150_000, columns=30)  # far beyond 40 MB even in a warm forked child
     LedgerImport.objects.filter(pk=upload.pk).update(content=base64.b64encode(ods).decode(), filename="台账.ods")
     with override_settings(JINDU_IMPORT_MEMORY_MB=40):
         outcome = services.run_ledger(upload.pk, dry_run=True)

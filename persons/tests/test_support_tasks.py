@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from accounts.tests.factories import MemberUnitFactory, UserFactory
 from core import services as core_services
-from core.models import AuditEntry
+from core.models import AuditEntry, BreakGlassGrant
 from core.roles import Role
 from jindu.testing.scope import TASKED
 from persons import services, support
@@ -99,8 +99,10 @@ def test_the_file_stays_closed_to_a_member_unit_with_a_task(person, unit_user, t
 
 
 def test_break_glass_gives_a_member_unit_nothing(person, unit_user):
-    """A reason is no way round the task: the grant opens nothing to a member unit."""
-    core_services.do_break_glass(person, "上门走访需要核对信息", acting_user=unit_user)
+    """A reason is no way round the task: a member unit gets no grant, and none would open anything."""
+    with pytest.raises(PermissionError):
+        core_services.do_break_glass(Person, person.pk, "上门走访需要核对其家庭情况", acting_user=unit_user)
+    assert not BreakGlassGrant.objects.filter(user=unit_user).exists()
     assert not _sees(unit_user, person)
 
 
