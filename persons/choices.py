@@ -139,3 +139,4 @@ class TransferState(models.TextChoices):
     HANDED_OVER = "handed_over", _("Handed over, awaiting receipt")
     ACKNOWLEDGED = "acknowledged", _("Received")
     CANCELLED = "cancelled", _("Cancelled")
+    REFUSED = "refused", _("Refused by the receiving area")

@@ -294,12 +294,14 @@ class FlagDismissForm(forms.Form):
 
 
 class HandOverForm(forms.Form):
-    """异地执行: hand the person over to another township (of this county, or by code elsewhere)."""
+    """异地执行: hand the person over to another township of this installation's tree
+    (queries.hand_over_choices; rules.hand_over_error says why any other place is refused)."""
 
-    to_jurisdiction = forms.TypedChoiceField(label=_("receiving village or township"), coerce=int, choices=[],
-                                             required=False, empty_value=None)
-    to_code = forms.CharField(label=_("or its code, for a place outside this county"), max_length=20,
-                              required=False, widget=forms.TextInput(attrs={"inputmode": "numeric"}))
+    to_jurisdiction = forms.TypedChoiceField(
+        label=_("receiving township"), coerce=int, choices=[],
+        error_messages={"required": _("Choose the receiving township."),
+                        "invalid_choice": _("Choose the receiving township from the list: only another township "
+                                            "of this system can receive the person.")})
     reason = forms.CharField(label=_("reason"), max_length=300)
     handed_over_on = forms.DateField(label=_("handed over on"), widget=date_input())
 
@@ -313,19 +315,8 @@ class HandOverForm(forms.Form):
             raise ValidationError(_("The date is in the future."))
         return value
 
-    def clean(self):
-        data = super().clean()
-        code = data.get("to_code", "").strip()
-        if code:
-            node = Jurisdiction.objects.filter(code=code).first()
-            if node is None:
-                self.add_error("to_code", _("No place has this code."))
-            data["to_jurisdiction"] = node
-        elif data.get("to_jurisdiction"):
-            data["to_jurisdiction"] = Jurisdiction.objects.get(pk=data["to_jurisdiction"])
-        elif not self.errors:
-            self.add_error("to_jurisdiction", _("Choose the receiving village or township."))
-        return data
+    def clean_to_jurisdiction(self):
+        return Jurisdiction.objects.get(pk=self.cleaned_data["to_jurisdiction"])
 
 
 class TransferReceiptForm(forms.Form):
@@ -340,6 +331,11 @@ class TransferReceiptForm(forms.Form):
 
 class TransferCancelForm(forms.Form):
     reason = forms.CharField(label=_("reason"), max_length=300, required=False)
+
+
+class TransferRefuseForm(forms.Form):
+    reason = forms.CharField(label=_("reason for refusing"), max_length=300, widget=text_area(),
+                             error_messages={"required": _("Give the reason for refusing the transfer.")})
 
 
 class SupportForm(forms.Form):

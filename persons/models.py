@@ -452,6 +452,7 @@ class Transfer(PersonRecord):
     reason = models.CharField(_("reason"), max_length=300)
     handed_over_on = models.DateField(_("handed over on"))
     acknowledged_on = models.DateField(_("received on"), null=True, blank=True)
+    refusal_reason = models.CharField(_("reason for refusing"), max_length=300, blank=True)
     acknowledged_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                                         related_name="+")
 

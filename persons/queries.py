@@ -164,14 +164,14 @@ def _parent_path(node) -> str:
 
 
 def hand_over_choices(person) -> list:
-    """Townships and villages of the person's county other than their own township, grouped by
-    township (values are primary keys). Names of places are not personal data."""
+    """The places a person can be handed over to (rules.hand_over_error): the township-level
+    places of this installation's tree other than the person's own township, each shown under
+    its parent ("示范县 / 青山镇"); values are primary keys. Names of places are not personal data."""
     own = person.jurisdiction
     township_path = own.path if own.level == Level.TOWNSHIP else _parent_path(own)
-    nodes = (Jurisdiction.objects.filter(county_code=person.county_code, level__in=[Level.TOWNSHIP, Level.VILLAGE])
-             .exclude(path__startswith=township_path)
-             .only("pk", "code", "name", "level", "path", "parent_id").order_by("path"))
-    return _grouped(nodes, whole_township=False)
+    nodes = (Jurisdiction.objects.filter(level=Level.TOWNSHIP).exclude(path=township_path)
+             .select_related("parent").only("pk", "name", "path", "parent__name").order_by("path"))
+    return [(node.pk, f"{node.parent.name} / {node.name}" if node.parent else node.name) for node in nodes]
 
 
 def grid_choices(user) -> list:
@@ -704,7 +704,8 @@ class PersonFile:
             events.append(TimelineEvent(transfer.handed_over_on, "transfer", f"transfer-{transfer.pk}",
                                         _("Transfer: %(from)s → %(to)s") % {"from": transfer.from_jurisdiction.name,
                                                                             "to": transfer.to_jurisdiction.name},
-                                        " · ".join(filter(None, [transfer.get_state_display(), transfer.reason])),
+                                        " · ".join(filter(None, [transfer.get_state_display(), transfer.reason,
+                                                                 transfer.refusal_reason])),
                                         "cyan"))
             if transfer.acknowledged_on:
                 events.append(TimelineEvent(transfer.acknowledged_on, "transfer", f"transfer-{transfer.pk}-received",

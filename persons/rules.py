@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from dateutil.relativedelta import relativedelta
 from django.utils.translation import gettext_lazy as _
 
+from jurisdictions.choices import Level
 from persons.choices import LivingSituation, MeasureKind, RiskLevel
 
 # --- sources -------------------------------------------------------------------------------------
@@ -186,6 +187,23 @@ def termination_notice_due(ended_on: datetime.date) -> datetime.date:
     notice on the person and tell the township within 7 days (戒毒条例 第二十三条 for community
     treatment, 第四十条 for community rehabilitation). Returns the last day for that notice."""
     return ended_on + datetime.timedelta(days=TERMINATION_NOTICE_DAYS)
+
+
+def hand_over_error(target_level: str | None, target_path: str, own_township_path: str) -> str | None:
+    """Why a hand-over may not go to a place, or None. 戒毒条例 第二十二条第二款: a person who
+    changes residence is handed over to the township (乡镇人民政府、城市街道办事处) of the new
+    residence. So the receiving area is a township-level place of this installation's tree
+    (``target_level`` None: the code is not in the tree; a move to another installation
+    waits for the exchange of data between installations), and not the person's own township
+    (a move inside it is a change of village on the file)."""
+    if target_level is None:
+        return str(_("This place is not in this system's list of areas: choose the receiving township "
+                     "from the list."))
+    if target_level != Level.TOWNSHIP:
+        return str(_("Choose a township or street: the township that receives the person records the village."))
+    if own_township_path and target_path.startswith(own_township_path):
+        return str(_("That is the person's own township: change the village on the person file instead."))
+    return None
 
 
 def transfer_report_in_deadline(handed_over_on: datetime.date) -> datetime.date:

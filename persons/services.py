@@ -903,12 +903,16 @@ def do_hand_over(person: Person, to_jurisdiction, reason: str, handed_over_on: d
     """The sending township hands the person over to another township (异地执行). Until the
     receiving one acknowledges, both see the person (Person.scope_path includes the receiving
     area); the person should report there within 15 days (戒毒条例 第二十二条第二款)."""
+    from jurisdictions.models import Jurisdiction
+
     _require_writer(acting_user, person)
-    if to_jurisdiction.level not in (Level.VILLAGE, Level.TOWNSHIP):
-        raise ValidationError({"to_jurisdiction": _("Choose the receiving village or township.")})
-    if _township_of(to_jurisdiction).pk == _township_of(person.jurisdiction).pk:
-        raise ValidationError({"to_jurisdiction": _(
-            "That is in the same township: change the village on the person file instead.")})
+    pk = getattr(to_jurisdiction, "pk", None)
+    stored = Jurisdiction.objects.filter(pk=pk).first() if pk else None
+    error = rules.hand_over_error(stored.level if stored else None, stored.path if stored else "",
+                                  _township_of(person.jurisdiction).path)
+    if error:
+        raise ValidationError({"to_jurisdiction": error})
+    to_jurisdiction = stored
     if person.transfers.filter(state=TransferState.HANDED_OVER).exists():
         raise ValidationError(_("A transfer of this person is already waiting for receipt."))
     reason = (reason or "").strip()
@@ -977,27 +981,63 @@ def do_acknowledge_transfer(transfer: Transfer, *, acting_user,
     return transfer
 
 
-@transaction.atomic
-def do_cancel_transfer(transfer: Transfer, *, acting_user, reason: str = "") -> Transfer:
-    """Withdraw a hand-over that has not been received (by either side); the person stays where
-    they were."""
-    if acting_user is not None:
-        if not has_any_role(acting_user, WRITER_ROLES):
-            raise NotAllowed(_("Your role does not keep person files."))
-        if not (_in_area(acting_user, transfer.from_jurisdiction) or _in_area(acting_user, transfer.to_jurisdiction)):
-            raise NotAllowed(_("This transfer is outside your area."))
+def sends_transfer(user, transfer: Transfer) -> bool:
+    """The user's area holds the place the person was handed over from: that side alone may
+    withdraw the hand-over (a county holding both places is both sides)."""
+    return _in_area(user, transfer.from_jurisdiction)
+
+
+def receives_transfer(user, transfer: Transfer) -> bool:
+    """The user's area holds the receiving place: that side accepts or refuses the transfer."""
+    return _in_area(user, transfer.to_jurisdiction)
+
+
+def _close_transfer(transfer: Transfer, state: str, acting_user, reason: str, stored: tuple = ()) -> Transfer:
+    """A transfer that ends without the person moving: withdrawn by the sender or refused by the
+    receiver. The person stays where they were and leaves the receiving area's lists. ``stored``:
+    the fields of the transfer that keep the reason (the audit entry has it in any case)."""
     transfer = _open_transfer(transfer)
-    transfer.state = TransferState.CANCELLED
-    transfer.save(update_fields=["state"])
+    transfer.state = state
+    for name in stored:
+        setattr(transfer, name, reason)
+    transfer.save(update_fields=["state", *stored])
     person = transfer.person
     person.refresh_from_db(fields=["version", "receiving_jurisdiction"])
     person.receiving_jurisdiction = None
     save_versioned(person, None, ["receiving_jurisdiction"])
     audit.record(AuditEntry.Action.UPDATE, actor=acting_user, obj=transfer, changes={
-        "state": [TransferState.HANDED_OVER, TransferState.CANCELLED], "reason": [None, (reason or "").strip()]})
+        "state": [TransferState.HANDED_OVER, state], "reason": [None, reason]})
     evaluate_flags(person)
     _changed([person.pk])
     return transfer
+
+
+@transaction.atomic
+def do_cancel_transfer(transfer: Transfer, *, acting_user, reason: str = "") -> Transfer:
+    """The sending area withdraws a hand-over that has not been received; the person stays
+    where they were. The receiving area cannot withdraw it: it accepts or refuses."""
+    if acting_user is not None:
+        if not has_any_role(acting_user, WRITER_ROLES):
+            raise NotAllowed(_("Your role does not keep person files."))
+        if not sends_transfer(acting_user, transfer):
+            raise NotAllowed(_("Only the sending area can withdraw a hand-over: the receiving area accepts "
+                               "or refuses it."))
+    return _close_transfer(transfer, TransferState.CANCELLED, acting_user, (reason or "").strip())
+
+
+@transaction.atomic
+def do_refuse_transfer(transfer: Transfer, reason: str, *, acting_user) -> Transfer:
+    """The receiving area refuses a hand-over, saying why (the person does not live there, the
+    papers are incomplete …); the person stays with the sending area, which sees the reason."""
+    if acting_user is not None:
+        if not has_any_role(acting_user, WRITER_ROLES):
+            raise NotAllowed(_("Your role does not keep person files."))
+        if not receives_transfer(acting_user, transfer):
+            raise NotAllowed(_("Only the receiving area can refuse a transfer."))
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("Give the reason for refusing the transfer.")})
+    return _close_transfer(transfer, TransferState.REFUSED, acting_user, reason, stored=("refusal_reason",))
 
 
 def pending_transfers_for(user):

@@ -25,6 +25,7 @@ urlpatterns = [
     path("support-tasks/<int:pk>/close/", support_views.SupportTaskCloseView.as_view(), name="support_task_close"),
     path("transfers/<int:pk>/receive/", views.TransferReceiveView.as_view(), name="transfer_acknowledge"),
     path("transfers/<int:pk>/withdraw/", views.TransferCancelView.as_view(), name="transfer_cancel"),
+    path("transfers/<int:pk>/refuse/", views.TransferRefuseView.as_view(), name="transfer_refuse"),
     path("risk/<int:pk>/override/", views.RiskOverrideView.as_view(), name="risk_override"),
     path("measures/<int:pk>/report-in/", views.ReportInView.as_view(), name="report_in"),
     path("measures/<int:pk>/end/", views.MeasureEndView.as_view(), name="measure_end"),

@@ -3,6 +3,7 @@ persons.services for every change."""
 
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
@@ -42,6 +43,7 @@ from persons.forms import (
     SupportForm,
     TransferCancelForm,
     TransferReceiptForm,
+    TransferRefuseForm,
 )
 from persons.models import (
     FILE_ROLES,
@@ -235,8 +237,8 @@ class PersonDetailView(ObjectDetailView):
         context["risk_factors"] = [c for c in (risk.contributions if risk else []) if c.get("points")]
         transfer = records.pending_transfer
         context["pending_transfer"] = transfer
-        area = user.jurisdiction
-        context["receiving"] = bool(transfer and area and transfer.to_jurisdiction.path.startswith(area.path))
+        context["receiving"] = bool(transfer and services.receives_transfer(user, transfer))
+        context["sending"] = bool(transfer and services.sends_transfer(user, transfer))
         return context
 
 
@@ -580,8 +582,33 @@ class TransferCancelView(_TransferServiceForm):
     title = gettext_lazy("Withdraw the hand-over")
     success_message = gettext_lazy("Hand-over withdrawn.")
 
+    def get_object(self):
+        person = super().get_object()
+        if not services.sends_transfer(self.request.user, self.transfer):
+            raise PermissionDenied(_("Only the sending area can withdraw a hand-over: the receiving area accepts "
+                                     "or refuses it."))
+        return person
+
     def perform(self, form):
         services.do_cancel_transfer(self.transfer, acting_user=self.request.user, reason=form.cleaned_data["reason"])
+        return self.detail_url("#transfers")
+
+
+class TransferRefuseView(_TransferServiceForm):
+    capability = gettext_lazy("Refuse transfers")
+    form_class = TransferRefuseForm
+    title = gettext_lazy("Refuse the transfer")
+    intro = gettext_lazy("The person stays with the sending area, which sees your reason.")
+    success_message = gettext_lazy("Transfer refused: the sending area keeps the person.")
+
+    def get_object(self):
+        person = super().get_object()
+        if not services.receives_transfer(self.request.user, self.transfer):
+            raise PermissionDenied(_("Only the receiving area can refuse a transfer."))
+        return person
+
+    def perform(self, form):
+        services.do_refuse_transfer(self.transfer, form.cleaned_data["reason"], acting_user=self.request.user)
         return self.detail_url("#transfers")
 
 

@@ -90,7 +90,7 @@ def test_the_refusal_neither_confirms_the_file_nor_names_its_area(sample_tree, t
     for revealing in ("其他辖区", "管理", "档案", "已登记", "登记在册", "青山", "移交"):
         assert revealing not in told
     handed = make_person(sample_tree[f"{QINGSHAN}002"], "孙八", number=id_number("19860202", serial=996))
-    services.do_hand_over(handed, sample_tree[f"{CHENGGUAN}001"], "外出务工", handed.control_status_since,
+    services.do_hand_over(handed, sample_tree[CHENGGUAN], "外出务工", handed.control_status_since,
                           acting_user=None)
     assert Person.objects.visible_to(worker).filter(pk=handed.pk).exists()  # both sides see it meanwhile
     assert refusal(sample_tree, handed.id_number, acting_user=worker) == told

@@ -185,7 +185,7 @@ def test_the_person_file_reads_the_cards_from_the_timeline_records(tree, village
     person = people.under_treatment(village, name="卡片")
     _refuse_three_tests(person)
     services.do_assess_risk(person, acting_user=None)
-    services.do_hand_over(person, tree["villages"][-1], "搬家", timezone.localdate(), acting_user=None)
+    services.do_hand_over(person, tree["townships"][1], "搬家", timezone.localdate(), acting_user=None)
     records = queries.PersonFile(person)
     assert records.current_measure == person.measures.get()
     assert records.open_flags == list(person.flags.filter(state="open").order_by("-raised_on", "-id"))
@@ -200,7 +200,7 @@ def test_the_person_file_asks_only_for_the_sparse_records_a_person_has(tree, vil
 
     with_records = people.under_treatment(village, name="有记录")
     _refuse_three_tests(with_records)
-    services.do_hand_over(with_records, tree["villages"][-1], "搬家", timezone.localdate(), acting_user=None)
+    services.do_hand_over(with_records, tree["townships"][1], "搬家", timezone.localdate(), acting_user=None)
     without = people.person(village, name="无记录")
     read = queries.PersonFile.with_presence(Person.objects.all())
     full = queries.PersonFile(read.get(pk=with_records.pk))
@@ -224,7 +224,7 @@ def test_measure_clocks(village):
 
 def test_a_transfer_waits_on_both_today_lists(tree, village, worker):
     person = people.under_treatment(village, name="移交者")
-    transfer = services.do_hand_over(person, tree["villages"][-1], "迁居", TODAY(), acting_user=None)
+    transfer = services.do_hand_over(person, tree["townships"][1], "迁居", TODAY(), acting_user=None)
     sending = next(i for i in queries.today_list(worker).items if i.kind == "transfer")
     receiver = UserFactory(jurisdiction=tree["townships"][1], roles=[Role.TOWNSHIP])
     receiving = next(i for i in queries.today_list(receiver).items if i.kind == "transfer")

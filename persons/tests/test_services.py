@@ -478,43 +478,44 @@ def test_transfer_visible_to_both_townships_until_received(tree, village, other_
     sender, receiver = worker, UserFactory(jurisdiction=other_village.parent, roles=[Role.TOWNSHIP])
     social_worker = UserFactory(jurisdiction=village.parent, roles=[Role.SOCIAL_WORKER])
     person, measure = under_treatment(village, worker, assigned_worker=social_worker)
+    receiving = other_village.parent
     assert sees(sender, person) and not sees(receiver, person)
     with pytest.raises(ValidationError):
-        services.do_hand_over(person, tree["villages"][1], "搬到本镇另一个村", TODAY, acting_user=sender)
-    transfer = services.do_hand_over(person, other_village, "现居住地变更", days_ago(2), acting_user=sender)
+        services.do_hand_over(person, village.parent, "搬到本镇另一个村", TODAY, acting_user=sender)
+    transfer = services.do_hand_over(person, receiving, "现居住地变更", days_ago(2), acting_user=sender)
     person.refresh_from_db()
-    assert person.receiving_jurisdiction == other_village
+    assert person.receiving_jurisdiction == receiving
     assert sees(sender, person) and sees(receiver, person) and sees(social_worker, person)
     assert [t.incoming for t in services.pending_transfers_for(receiver)] == [True]
     assert [t.incoming for t in services.pending_transfers_for(sender)] == [False]
     assert not services.pending_transfers_for(UserFactory(jurisdiction=tree["other_county"],
                                                           roles=[Role.TOWNSHIP])).exists()
     with pytest.raises(ValidationError):
-        services.do_hand_over(person, other_village, "再次移交", TODAY, acting_user=sender)
+        services.do_hand_over(person, receiving, "再次移交", TODAY, acting_user=sender)
     with pytest.raises(services.NotAllowed):
         services.do_acknowledge_transfer(transfer, acting_user=sender)  # only the receiving side
     services.do_acknowledge_transfer(transfer, acting_user=receiver)
     person.refresh_from_db()
     transfer.refresh_from_db()
-    assert (person.jurisdiction, person.receiving_jurisdiction, person.assigned_worker) == (other_village, None, None)
+    assert (person.jurisdiction, person.receiving_jurisdiction, person.assigned_worker) == (receiving, None, None)
     assert (transfer.state, transfer.acknowledged_by, transfer.acknowledged_on) == (
         TransferState.ACKNOWLEDGED, receiver, TODAY)
     assert sees(receiver, person) and not sees(sender, person) and not sees(social_worker, person)
     measure.refresh_from_db()
-    assert measure.executing_jurisdiction == other_village.parent
+    assert measure.executing_jurisdiction == receiving
     assert not services.pending_transfers_for(receiver).exists()
     with pytest.raises(ValidationError):
         services.do_acknowledge_transfer(transfer, acting_user=receiver)
     created, updated = audit_entries(transfer, AuditEntry.Action.CREATE), audit_entries(
         transfer, AuditEntry.Action.UPDATE)
-    assert created[0].changes["to_jurisdiction"] == [None, other_village.code]
-    assert updated[0].changes["jurisdiction"] == [village.code, other_village.code]
+    assert created[0].changes["to_jurisdiction"] == [None, receiving.code]
+    assert updated[0].changes["jurisdiction"] == [village.code, receiving.code]
 
 
 def test_cancel_a_transfer(village, other_village, worker):
     person, _ = under_treatment(village, worker)
     receiver = UserFactory(jurisdiction=other_village.parent, roles=[Role.TOWNSHIP])
-    transfer = services.do_hand_over(person, other_village, "现居住地变更", TODAY, acting_user=worker)
+    transfer = services.do_hand_over(person, other_village.parent, "现居住地变更", TODAY, acting_user=worker)
     services.do_cancel_transfer(transfer, acting_user=worker, reason="地址登记错误")
     person.refresh_from_db()
     assert person.receiving_jurisdiction is None and person.jurisdiction == village
@@ -523,9 +524,74 @@ def test_cancel_a_transfer(village, other_village, worker):
     assert audit_entries(transfer, AuditEntry.Action.UPDATE)[0].changes["reason"] == [None, "地址登记错误"]
 
 
+def test_only_the_sending_area_withdraws_and_the_receiving_one_refuses_with_a_reason(tree, village, other_village,
+                                                                                     worker):
+    """Issue 20: the receiving township could withdraw a hand-over. It accepts or refuses, and a
+    refusal says why; the sender alone withdraws (a county holding both places is both sides)."""
+    person, _ = under_treatment(village, worker)
+    receiver = UserFactory(jurisdiction=other_village.parent, roles=[Role.TOWNSHIP])
+    transfer = services.do_hand_over(person, other_village.parent, "现居住地变更", TODAY, acting_user=worker)
+    with pytest.raises(services.NotAllowed) as refused, translation.override("zh-hans"):
+        services.do_cancel_transfer(transfer, acting_user=receiver, reason="不想接收")
+    assert "只有移交地" in str(refused.value)
+    with pytest.raises(services.NotAllowed):
+        services.do_refuse_transfer(transfer, "人不在本镇居住", acting_user=worker)  # the sender cannot refuse
+    for blank in ("", "   "):
+        with pytest.raises(ValidationError) as empty, translation.override("zh-hans"):
+            services.do_refuse_transfer(transfer, blank, acting_user=receiver)
+        assert "拒绝" in empty.value.message_dict["reason"][0]
+    assert Transfer.objects.get(pk=transfer.pk).state == TransferState.HANDED_OVER  # nothing saved
+    services.do_refuse_transfer(transfer, " 经核实，本人不在本镇居住 ", acting_user=receiver)
+    transfer.refresh_from_db()
+    person.refresh_from_db()
+    assert (transfer.state, transfer.refusal_reason) == (TransferState.REFUSED, "经核实，本人不在本镇居住")
+    assert person.receiving_jurisdiction is None and person.jurisdiction == village and not sees(receiver, person)
+    assert audit_entries(transfer, AuditEntry.Action.UPDATE)[0].changes == {
+        "state": [TransferState.HANDED_OVER, TransferState.REFUSED], "reason": [None, "经核实，本人不在本镇居住"]}
+    with pytest.raises(ValidationError):
+        services.do_cancel_transfer(transfer, acting_user=worker)  # no longer waiting
+    county = UserFactory(jurisdiction=tree["county"], roles=[Role.OFFICE])
+    again = services.do_hand_over(person, other_village.parent, "再次移交", TODAY, acting_user=worker)
+    services.do_cancel_transfer(again, acting_user=county)
+    assert Transfer.objects.get(pk=again.pk).state == TransferState.CANCELLED
+
+
+def test_the_receiving_area_comes_from_this_installations_tree(tree, village, other_village, worker):
+    """Issue 20: a hand-over to a code outside the county was accepted. Only a township of this
+    tree other than the person's own receives; anything else is refused on the field, nothing saved."""
+    from jurisdictions.choices import Level
+    from jurisdictions.models import Jurisdiction
+
+    person, _ = under_treatment(village, worker)
+    unsaved = Jurisdiction(code="310101001", name="外省某街道", level=Level.TOWNSHIP)
+    refused = {"not in the tree": unsaved, "a village": other_village, "a county": tree["other_county"],
+               "the own township": village.parent, "the own village": village, "nothing": None}
+    for case, place in refused.items():
+        with pytest.raises(ValidationError) as error, translation.override("zh-hans"):
+            services.do_hand_over(person, place, "迁居", TODAY, acting_user=worker)
+        message = error.value.message_dict["to_jurisdiction"][0]
+        assert message and not message.isascii(), case
+    assert not person.transfers.exists() and not Jurisdiction.objects.filter(code="310101001").exists()
+    person.refresh_from_db()
+    assert person.receiving_jurisdiction is None
+    from jurisdictions.tests.factories import JurisdictionFactory
+
+    township_elsewhere = JurisdictionFactory(level=Level.TOWNSHIP, parent=tree["other_county"], name="邻县一镇")
+    assert services.do_hand_over(person, township_elsewhere, "迁居邻县", TODAY, acting_user=worker).pk
+
+
+def test_hand_over_error_rule():
+    own = "98/9801/980101/980101001/"
+    assert rules.hand_over_error("township", "98/9801/980101/980101002/", own) is None
+    assert rules.hand_over_error("township", "98/9801/980102/980102001/", own) is None  # another county
+    for level, path in ((None, ""), ("village", "98/9801/980101/980101002/980101002001/"),
+                        ("county", "98/9801/980102/"), ("township", own)):
+        assert rules.hand_over_error(level, path, own), (level, path)
+
+
 def test_a_transfer_not_received_in_15_days_is_flagged(village, other_village, worker):
     person, _ = under_treatment(village, worker)
-    services.do_hand_over(person, other_village, "现居住地变更", days_ago(16), acting_user=worker)
+    services.do_hand_over(person, other_village.parent, "现居住地变更", days_ago(16), acting_user=worker)
     assert services.evaluate_flags(person) == (1, 0)
     assert person.flags.get(state=FlagState.OPEN).rule == "transfer_not_received"
 

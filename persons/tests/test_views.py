@@ -16,7 +16,15 @@ from core.models import AuditEntry
 from core.roles import ALL_ROLES, Role
 from jindu.testing.scope import TASKED
 from persons import queries, services, support
-from persons.choices import CheckInKind, ControlStatus, DrugTestResult, FlagState, MeasureState, Substance
+from persons.choices import (
+    CheckInKind,
+    ControlStatus,
+    DrugTestResult,
+    FlagState,
+    MeasureState,
+    Substance,
+    TransferState,
+)
 from persons.models import CheckIn, Flag, Person
 from persons.tests import people
 
@@ -627,16 +635,16 @@ def test_menu_items_follow_the_role(tree, client):
 
 
 def test_hand_over_and_receive_through_the_forms(tree, target, township, client):
-    receiving_village = tree["villages"][-1]  # in the other township
+    receiving = tree["townships"][1]
     _login(client, township, Role.TOWNSHIP)
     form = client.get(reverse("persons:hand_over", args=[target.pk])).context["form"]
-    offered = {value for _group, options in form.fields["to_jurisdiction"].choices[1:] for value, _l in options}
-    assert receiving_village.pk in offered and target.jurisdiction_id not in offered
+    offered = dict(form.fields["to_jurisdiction"].choices[1:])
+    assert offered == {receiving.pk: f"测试县 / {receiving.name}"}  # townships only, not the own one
     response = client.post(reverse("persons:hand_over", args=[target.pk]), {
-        "to_jurisdiction": receiving_village.pk, "reason": "迁居青山镇", "handed_over_on": TODAY().isoformat()})
+        "to_jurisdiction": receiving.pk, "reason": "迁居青山镇", "handed_over_on": TODAY().isoformat()})
     assert response.status_code == 302
     transfer = target.transfers.get()
-    receiver = _login(client, tree["townships"][1], Role.TOWNSHIP)
+    receiver = _login(client, receiving, Role.TOWNSHIP)
     body = client.get(reverse("home")).content.decode()
     assert MARKER in body and reverse("persons:transfer_acknowledge", args=[transfer.pk]) in body
     assert client.get(reverse("persons:detail", args=[target.pk])).status_code == 200
@@ -644,37 +652,72 @@ def test_hand_over_and_receive_through_the_forms(tree, target, township, client)
                            {"acknowledged_on": TODAY().isoformat()})
     assert response.status_code == 302
     target.refresh_from_db()
-    assert target.jurisdiction == receiving_village and receiver.jurisdiction == tree["townships"][1]
+    assert target.jurisdiction == receiving and receiver.jurisdiction == receiving
     _login(client, township, Role.TOWNSHIP)
     assert client.get(reverse("persons:detail", args=[target.pk])).status_code == 404
 
 
 def test_the_sending_township_cannot_confirm_receipt(tree, target, township, client):
-    transfer = services.do_hand_over(target, tree["villages"][-1], "迁居", TODAY(), acting_user=None)
+    transfer = services.do_hand_over(target, tree["townships"][1], "迁居", TODAY(), acting_user=None)
     _login(client, township, Role.TOWNSHIP)
     body = client.get(reverse("persons:detail", args=[target.pk])).content.decode()
     assert reverse("persons:transfer_cancel", args=[transfer.pk]) in body
     assert reverse("persons:transfer_acknowledge", args=[transfer.pk]) not in body
+    assert reverse("persons:transfer_refuse", args=[transfer.pk]) not in body
     response = client.post(reverse("persons:transfer_acknowledge", args=[transfer.pk]),
                            {"acknowledged_on": TODAY().isoformat()})
     assert response.status_code == 400 and "只有接收地可以确认接收" in response.content.decode()
+    assert client.get(reverse("persons:transfer_refuse", args=[transfer.pk])).status_code == 403
     assert client.post(reverse("persons:transfer_cancel", args=[transfer.pk]), {"reason": "填错了"}).status_code == 302
     target.refresh_from_db()
     assert target.receiving_jurisdiction is None and target.jurisdiction == tree["villages"][0]
 
 
-def test_hand_over_needs_a_place(target, township, client):
+def test_the_receiving_township_refuses_but_cannot_withdraw(tree, target, client):
+    """Issue 20: the receiving township saw "撤回移交" and could withdraw the hand-over."""
+    transfer = services.do_hand_over(target, tree["townships"][1], "迁居", TODAY(), acting_user=None)
+    _login(client, tree["townships"][1], Role.TOWNSHIP)
+    body = client.get(reverse("persons:detail", args=[target.pk])).content.decode()
+    assert reverse("persons:transfer_cancel", args=[transfer.pk]) not in body and "撤回移交" not in body
+    assert reverse("persons:transfer_acknowledge", args=[transfer.pk]) in body
+    assert reverse("persons:transfer_refuse", args=[transfer.pk]) in body and "拒绝接收" in body
+    assert client.get(reverse("persons:transfer_cancel", args=[transfer.pk])).status_code == 403
+    assert client.post(reverse("persons:transfer_cancel", args=[transfer.pk]), {"reason": "撤回"}).status_code == 403
+    refuse = reverse("persons:transfer_refuse", args=[transfer.pk])
+    assert client.get(refuse).status_code == 200
+    response = client.post(refuse, {"reason": "  "})
+    assert response.status_code == 400 and "请填写拒绝接收的理由" in response.content.decode()
+    transfer.refresh_from_db()
+    assert transfer.state == TransferState.HANDED_OVER
+    assert client.post(refuse, {"reason": "经核实，本人不在本镇居住"}).status_code == 302
+    transfer.refresh_from_db()
+    assert (transfer.state, transfer.refusal_reason) == (TransferState.REFUSED, "经核实，本人不在本镇居住")
+    assert client.get(reverse("persons:detail", args=[target.pk])).status_code == 404  # back with the sender
+    _login(client, tree["townships"][0], Role.TOWNSHIP)
+    body = client.get(reverse("persons:detail", args=[target.pk])).content.decode()
+    assert "经核实，本人不在本镇居住" in body and "接收地拒绝接收" in body
+
+
+def test_hand_over_needs_a_place_of_the_tree(tree, target, township, client):
+    """Issue 20: a code outside the county was accepted. The place comes from the list; a
+    made-up value, a village, the own township, a code not in the tree are refused on the field."""
     _login(client, township, Role.TOWNSHIP)
-    response = client.post(reverse("persons:hand_over", args=[target.pk]), {
-        "to_jurisdiction": "", "to_code": "", "reason": "迁居", "handed_over_on": TODAY().isoformat()})
-    assert response.status_code == 400 and "请选择接收地" in response.content.decode()
-    response = client.post(reverse("persons:hand_over", args=[target.pk]), {
-        "to_code": "999999999", "reason": "迁居", "handed_over_on": TODAY().isoformat()})
-    assert response.status_code == 400 and not target.transfers.exists()
+    url = reverse("persons:hand_over", args=[target.pk])
+    response = client.post(url, {"to_jurisdiction": "", "reason": "迁居", "handed_over_on": TODAY().isoformat()})
+    assert response.status_code == 400 and "请选择接收乡镇" in response.content.decode()
+    for value in ("999999999", tree["villages"][-1].pk, township.pk, tree["other_county"].pk, "abc"):
+        response = client.post(url, {"to_jurisdiction": value, "to_code": "310101001", "reason": "迁居",
+                                     "handed_over_on": TODAY().isoformat()})
+        assert response.status_code == 400, value
+        assert "to_jurisdiction" in response.context["form"].errors
+        assert "请从列表中选择接收乡镇" in response.content.decode()
+    assert not target.transfers.exists()
+    target.refresh_from_db()
+    assert target.receiving_jurisdiction is None
 
 
 def test_transfer_forms_are_scoped(scope_matrix, tree, target, client):
-    transfer = services.do_hand_over(target, tree["villages"][-1], "迁居", TODAY(), acting_user=None)
+    transfer = services.do_hand_over(target, tree["townships"][1], "迁居", TODAY(), acting_user=None)
     scope_matrix.check_detail(client, reverse("persons:transfer_cancel", args=[transfer.pk]), allowed_roles=WRITERS)
 
 
