@@ -560,7 +560,8 @@ class FlagBook:
         return measures, tests, departures
 
     def evaluate(self, day: datetime.date):
-        findings = {f.rule: f for f in rules.evaluate(*self.facts(day), day)}
+        facts = self.facts(day)
+        findings = {f.rule: f for f in rules.evaluate(*facts, day)}
         d = self.draft
         exemption_reasons = rules.exemptions(d.sex, d.birth_date, d.is_pregnant, d.nursing_child_born_on, day)
         for rule, finding in findings.items():
@@ -578,7 +579,8 @@ class FlagBook:
                         exemptions=exemptions, state=FlagState.OPEN, created_at=self.g.now)
             self.open[rule] = flag
             self.flags.append(flag)
-        for rule in [r for r in self.open if r not in findings]:
+        for rule in [r for r, flag in self.open.items()
+                     if r not in findings and rules.flag_resolves(r, flag.evidence, facts[0])]:
             flag = self.open.pop(rule)
             flag.state, flag.resolved_at = FlagState.RESOLVED, _moment(day)
 

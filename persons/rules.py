@@ -406,17 +406,86 @@ def relapse_tests(measures: list[MeasureFacts], tests: list[TestFacts]) -> list[
             and not any(start <= t.on <= (end or t.on) for start, end in running)]
 
 
+def _reported_in_time(evidence: list[dict], measures: list[MeasureFacts]) -> bool:
+    """The report-in entered after the flag was raised was made by the deadline: the finding
+    rested on a record not yet entered, not on a late report-in."""
+    named = {e.get("id") for e in evidence if e.get("model") == "persons.Measure"}
+    on_time = {m.pk for m in measures if m.reported_on is not None and m.reported_on <= report_in_deadline(m.decided_on)}
+    return bool(named) and named <= on_time
+
+
+@dataclass(frozen=True)
+class FlagRule:
+    """What a rule's finding rests on, which decides how its flag ends.
+
+    A finding on a past event (a deadline let pass, a test refused or positive, a departure
+    without leave) is a fact from the day it happened: what happens later does not undo it, so
+    its flag stays open with its evidence until a person decides on it or dismisses it
+    (services.do_decide_flag, do_dismiss_flag) — unless the records entered since show that the
+    event did not happen (``disproved_by``: a report-in made in time, entered late). A finding
+    on a present state (a term run out and the release not yet recorded, a transfer still
+    waiting for receipt) is true only while the state lasts: its flag resolves by itself when
+    the state ends."""
+
+    name: str
+    resolves_when_state_ends: bool
+    basis: str  # the article, and why the finding is of that kind
+    disproved_by: object = None  # (evidence, measures) -> bool, for a past event
+
+
+FLAG_RULES: dict[str, FlagRule] = {rule.name: rule for rule in (
+    # 逾期未报到的，视为拒绝接受社区戒毒: the refusal is a fact from the 16th day; a later report-in
+    # does not erase it (the same deadline for rehabilitation, 第三十八条第一款).
+    FlagRule("report_in_overdue", False, REPORT_IN_TREATMENT, disproved_by=_reported_in_time),
+    # 拒绝接受检测三次以上, 擅自离开三次以上或者累计超过30日: the refusals and departures happened.
+    FlagRule("serious_breach", False, SERIOUS_BREACH),
+    # 在社区戒毒期间吸食、注射毒品: the positive test happened, whatever follows.
+    FlagRule("use_during_measure", False, GROUND_USE),
+    # 经社区戒毒、强制隔离戒毒后再次吸食、注射毒品: the positive test happened.
+    FlagRule("relapse_after_treatment", False, GROUND_RELAPSE),
+    # 社区戒毒期满: the release is to be recorded; once recorded (or the measure ended otherwise)
+    # nothing is left to do.
+    FlagRule("term_ended", True, f"{RELEASE_TREATMENT}; {RELEASE_REHABILITATION}"),
+    # 执行一年后…可以提出提前解除的意见: possible while the compulsory treatment runs.
+    FlagRule("early_release_assessment", True, EARLY_RELEASE),
+    # The receiving township has not confirmed receipt: true while the transfer waits; received,
+    # withdrawn or refused, the state has ended (the person's own report-in is not recorded here).
+    FlagRule("transfer_not_received", True, CHANGE_OF_PLACE),
+)}
+
+
+def resolves_when_state_ends(rule: str) -> bool:
+    """Whether ``rule`` is about a present state (FLAG_RULES). A rule not listed (one since
+    removed) is treated as a past event: a person closes its flags."""
+    known = FLAG_RULES.get(rule)
+    return known is not None and known.resolves_when_state_ends
+
+
+def flag_resolves(rule: str, evidence: list[dict], measures: list[MeasureFacts]) -> bool:
+    """Whether an open flag that ``evaluate`` no longer finds resolves by itself: its present
+    state has ended, or the records show its past event did not happen. Otherwise it stays
+    open with its evidence for a person to decide."""
+    known = FLAG_RULES.get(rule)
+    if known is None:
+        return False
+    if known.resolves_when_state_ends:
+        return True
+    return known.disproved_by is not None and known.disproved_by(evidence, measures)
+
+
 def evaluate(measures: list[MeasureFacts], tests: list[TestFacts], departures: list[DepartureFacts],
              today: datetime.date, relapsed_after_treatment: bool = False,
              transfers: list[TransferFacts] = ()) -> list[Finding]:
-    """Everything the rules find for one person today. The caller stores one flag per rule
-    and resolves flags whose rule no longer finds anything (idempotent)."""
+    """Everything the rules find for one person today. The caller stores one flag per rule;
+    a flag its rule no longer finds resolves only as ``flag_resolves`` says (FLAG_RULES), and
+    stays for a person to decide otherwise."""
     findings: list[Finding] = []
     compulsory_advice = str(_("Consider compulsory treatment (local policy: %(policy)s).") % {"policy": LOCAL_POLICY})
     for measure in measures:
-        if not _community(measure) or measure.ended_on is not None or measure.reported_on is not None:
+        if not _community(measure) or measure.ended_on is not None or measure.refused:
             continue
-        if measure.refused or not report_in_overdue(measure.decided_on, None, today):
+        # Reported after the deadline is the same fact as not reported by it (第十四条第一款).
+        if not report_in_overdue(measure.decided_on, measure.reported_on, today):
             continue
         deadline = report_in_deadline(measure.decided_on)
         evidence = (Evidence("persons.Measure", measure.pk, measure.decided_on,

@@ -520,10 +520,12 @@ class FlagChanges:
 
 
 def _flag_changes(changes: FlagChanges, person_id: int, county_code: str, findings: dict, open_flags: dict,
-                  handled: list, exemption_reasons: list[str], today: datetime.date) -> None:
+                  handled: list, exemption_reasons: list[str], today: datetime.date, measures: list) -> None:
     """The rule of evaluate_flags for one person, without the database: one open flag per rule,
     its evidence kept current; a finding whose exact evidence was decided or dismissed is not
-    raised again; an open flag whose rule finds nothing is resolved."""
+    raised again; an open flag whose rule finds nothing is resolved only if its present state
+    has ended or the records show its past event did not happen (rules.flag_resolves): a
+    finding on a past event stays open with its evidence until a person decides on it."""
     for rule, finding in findings.items():
         evidence = [{"model": e.model, "id": e.pk, "on": e.on.isoformat(), "label": e.label}
                     for e in finding.evidence]
@@ -539,7 +541,8 @@ def _flag_changes(changes: FlagChanges, person_id: int, county_code: str, findin
         changes.create.append(Flag(person_id=person_id, county_code=county_code, rule=rule, raised_on=today,
                                    title=finding.title, article=finding.article,
                                    recommendation=finding.recommendation, evidence=evidence, exemptions=exemptions))
-    changes.resolve += [flag for rule, flag in open_flags.items() if rule not in findings]
+    changes.resolve += [flag for rule, flag in open_flags.items()
+                        if rule not in findings and rules.flag_resolves(rule, flag.evidence, measures)]
 
 
 def _write_flag_changes(changes: FlagChanges) -> list[Flag]:
@@ -557,7 +560,8 @@ def _write_flag_changes(changes: FlagChanges) -> list[Flag]:
 
 def evaluate_flags(person: Person, today: datetime.date | None = None, *, reassess: bool = True) -> tuple[int, int]:
     """Bring the person's open flags in line with what the rules find today: raise new ones,
-    update the evidence of open ones, mark those no longer found as resolved. Idempotent;
+    update the evidence of open ones, mark those of a present state no longer found as
+    resolved (those of a past event stay for a person to decide: _flag_changes). Idempotent;
     decided or dismissed flags stay as they are (a new finding after a decision raises anew).
     A new flag re-assesses the person's risk unless the caller does it (``reassess=False``)."""
     today = today or timezone.localdate()
@@ -570,7 +574,8 @@ def evaluate_flags(person: Person, today: datetime.date | None = None, *, reasse
     exemption_reasons = rules.exemptions(person.sex, person.birth_date, person.is_pregnant,
                                          person.nursing_child_born_on, today)
     changes = FlagChanges()
-    _flag_changes(changes, person.pk, person.county_code, findings, open_flags, handled, exemption_reasons, today)
+    _flag_changes(changes, person.pk, person.county_code, findings, open_flags, handled, exemption_reasons, today,
+                  measures)
     _write_flag_changes(changes)
     if changes.create and reassess:
         _reassess_risk(person, None, today)
@@ -648,7 +653,7 @@ def _sweep_flags_batch(person_ids: list[int], today: datetime.date) -> tuple[int
             continue
         before = len(changes.create)
         _flag_changes(changes, pk, county_code, findings, open_flags[pk], handled[pk],
-                      rules.exemptions(sex, birth_date, pregnant, nursing, today), today)
+                      rules.exemptions(sex, birth_date, pregnant, nursing, today), today, measures)
         if len(changes.create) > before and status in ACTIVE_STATUSES:
             active.add(pk)
     created = _write_flag_changes(changes)

@@ -275,11 +275,12 @@ def test_flags_are_raised_and_resolved_idempotently(village, worker):
     assert services.evaluate_flags(person) == (0, 0)
     assert services.evaluate_flags(person) == (0, 0)
     assert person.flags.filter(state=FlagState.OPEN).count() == 1
-    # the evidence goes away (a refusal recorded in error is removed): the flag resolves itself
+    # a serious breach rests on past events: even a refusal removed outside the services does
+    # not close the flag by itself (issue 20); a person dismisses it with the reason
     CheckIn.objects.filter(pk=flag.evidence[0]["id"]).delete()
-    assert services.evaluate_flags(person) == (0, 1)
+    assert services.evaluate_flags(person) == (0, 0)
     flag.refresh_from_db()
-    assert flag.state == FlagState.RESOLVED
+    assert flag.state == FlagState.OPEN and len(flag.evidence) == 3
 
 
 def test_deciding_and_dismissing_flags_is_audited(village, worker):
@@ -318,8 +319,9 @@ def test_report_in_overdue_flag_after_day_15(village, worker, days, flagged):
     measure = services.do_decide_measure(person, MeasureKind.COMMUNITY_TREATMENT, days_ago(days), acting_user=worker)
     assert person.flags.filter(rule="report_in_overdue", state=FlagState.OPEN).exists() is flagged
     if flagged:
-        services.do_report_in(measure, TODAY, acting_user=worker)  # late, but reported: no longer found
-        assert person.flags.get(rule="report_in_overdue").state == FlagState.RESOLVED
+        # late, but reported: the refusal of 第十四条 stands until a person decides (issue 20)
+        services.do_report_in(measure, TODAY, acting_user=worker)
+        assert person.flags.get(rule="report_in_overdue").state == FlagState.OPEN
 
 
 def test_the_daily_sweep_raises_clock_flags(village, worker):
