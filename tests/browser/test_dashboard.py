@@ -36,7 +36,7 @@ CUT_LABELS_JS = """names => names.map(name => {
         return box.x >= 0 && box.y >= 0 && box.x + box.width <= chart.getWidth()
             && box.y + box.height <= chart.getHeight();
     }).map(e => e.style.text);
-    return [name, data.map(d => d.name + "\n" + d.shown).filter(s => !whole.includes(s))];
+    return [name, data.map(d => d.name + "\\n" + d.shown).filter(s => !whole.includes(s))];
 })"""
 # The risk ring's slices: name and colour, as drawn.
 RISK_COLOURS_JS = """() => echarts.getInstanceByDom(document.querySelector('[data-chart="risk"]'))
