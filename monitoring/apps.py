@@ -13,6 +13,11 @@ class MonitoringConfig(AppConfig):
         from monitoring import dashboards, shapes
 
         register_item("monitoring", MenuItem(_("Dashboard"), "monitoring:dashboard", dashboards.DASHBOARD_ROLES))
+        from core.navigation import register_admin_item
+        from core.roles import Role
+
+        register_admin_item(MenuItem(_("Import jurisdiction boundaries"), "monitoring:boundaries",
+                                     frozenset({Role.SYSTEM_ADMIN})))
         importing.register(importing.ImportKind(
             "shapes", "jurisdiction outlines from GeoJSON (properties.code = jurisdiction code)",
             shapes.add_arguments, shapes.handle))

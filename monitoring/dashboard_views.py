@@ -1,20 +1,26 @@
-"""The drug-situation dashboard and the generated documents behind its download buttons (issue 6).
+"""The drug-situation dashboard, the generated documents behind its download buttons (issue 6),
+and the import page of the outlines its map is drawn from (issue 20).
 Thin views: the numbers come from monitoring.dashboards and monitoring.reports, both built on the
 indicator library."""
 
 from django.contrib import messages
+from django.db.models import Count
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import TemplateView
 
 from core import audit
+from core.importing import FileRejected
 from core.models import AuditEntry
+from core.roles import Role, has_any_role
 from core.views import RoleRequiredMixin
-from monitoring import dashboards, reports
+from monitoring import dashboards, reports, shapes
+from monitoring.forms import BoundaryImportForm
 from monitoring.periods import Period
 
 
@@ -59,6 +65,7 @@ class DashboardView(DashboardMixin, TemplateView):
             period_choices=choices,
             query=self.request.GET.urlencode(),
             selection_query=f"jurisdiction={jurisdiction.code}&period={period.code}",
+            may_import_boundaries=has_any_role(self.request.user, {Role.SYSTEM_ADMIN}),
         )
         return context
 
@@ -82,3 +89,38 @@ class ReportDownloadView(DashboardMixin, View):
         response = HttpResponse(document.content, content_type=document.content_type)
         response["Content-Disposition"] = f"attachment; filename*=UTF-8''{document.quoted_filename}"
         return response
+
+
+class BoundaryImportView(RoleRequiredMixin, TemplateView):
+    """The system administrator loads jurisdiction outlines for the dashboard's map (issue 20):
+    every file checked whole (monitoring.shapes), loaded through do_import_shapes, audited."""
+
+    required_roles = frozenset({Role.SYSTEM_ADMIN})
+    capability = gettext_lazy("Import jurisdiction boundaries")
+    template_name = "monitoring/boundaries.html"
+
+    def get_context_data(self, **kwargs):
+        from jurisdictions.choices import Level
+        from jurisdictions.models import Jurisdiction
+
+        # The areas a map is drawn for, with how many of their children have an outline.
+        nodes = (Jurisdiction.objects.visible_to(self.request.user).exclude(level=Level.VILLAGE)
+                 .annotate(children_count=Count("children", distinct=True),
+                           outlined=Count("children__shape", distinct=True))
+                 .filter(children_count__gt=0).order_by("path"))
+        return super().get_context_data(form=kwargs.pop("form", None) or BoundaryImportForm(), coverage=nodes,
+                                        **kwargs)
+
+    def post(self, request):
+        form = BoundaryImportForm(request.POST, request.FILES)
+        if not form.is_valid():
+            return self.render_to_response(self.get_context_data(form=form), status=400)
+        files = form.cleaned_data["files"]
+        try:
+            rows = shapes.read_files([(upload.name, upload.read()) for upload in files])
+            count = shapes.do_import_shapes(rows, acting_user=request.user,
+                                            source="、".join(upload.name for upload in files))
+        except FileRejected as rejected:
+            return self.render_to_response(self.get_context_data(form=form, errors=rejected.errors), status=400)
+        messages.success(request, _("%(count)d jurisdiction outlines loaded.") % {"count": count})
+        return redirect("monitoring:boundaries")

@@ -56,6 +56,21 @@ BREAKDOWN_NAMES = ("status", "age", "substance", "risk")
 # Filters of the person list (persons.filtersets.PersonFilterSet) per breakdown.
 BREAKDOWN_FILTERS = {"status": "status", "substance": "substance", "risk": "risk"}
 TILE_COLUMNS = 5
+# A slice's colour by what it means, not by its place in the ring (issue 20): high risk red,
+# medium orange, low green, and what was not recorded or assessed grey, in every breakdown.
+UNRECORDED_COLOUR = "#9aa0ac"
+CATEGORY_COLOURS = {
+    "risk": {"high": "#d63939", "medium": "#f76707", "low": "#2fb344", "": UNRECORDED_COLOUR},
+}
+
+
+def category_colour(breakdown: str, key: str) -> str:
+    """The colour of a breakdown's category: the table's, grey for "not recorded" (the empty
+    key) in any breakdown, and "" (the chart's palette) for categories that carry no meaning."""
+    colours = CATEGORY_COLOURS.get(breakdown, {})
+    if key in colours:
+        return colours[key]
+    return UNRECORDED_COLOUR if key == "" else ""
 
 
 def may_open_lists(user) -> bool:
@@ -294,6 +309,7 @@ class Builder:
         parameter = BREAKDOWN_FILTERS.get(name)
         items = [self.count_point(str(label), count,
                                   self.current_list_url(**{parameter: key}) if parameter else "")
+                 | {"key": key, "colour": category_colour(name, key)}
                  for key, label, count in rows]
         kind = "bar" if name == "age" else "pie"
         titles = {"status": _("Control status"), "age": _("Age structure"), "substance": _("Substances"),

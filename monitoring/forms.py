@@ -71,3 +71,43 @@ class PeriodForm(forms.Form):
 
     period = forms.CharField(label=_("period"), required=False,
                              widget=forms.TextInput(attrs={"placeholder": "2024-06 / 2024-Q2 / 2024"}))
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files in one field (Django's documented recipe)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        if isinstance(data, (list, tuple)):
+            return [super(MultipleFileField, self).clean(d, initial) for d in data] or super().clean(None, initial)
+        return [super().clean(data, initial)]
+
+
+class BoundaryImportForm(forms.Form):
+    """GeoJSON outlines of jurisdictions (monitoring.shapes): one FeatureCollection, or one file
+    per jurisdiction named by its code."""
+
+    files = MultipleFileField(label=_("GeoJSON files"), error_messages={"required": _("Choose at least one file.")},
+                              widget=MultipleFileInput(attrs={"accept": ".geojson,.json"}),
+                            help_text=_("A FeatureCollection whose features carry the jurisdiction code in "
+                                        "properties.code (or adcode), or one file per jurisdiction named by its "
+                                        "code, e.g. 320101001.geojson. At most 20 files of 10 MB each."))
+
+    MAX_FILES = 20
+    MAX_BYTES = 10 * 1024 * 1024
+
+    def clean_files(self):
+        files = self.cleaned_data["files"]
+        if len(files) > self.MAX_FILES:
+            raise forms.ValidationError(_("At most %(count)s files at once.") % {"count": self.MAX_FILES})
+        for upload in files:
+            if upload.size > self.MAX_BYTES:
+                raise forms.ValidationError(_("%(file)s is larger than 10 MB.") % {"file": upload.name})
+        return files

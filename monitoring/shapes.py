@@ -2,10 +2,12 @@
 geometry when present and a schematic tile grid when not").
 
 An office loads its townships' outlines once from a GeoJSON file, e.g. exported from the
-natural-resources bureau's 行政区划 layer: `jindu import shapes FILE.geojson`. Each feature names
-its jurisdiction by code in ``properties.code`` (or ``properties.adcode``, the name GB/T 2260
-layers use). The whole file is checked first and rejected with every problem listed, or
-loaded as a whole (SPEC §4 "nothing lost").
+natural-resources bureau's 行政区划 layer: on the system administrator's import page
+(/monitoring/dashboard/boundaries/, issue 20) or `jindu import shapes FILE.geojson`. Each feature
+names its jurisdiction by code in ``properties.code`` (or ``properties.adcode``, the name GB/T 2260
+layers use), or a file holding one outline is named by the code. Outlines are checked with
+shapely (a valid polygon of longitude/latitude). The whole upload is checked first and rejected
+with every problem listed in Chinese, or loaded as a whole (SPEC §4 "nothing lost").
 """
 
 import json
@@ -71,27 +73,109 @@ class ShapeRow:
     number: int  # the feature's position in the file, 1-based
     code: str
     geometry: dict
+    file: str = ""  # the file it came from, when several are loaded together
 
 
-def read_geojson(data: bytes) -> list[ShapeRow]:
+def _where(file: str, field: str) -> str:
+    return f"{file}：{field}" if file else field
+
+
+def _features(document) -> list | None:
+    """The features of a FeatureCollection, a single Feature, or a bare outline; None otherwise."""
+    if not isinstance(document, dict):
+        return None
+    kind = document.get("type")
+    if kind == "FeatureCollection":
+        return document.get("features") if isinstance(document.get("features"), list) else None
+    if kind == "Feature":
+        return [document]
+    if kind in GEOMETRY_TYPES:
+        return [{"type": "Feature", "properties": {}, "geometry": document}]
+    return None
+
+
+def geometry_problem(geometry) -> str:
+    """Why an outline cannot be drawn, in Chinese ("" when it can): a Polygon or MultiPolygon
+    of longitude/latitude pairs (WGS 84) whose rings are closed and do not cross themselves
+    (checked with shapely, as GIS tools check it)."""
+    if not isinstance(geometry, dict) or geometry.get("type") not in GEOMETRY_TYPES or not geometry.get("coordinates"):
+        return _("The outline must be a Polygon or MultiPolygon.")
+    import shapely
+    from shapely.geometry import shape
+    from shapely.validation import explain_validity
+
+    try:
+        outline = shape(geometry)
+    except (ValueError, TypeError, AttributeError, IndexError, shapely.errors.ShapelyError):
+        return _("The outline's coordinates cannot be read: each ring is a closed list of [longitude, latitude] "
+                 "pairs.")
+    west, south, east, north = outline.bounds
+    if not (-180 <= west <= east <= 180 and -90 <= south <= north <= 90):
+        return _("The coordinates are not longitude and latitude (WGS 84).")
+    if not outline.is_valid:
+        where = explain_validity(outline)
+        point = where[where.find("[") :] if "[" in where else ""
+        return _("The outline is not a valid polygon (a ring crosses itself or is not closed) near %(point)s.") % {
+            "point": point or "—"}
+    return ""
+
+
+def read_geojson(data: bytes, filename: str = "") -> list[ShapeRow]:
+    """The outlines of one file: a FeatureCollection whose features carry the jurisdiction's
+    code in ``properties.code`` (or ``adcode``), or one jurisdiction's Feature or outline in a
+    file named by its code (``320101001.geojson``). Every problem is listed, in Chinese."""
     try:
         document = json.loads(data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise FileRejected([RowError(0, "", _("Not a GeoJSON file: %(error)s") % {"error": error})]) from None
-    features = document.get("features") if isinstance(document, dict) else None
-    if not isinstance(features, list):
+    except UnicodeDecodeError:
+        raise FileRejected([RowError(0, "", _("Not a GeoJSON file: it is not UTF-8 text."))]) from None
+    except json.JSONDecodeError as error:
+        raise FileRejected([RowError(0, "", _("Not a GeoJSON file: the JSON breaks at line %(line)s, column "
+                                              "%(column)s.") % {"line": error.lineno, "column": error.colno})]
+                           ) from None
+    features = _features(document)
+    if features is None:
         raise FileRejected([RowError(0, "", _("A GeoJSON FeatureCollection is expected."))])
-    rows, errors = [], []
+    stem = Path(filename).stem if filename else ""
+    by_name = stem if stem.isdigit() and len(features) == 1 else ""
+    code_field, outline_field = str(_("jurisdiction code")), str(_("outline"))
+    rows, errors, seen = [], [], set()
     for number, feature in enumerate(features, start=1):
-        properties = (feature or {}).get("properties") or {}
-        code = next((str(properties[key]).strip() for key in CODE_PROPERTIES if properties.get(key)), "")
-        geometry = (feature or {}).get("geometry") or {}
+        feature = feature if isinstance(feature, dict) else {}
+        properties = feature.get("properties") if isinstance(feature.get("properties"), dict) else {}
+        code = next((str(properties[key]).strip() for key in CODE_PROPERTIES if properties.get(key)), by_name)
+        geometry = feature.get("geometry")
+        problem = geometry_problem(geometry)
         if not code:
-            errors.append(RowError(number, "code", _("The feature has no code property.")))
-        elif geometry.get("type") not in GEOMETRY_TYPES or not geometry.get("coordinates"):
-            errors.append(RowError(number, "geometry", _("The outline must be a Polygon or MultiPolygon.")))
+            errors.append(RowError(number, code_field, _("The feature has no code property.")))
+        elif code in seen:
+            errors.append(RowError(number, code_field, _("The code %(code)s appears twice.") % {"code": code}))
+        elif problem:
+            errors.append(RowError(number, outline_field, problem))
         else:
+            seen.add(code)
             rows.append(ShapeRow(number, code, geometry))
+    if errors:
+        raise FileRejected(errors)
+    return rows
+
+
+def read_files(files) -> list[ShapeRow]:
+    """The outlines of several files [(name, bytes)] read together: every problem of every
+    file, each named by its file, and no code twice across them."""
+    rows, errors, seen = [], [], {}
+    for name, data in files:
+        try:
+            found = read_geojson(data, name)
+        except FileRejected as rejected:
+            errors += [RowError(e.row, _where(name, e.field), e.message) for e in rejected.errors]
+            continue
+        for row in found:
+            if row.code in seen:
+                errors.append(RowError(row.number, _where(name, str(_("jurisdiction code"))),
+                                       _("The code %(code)s is also in %(file)s.") % {"code": row.code,
+                                                                                       "file": seen[row.code]}))
+            seen[row.code] = name
+            rows.append(ShapeRow(row.number, row.code, row.geometry, name if len(files) > 1 else ""))
     if errors:
         raise FileRejected(errors)
     return rows
@@ -99,12 +183,17 @@ def read_geojson(data: bytes) -> list[ShapeRow]:
 
 def do_import_shapes(rows: list[ShapeRow], *, acting_user, source: str) -> int:
     """Load the outlines (replacing a jurisdiction's earlier one); every code must name a
-    jurisdiction, else nothing is written. Audited as one IMPORT entry. Returns the count."""
+    jurisdiction of this installation's tree — within the acting user's area, for a user —
+    else nothing is written. Audited as one IMPORT entry. Returns the count."""
     from jurisdictions.models import Jurisdiction
 
-    known = dict(Jurisdiction.objects.filter(code__in=[r.code for r in rows]).values_list("code", "pk"))
-    errors = [RowError(r.number, "code", _("No jurisdiction has the code %(code)s.") % {"code": r.code})
+    nodes = Jurisdiction.objects.all() if acting_user is None else Jurisdiction.objects.visible_to(acting_user)
+    known = dict(nodes.filter(code__in=[r.code for r in rows]).values_list("code", "pk"))
+    errors = [RowError(r.number, _where(r.file, str(_("jurisdiction code"))),
+                       _("No jurisdiction of this installation has the code %(code)s.") % {"code": r.code})
               for r in rows if r.code not in known]
+    if not rows:
+        errors.append(RowError(0, "", _("The file holds no outline.")))
     if errors:
         raise FileRejected(errors)
     with transaction.atomic():
@@ -112,7 +201,7 @@ def do_import_shapes(rows: list[ShapeRow], *, acting_user, source: str) -> int:
             JurisdictionShape.objects.update_or_create(
                 jurisdiction_id=known[row.code], defaults={"geometry": row.geometry, "source": source[:200]})
         audit.record(AuditEntry.Action.IMPORT, actor=acting_user, object_repr=str(_("jurisdiction outlines")),
-                     changes={"source": source, "count": len(rows)})
+                     changes={"source": source, "count": len(rows), "codes": sorted(r.code for r in rows)})
     return len(rows)
 
 
@@ -125,7 +214,7 @@ def add_arguments(parser):
 
 def handle(*, file: Path, stdout, stderr, **options) -> int:
     try:
-        count = do_import_shapes(read_geojson(file.read_bytes()), acting_user=None, source=file.name)
+        count = do_import_shapes(read_geojson(file.read_bytes(), file.name), acting_user=None, source=file.name)
     except FileNotFoundError:
         stderr.write(_("File not found: %(file)s") % {"file": file})
         return 2

@@ -25,5 +25,6 @@ urlpatterns += [
          name="report_statistics"),
     path("dashboard/bulletin.docx", dashboard_views.ReportDownloadView.as_view(document="bulletin"),
          name="report_bulletin"),
+    path("dashboard/boundaries/", dashboard_views.BoundaryImportView.as_view(), name="boundaries"),
 ]
 # end dashboards

@@ -141,7 +141,8 @@ def test_leadership_sees_aggregates_only(client, county, small_village):
     assert data["links"] is False
     assert "/persons/" not in json.dumps(data) and 'href="/persons/' not in body
     status = {p["name"]: p for p in data["charts"]["status"]["items"]}[str(S.COMMUNITY_TREATMENT.label)]
-    assert status == {"name": str(S.COMMUNITY_TREATMENT.label), "value": None, "label": "<5", "url": ""}
+    assert status == {"name": str(S.COMMUNITY_TREATMENT.label), "value": None, "label": "<5", "url": "",
+                      "key": S.COMMUNITY_TREATMENT.value, "colour": ""}
     ranking = data["charts"]["ranking"]["options"][0]["items"]
     township = next(item for item in ranking if item["name"] == small_village.parent.name)
     assert township["value"] is None and township["label"] == "<5"
@@ -210,6 +211,19 @@ def test_map_from_outlines_when_every_area_has_one(client, county, tree):
     spec = chart_data(client.get(URL))["charts"]["map"]
     assert spec["kind"] == "map"
     assert [f["properties"]["code"] for f in spec["geojson"]["features"]] == [t.code for t in tree["townships"]]
+
+
+def test_risk_slices_take_the_colour_of_their_category(client, county, small_village):
+    """High red, medium orange, low green, not assessed grey: by the category's key, whatever
+    its place in the ring; categories without a meaning take the palette."""
+    client.force_login(user(county, Role.OFFICE))
+    risk = chart_data(client.get(URL))["charts"]["risk"]["items"]
+    assert {item["key"]: item["colour"] for item in risk} == {
+        "high": "#d63939", "medium": "#f76707", "low": "#2fb344", "": "#9aa0ac"}
+    assert [item["name"] for item in risk] == ["高", "中", "低", "未登记"]
+    assert dashboards.category_colour("living", "") == dashboards.UNRECORDED_COLOUR
+    status = chart_data(client.get(URL))["charts"]["status"]["items"]
+    assert all(item["colour"] == "" for item in status)  # no meaning: the palette
 
 
 # --- queries ------------------------------------------------------------------------------------------

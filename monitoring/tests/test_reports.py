@@ -253,7 +253,7 @@ def test_outlines_import_all_or_nothing(tree, tmp_path):
                    {"properties": {"code": second.code}, "geometry": {"type": "Point", "coordinates": [1, 2]}})
     with pytest.raises(FileRejected) as rejected:
         shapes.read_geojson(bad)
-    assert [(e.row, e.field) for e in rejected.value.errors] == [(2, "code"), (3, "geometry")]
+    assert [(e.row, e.field) for e in rejected.value.errors] == [(2, "区划编码"), (3, "边界")]
     unknown = shapes.read_geojson(_geojson({"properties": {"adcode": "999999"}, "geometry": SQUARE}))
     with pytest.raises(FileRejected):
         shapes.do_import_shapes(unknown, acting_user=None, source="x.geojson")

@@ -28,6 +28,7 @@ CUT_LABELS_JS = """names => names.map(name => {
     const chart = echarts.getInstanceByDom(document.querySelector('[data-chart="' + name + '"]'));
     const data = chart.getOption().series[0].data.map(d => Object.assign({}, d, {shown: String(d.value * 1000)}));
     chart.setOption({series: [{data: data}]});
+    // Each slice is labelled with its name and its count (no paged legend hides one).
     const whole = chart.getZr().storage.getDisplayList(true).filter(e => {
         if (!e.style || typeof e.style.text !== 'string') { return false; }
         const box = e.getBoundingRect().clone();
@@ -35,8 +36,12 @@ CUT_LABELS_JS = """names => names.map(name => {
         return box.x >= 0 && box.y >= 0 && box.x + box.width <= chart.getWidth()
             && box.y + box.height <= chart.getHeight();
     }).map(e => e.style.text);
-    return [name, data.map(d => d.shown).filter(s => !whole.includes(s))];
+    return [name, data.map(d => d.name + "\\n" + d.shown).filter(s => !whole.includes(s))];
 })"""
+# The risk ring's slices: name and colour, as drawn.
+RISK_COLOURS_JS = """() => echarts.getInstanceByDom(document.querySelector('[data-chart="risk"]'))
+    .getOption().series[0].data.map(d => [d.name, d.itemStyle && d.itemStyle.color])"""
+RISK_COLOURS = {"高": "#d63939", "中": "#f76707", "低": "#2fb344", "未登记": "#9aa0ac"}
 
 
 def _open_dashboard(page):
@@ -63,6 +68,8 @@ def test_office_dashboard_has_every_chart_populated(log_in, screenshot):
     page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + 20)
     page.wait_for_timeout(300)
     screenshot(page, "-office")
+    risk = page.evaluate(RISK_COLOURS_JS)
+    assert risk and all(colour == RISK_COLOURS[name] for name, colour in risk), risk
     assert page.evaluate(CUT_LABELS_JS, RINGS) == [[name, []] for name in RINGS]
     assert not [p for p in problems if "Content Security Policy" in p or "Refused" in p], problems
     assert not problems, problems
@@ -94,4 +101,6 @@ def test_dashboard_on_a_phone(log_in, screenshot):
     assert all(series for _name, series, _painted in charts)
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     screenshot(page, "-phone")
+    risk = page.evaluate(RISK_COLOURS_JS)
+    assert risk and all(colour == RISK_COLOURS[name] for name, colour in risk), risk
     assert page.evaluate(CUT_LABELS_JS, RINGS) == [[name, []] for name in RINGS]

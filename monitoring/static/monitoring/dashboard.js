@@ -110,20 +110,32 @@
     return option;
   }
 
+  // A slice keeps the colour of its category (monitoring.dashboards.CATEGORY_COLOURS: high risk
+  // red, not recorded grey …) wherever it falls in the ring; others take the palette.
+  function slices(items) {
+    return points(items).map(function (point, index) {
+      var colour = items[index].colour;
+      if (colour) { point.itemStyle = { color: colour }; }
+      return point;
+    });
+  }
+
   function pieChart(spec) {
     var option = base();
-    option.legend = { type: "scroll", bottom: 0, textStyle: { fontFamily: FONT } };
+    // No legend to page through: every slice is named beside the ring, with its count.
     option.tooltip.trigger = "item";
     option.tooltip.formatter = function (p) {
       return tooltipLines(p.name, [[spec.title, p.data.shown + " (" + p.percent + "%)", p.data.url]]);
     };
     option.series = [{
-      name: spec.title, type: "pie", radius: ["38%", "62%"], center: ["50%", "45%"],
+      name: spec.title, type: "pie", radius: ["30%", "52%"], center: ["50%", "50%"],
       // Empty categories and counts the viewer may not see are left out of the ring.
-      avoidLabelOverlap: true, data: points(spec.items.filter(function (item) { return item.value; })),
-      // A count is a few digits: never cut to "6…" where the ring leaves little room beside it.
-      label: { formatter: function (p) { return p.data.shown; }, overflow: "none" },
+      avoidLabelOverlap: true, data: slices(spec.items.filter(function (item) { return item.value; })),
+      // A name and a count: never cut to "6…" where the ring leaves little room beside it.
+      label: { formatter: function (p) { return p.name + "\n" + p.data.shown; }, overflow: "none",
+               lineHeight: 14, fontSize: 11 },
       labelLine: { length: 8, length2: 6 },
+      labelLayout: { hideOverlap: false, moveOverlap: "shiftY" },
     }];
     return option;
   }
