@@ -23,6 +23,12 @@ class RoleCapabilities:
     reveal: list[str] = field(default_factory=list)
     break_glass: list[str] = field(default_factory=list)
 
+    @property
+    def page_names(self) -> list[str]:
+        """The pages by their Chinese names, each once (a list and its detail, a page and its
+        API share a name), for the security administrator to read: no route or class name."""
+        return sorted({label for label, _route in self.pages})
+
 
 def _walk(patterns, prefix=""):
     for pattern in patterns:
@@ -45,7 +51,7 @@ def page_label(view_class) -> str:
         if issubclass(view_class, ObjectDetailView):
             return f"{model._meta.verbose_name}（详情）"
         return str(model._meta.verbose_name_plural)
-    return view_class.__name__  # a view without a label shows its class name: add `capability`
+    return view_class.__name__  # a view without a label: add `capability` (core/tests/test_capabilities.py)
 
 
 def capabilities() -> list[RoleCapabilities]:

@@ -3,6 +3,7 @@ or view with what was exported and how many rows; values arrive here already mas
 
 import datetime
 import io
+import re
 from collections.abc import Iterable, Sequence
 
 import xlsxwriter
@@ -46,14 +47,24 @@ def xlsx_bytes(title: str, headers: Sequence[str], rows: Iterable[Sequence],
     return buffer.getvalue(), count
 
 
-def xlsx_response(filename: str, content: bytes) -> HttpResponse:
+def xlsx_response(filename: str, content: bytes, fallback: str = "export") -> HttpResponse:
+    """``filename`` (Chinese, as the user reads it) and the time, ``fallback`` the ASCII name
+    for a client that reads no RFC 5987 ``filename*``."""
     response = HttpResponse(content, content_type=XLSX_TYPE)
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{_quote(filename)}-{stamp}.xlsx"
+    response["Content-Disposition"] = attachment(f"{filename}-{stamp}.xlsx", f"{fallback}-{stamp}.xlsx")
     return response
 
 
-def _quote(text: str) -> str:
+def attachment(filename: str, fallback: str = "") -> str:
+    """A Content-Disposition header for a download named ``filename`` (RFC 6266): ``filename*``
+    in UTF-8 (RFC 5987) for the Chinese name, and a plain ASCII ``filename`` before it for older
+    clients: ``fallback``, or the name's ASCII characters with the extension."""
     from urllib.parse import quote
 
-    return quote(text)
+    if not fallback:
+        stem, dot, extension = filename.rpartition(".")
+        ascii_stem = re.sub(r"[^A-Za-z0-9._-]+", "_", stem if dot else filename).strip("_") or "download"
+        fallback = f"{ascii_stem}.{extension}" if dot and extension.isascii() else ascii_stem
+    fallback = re.sub(r'[^A-Za-z0-9._-]+', "_", fallback)
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}"

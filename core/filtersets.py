@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 
+from core import audit_display
 from core.models import AuditEntry, BreakGlassGrant
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"})
@@ -34,7 +35,7 @@ class YesNoFilter(django_filters.BooleanFilter):
 class AuditEntryFilterSet(django_filters.FilterSet):
     user = django_filters.CharFilter(label=_("user"), field_name="actor_username", lookup_expr="icontains")
     action = django_filters.ChoiceFilter(label=_("action"), choices=AuditEntry.Action.choices)
-    object_type = django_filters.CharFilter(label=_("object type"), lookup_expr="icontains")
+    object_type = django_filters.ChoiceFilter(label=_("object type"), choices=audit_display.object_type_choices)
     object = django_filters.CharFilter(label=_("object"), method="filter_object")
     since = django_filters.DateFilter(label=_("from"), field_name="at", lookup_expr="date__gte",
                                       widget=DATE_INPUT)

@@ -85,6 +85,7 @@ class AuditEntry(ChoiceLabels):
         POLICY = "policy", _("Security policy change")
         BREAK_GLASS = "break_glass", _("Break-glass access")
         PRUNE = "prune", _("Audit log pruning")
+        VERIFY = "verify", _("Audit chain verification")
 
     seq = models.PositiveBigIntegerField(_("sequence"), unique=True, editable=False)
 

@@ -128,3 +128,17 @@ def break_glass_daily(day=None) -> dict:
     audit.record(AuditEntry.Action.BREAK_GLASS, object_repr=title,
                  changes={"day": day.isoformat(), "grants": len(listed), "list": listed})
     return {"day": day.isoformat(), "grants": len(listed)}
+
+
+def do_verify_audit_chain(*, acting_user) -> tuple[int, object, int]:
+    """The audit administrator's "校验日志链": the same walk as `jindu audit verify`
+    (core.audit.verify: the chain, then the checkpoints outside the database), its result
+    written to the log itself. Returns (entries checked, the first problem or None, checkpoints)."""
+    from core import audit, audit_checkpoints
+    from core.models import AuditEntry
+
+    checked, problem = audit.verify()
+    checkpoints = len(audit_checkpoints.all_checkpoints())
+    audit.record(AuditEntry.Action.VERIFY, actor=acting_user, object_repr=_("Audit chain"), changes={
+        "checked": checked, "checkpoints": checkpoints, "problem": str(problem) if problem else ""})
+    return checked, problem, checkpoints

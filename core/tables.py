@@ -1,31 +1,42 @@
-import json
-
 import django_tables2 as tables
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from core import audit_display
 from core.masking import redact_numbers
 from core.models import AuditEntry
 
 
 class AuditEntryTable(tables.Table):
+    """Fits a 1366 px screen: who, what, on which object, and the changes in words behind a
+    <details> (with the user's area, the address and the request) instead of wide columns."""
+
     seq = tables.Column(verbose_name=_("sequence"))
     at = tables.DateTimeColumn(verbose_name=_("time"), format="Y-m-d H:i:s")
     actor_username = tables.Column(verbose_name=_("user"), default="—")
-    actor_jurisdiction = tables.Column(verbose_name=_("user's jurisdiction"), default="—")
     action = tables.Column(verbose_name=_("action"))
-    object_repr = tables.Column(verbose_name=_("object"), default="—")
-    changes = tables.Column(verbose_name=_("changes"), orderable=False)
-    ip_address = tables.Column(verbose_name=_("IP address"), default="—")
+    object_repr = tables.Column(verbose_name=_("object"), default="—", empty_values=())
+    changes = tables.Column(verbose_name=_("details"), orderable=False, empty_values=())
 
     class Meta:
         model = AuditEntry
-        fields = ("seq", "at", "actor_username", "actor_jurisdiction", "action", "object_repr", "changes",
-                  "ip_address")
-        attrs = {"class": "table table-vcenter card-table table-sm"}
+        fields = ("seq", "at", "actor_username", "action", "object_repr", "changes")
+        attrs = {"class": "table table-vcenter card-table table-sm audit-table"}
 
-    def render_changes(self, value):
-        text = json.dumps(value, ensure_ascii=False)
-        return text if len(text) <= 160 else text[:157] + "…"
+    def render_object_repr(self, value, record):
+        kind = audit_display.object_type_label(record.object_type)
+        if not value and not kind:
+            return "—"
+        return format_html("{}{}", format_html('<span class="text-secondary">{}：</span>', kind) if kind else "",
+                           value or "—")
+
+    def render_changes(self, value, record):
+        lines = audit_display.change_lines(record.object_type, value)
+        extra = [(str(_("user's jurisdiction")), record.actor_jurisdiction or "—"),
+                 (str(_("IP address")), record.ip_address or "—")]
+        summary = audit_display.summary(record.object_type, value) or str(_("no changes recorded"))
+        rows = format_html_join("", "<dt>{}</dt><dd>{}</dd>", lines + extra)
+        return format_html('<details class="audit-details"><summary>{}</summary><dl>{}</dl></details>', summary, rows)
 
 
 class BreakGlassGrantTable(tables.Table):

@@ -6,7 +6,8 @@ app_name = "core"
 urlpatterns = [
     path("work/<slug:code>/", views.WorkLineView.as_view(), name="work_line"),
 ]
-urlpatterns += [path("audit/", views.AuditEntryListView.as_view(), name="audit_list")]
+urlpatterns += [path("audit/", views.AuditEntryListView.as_view(), name="audit_list"),
+                path("audit/verify/", views.AuditVerifyView.as_view(), name="audit_verify")]
 urlpatterns += [
     path("audit/checkpoints/", views.AuditCheckpointListView.as_view(), name="audit_checkpoints"),
     path("audit/checkpoints/<str:name>", views.AuditCheckpointDownloadView.as_view(), name="audit_checkpoint"),

@@ -5,7 +5,6 @@ A list or detail view names its model, and the queryset always comes from
 names the roles it serves; a view that names none serves nobody (fail closed).
 """
 
-import json
 
 from django.conf import settings
 from django.contrib import messages
@@ -13,13 +12,14 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views import View
 from django.views.generic import DetailView, TemplateView
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 
-from core import audit, exports, navigation, reveal, services
+from core import audit, audit_display, exports, navigation, reveal, services
 from core.filtersets import AuditEntryFilterSet, BreakGlassGrantFilterSet
 from core.models import AuditEntry, BreakGlassGrant
 from core.roles import ANY_AUTHENTICATED, Role, has_any_role
@@ -145,7 +145,8 @@ class ObjectListView(RoleRequiredMixin, ScopedQuerysetMixin, SingleTableMixin, F
     title = ""
     actions: list = []  # [(label, url_name, roles)]
     export_roles: frozenset = frozenset()
-    export_filename = "export"
+    export_filename = ""  # the download's name, as the user reads it; the title if empty
+    export_fallback = "export"  # its ASCII name, for a client that reads no RFC 5987 filename*
     export_ordering: tuple = ("pk",)
 
     def get(self, request, *args, **kwargs):
@@ -181,14 +182,14 @@ class ObjectListView(RoleRequiredMixin, ScopedQuerysetMixin, SingleTableMixin, F
         rows = (self.export_row(obj) for obj in self.export_objects())
         title = str(self.title or self.model._meta.verbose_name_plural)
         content, count = exports.xlsx_bytes(title, self.export_headers(), rows)
-        return self.export_response(title, self.export_filename, content, count)
+        return self.export_response(title, str(self.export_filename or title), content, count)
 
     def export_response(self, title: str, filename: str, content: bytes, count: int, layout: str = "xlsx"):
         """Audit the download (what, how many rows, which filters) and send it."""
         criteria = audit.criteria(self.model, self.request.GET, skip=("export", "page"))
         audit.record(AuditEntry.Action.EXPORT, actor=self.request.user, object_repr=title,
                      changes={"rows": count, "filters": criteria, "layout": layout})
-        return exports.xlsx_response(filename, content)
+        return exports.xlsx_response(filename, content, self.export_fallback)
 
     def export_query(self) -> str:
         query = self.request.GET.copy()
@@ -279,8 +280,10 @@ class AuditEntryListView(ObjectListView):
     required_roles = frozenset({Role.AUDIT_ADMIN})
     table_pagination = {"per_page": 100}
     export_roles = frozenset({Role.AUDIT_ADMIN})
-    export_filename = "audit-log"
+    export_filename = _("Audit log")
+    export_fallback = "audit-log"
     export_ordering = ("seq",)
+    template_name = "core/audit_list.html"
 
     def export_headers(self):
         return [str(AuditEntry._meta.get_field(name).verbose_name) for name in EXPORT_FIELDS]
@@ -289,13 +292,34 @@ class AuditEntryListView(ObjectListView):
         return _export_row(entry)
 
 
+class AuditVerifyView(RoleRequiredMixin, View):
+    """POST: "校验日志链" — core.services.do_verify_audit_chain, the result shown in the log."""
+
+    required_roles = frozenset({Role.AUDIT_ADMIN})
+    capability = _("Verify the audit chain")
+
+    def post(self, request):
+        checked, problem, checkpoints = services.do_verify_audit_chain(acting_user=request.user)
+        if problem is None:
+            messages.success(request, gettext("The audit chain is intact: %(checked)s entries verified, agreeing "
+                                              "with %(checkpoints)s checkpoints.") % {
+                "checked": checked, "checkpoints": checkpoints})
+        else:
+            messages.error(request, gettext("The audit chain is broken at %(problem)s (%(checked)s entries "
+                                            "verified before it).") % {"problem": problem, "checked": checked})
+        return redirect("core:audit_list")
+
+
 def _export_row(entry: AuditEntry) -> list:
     row = []
     for name in EXPORT_FIELDS:
         if name == "action":
             row.append(entry.get_action_display())
         elif name == "changes":
-            row.append(json.dumps(entry.changes, ensure_ascii=False))
+            row.append("；".join(f"{label}：{text}" for label, text in
+                                audit_display.change_lines(entry.object_type, entry.changes)))
+        elif name == "object_type":
+            row.append(audit_display.object_type_label(entry.object_type) or entry.object_type)
         else:
             row.append(getattr(entry, name))
     return row
@@ -325,6 +349,7 @@ class BreakGlassView(RoleRequiredMixin, View):
     only the record's own page, reached through ``visible_to``, shows it."""
 
     template_name = "core/break_glass.html"
+    capability = _("Break-glass access")
     required_roles = ANY_AUTHENTICATED  # the service checks the model's roles
 
     def get(self, request, label, pk):

@@ -220,16 +220,17 @@ def build_monitoring(county, today=None) -> None:
         for offset, value in enumerate(values):
             plan_year = year - 2 + offset
             if not Target.objects.filter(indicator=code, jurisdiction=county, year=plan_year).exists():
-                do_set_target(code, county, plan_year, value, acting_user=None, note="三年行动计划 (seed 003)")
+                do_set_target(code, county, plan_year, value, acting_user=None,
+                              note="禁毒人民战争三年行动方案年度目标（演示数据）")
     townships = list(county.children.order_by("code"))
     shares = [len(townships) - i for i in range(len(townships))]  # the seat of the county is the largest
     for plan_year in (year - 1, year):
         if not PopulationFigure.objects.filter(jurisdiction=county, year=plan_year).exists():
-            do_set_population(county, plan_year, DEMO_POPULATION, acting_user=None, source="统计年鉴 (demo)")
+            do_set_population(county, plan_year, DEMO_POPULATION, acting_user=None, source="统计年鉴（演示数据）")
         for township, share in zip(townships, shares, strict=True):
             if not PopulationFigure.objects.filter(jurisdiction=township, year=plan_year).exists():
                 do_set_population(township, plan_year, DEMO_POPULATION * share // sum(shares), acting_user=None,
-                                  source="统计年鉴 (demo)")
+                                  source="统计年鉴（演示数据）")
     if not Threshold.objects.filter(indicator="newly_found", jurisdiction=county).exists():
         do_set_threshold("newly_found", county, Comparison.YOY_ABOVE, 20, acting_user=None,
                          note="新发现吸毒人员同比上升超过20%")

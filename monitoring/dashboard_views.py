@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import TemplateView
 
-from core import audit
+from core import audit, exports
 from core.importing import FileRejected
 from core.models import AuditEntry
 from core.roles import Role, has_any_role
@@ -47,6 +47,7 @@ class DashboardMixin(RoleRequiredMixin):
 
 class DashboardView(DashboardMixin, TemplateView):
     template_name = "monitoring/dashboard.html"
+    capability = gettext_lazy("Dashboard")
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -75,6 +76,7 @@ class ReportDownloadView(DashboardMixin, View):
     jurisdiction and period; the download is audited like every export."""
 
     document = "statistics"  # or "bulletin"
+    capability = gettext_lazy("Monthly statistical report and situation bulletin")
 
     def get(self, request):
         jurisdiction, period = self.selection()
@@ -87,7 +89,8 @@ class ReportDownloadView(DashboardMixin, View):
                      changes={"document": self.document, "jurisdiction": jurisdiction.code, "period": period.code,
                               "format": document.extension, "suppressed": document.suppressed})
         response = HttpResponse(document.content, content_type=document.content_type)
-        response["Content-Disposition"] = f"attachment; filename*=UTF-8''{document.quoted_filename}"
+        response["Content-Disposition"] = exports.attachment(f"{document.filename}.{document.extension}",
+                                                             f"{self.document}-{jurisdiction.code}-{period.code}.{document.extension}")
         return response
 
 

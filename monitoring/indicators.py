@@ -665,9 +665,15 @@ def _staffing_shortfall(counts, place: Place) -> Result:
 
 # --- the first set (SPEC §3.1/§3.7, seeds 003 and 004) --------------------------------------------------
 
-SEED_003 = "seed 003（潜江市禁毒人民战争三年行动方案, 2019–2021年度目标）"
-SEED_004 = "seed 004（禁毒调研报告: 宁德、XX县、常州）"
-SPEC_37 = "SPEC §3.7"
+# Sources as a user reads them: the document by its title, the law by article (issue 20: the
+# catalogue said "SPEC §3.7; seed 004"). Seed 004 holds three reports: 宁德's (2019), a
+# county's, and 常州's (2017); each figure cites the one it comes from.
+QIANJIANG = "潜江市禁毒人民战争暨禁毒重点整治总体行动方案（2019—2021年）"
+NINGDE = "宁德市人大常委会禁毒工作调研报告（2019年）"
+COUNTY_REPORT = "县人大禁毒工作调研报告"
+CHANGZHOU = "常州市人大常委会禁毒工作调研报告（2017年）"
+DISTRICT_SPEECH = "2023年全区禁毒工作会议讲话"
+PLATFORM = "本平台统计口径"
 
 
 def _first_set() -> list[Indicator]:
@@ -679,12 +685,12 @@ def _first_set() -> list[Indicator]:
             "registered", _("Registered drug users"),
             "登记在册吸毒人员：统计日（期末，或更早的截至日）管控现状不为“死亡”“迁出”的人员档案数，"
             "按档案现所在村（社区）归属辖区；管控现状取自管控现状变更记录，历史期间可重现。",
-            "人", persons_levels, None, f"{SPEC_37}; {SEED_004}（登记吸毒人员16631名，比2012年的9618名增长72.9%）",
+            "人", persons_levels, None, f"{CHANGZHOU}（登记吸毒人员16631名，比2012年的9618名增长72.9%）",
             ("persons.registered",), count_of("persons.registered"), category="persons", list_filter={}),
         Indicator(
             "active", _("Persons under control in the community"),
             "社会面管控人员：统计日管控现状为社区戒毒、社区康复、自愿戒毒、药物维持治疗、社会面管控或下落不明的人数。",
-            "人", persons_levels, None, "SPEC §3.1", ("persons.active",), count_of("persons.active"),
+            "人", persons_levels, None, PLATFORM, ("persons.active",), count_of("persons.active"),
             list_filter={}),
         Indicator(
             "community_measures", _("Persons under community measures"),
@@ -699,28 +705,28 @@ def _first_set() -> list[Indicator]:
         Indicator(
             "whereabouts_unknown", _("Persons whose whereabouts are unknown"),
             "失控（下落不明）人员：统计日管控现状为下落不明的人数。",
-            "人", persons_levels, False, "seed 004（社会面上基本无失控吸毒人员）", ("persons.unknown",),
+            "人", persons_levels, False, f"{CHANGZHOU}（努力做到社会面上基本无失控吸毒人员）", ("persons.unknown",),
             count_of("persons.unknown"), list_filter={"status": S.WHEREABOUTS_UNKNOWN}),
         Indicator(
             "newly_found", _("Newly found persons"),
             "新发现吸毒人员：首次发现日期在统计期间内（至截至日）的人员档案数。",
-            "人", persons_levels, False, f"{SEED_003}（新生吸毒人员明显减缓）; {SEED_004}",
+            "人", persons_levels, False, f"{QIANJIANG}（新生吸毒人员明显减缓）",
             ("persons.found",), count_of("persons.found")),
         Indicator(
             "young_share", _("Share under 35"),
             "35岁以下人员占比：统计日登记在册人员中未满35周岁者所占比例（周岁按统计日计算）。",
-            "%", persons_levels, False, f"{SEED_004}（35岁以下青少年6932名，占41.7%）",
+            "%", persons_levels, False, f"{CHANGZHOU}（35岁以下青少年6932名，占41.7%）",
             ("persons.young", "persons.registered"), rate_of("persons.young", "persons.registered"), decimals=1),
         Indicator(
             "minor_share", _("Share of minors"),
             "未成年人占比：统计日登记在册人员中未满18周岁者所占比例。",
-            "%", persons_levels, False, f"{SEED_004}（未成年吸毒人员占比3.3%）",
+            "%", persons_levels, False, f"{NINGDE}（未成年吸毒人员占比3.3%）",
             ("persons.minor", "persons.registered"), rate_of("persons.minor", "persons.registered"), decimals=1),
         Indicator(
             "synthetic_share", _("Synthetic-drug share"),
             "滥用合成毒品人员占比：统计日登记在册人员中，所吸食毒品含冰毒、氯胺酮、摇头丸、新精神活性物质或"
             "卡西酮类（合成毒品）者所占比例。",
-            "%", persons_levels, False, f"{SEED_004}（吸食毒品由传统的海洛因转向新型毒品为主）",
+            "%", persons_levels, False, f"{NINGDE}（吸食毒品由传统的海洛因转向新型毒品为主）",
             ("persons.synthetic", "persons.registered"), rate_of("persons.synthetic", "persons.registered"),
             decimals=1),
         Indicator(
@@ -729,14 +735,14 @@ def _first_set() -> list[Indicator]:
             "且执行期未届满的社区戒毒或社区康复措施的人员。正常执行：其中已在统计日前报到，管控现状不是下落不明，"
             "没有未处理的严重违反协议、逾期未报到或执行期间吸毒的规则提示，且没有逾期30日以上未做的检测。",
             "%", persons_levels, True,
-            f"{SEED_004}（在执行期内的社区戒毒康复人员1448人，其中正常执行的1182人，执行率为82%）; "
-            f"{SEED_003}（执行率2019年80%、2020年90%、2021年100%）",
+            f"{CHANGZHOU}（在执行期内的社区戒毒康复人员1448人，其中正常执行的1182人，执行率为82%）；"
+            f"{QIANJIANG}（执行率2019年80%、2020年90%、2021年100%）",
             ("persons.normal", "persons.executing"), rate_of("persons.normal", "persons.executing"), decimals=1,
             category="measures"),
         Indicator(
             "executing", _("Persons in their execution period"),
             "在执行期内的社区戒毒、社区康复人数（执行率的分母）。",
-            "人", persons_levels, None, SEED_004, ("persons.executing",), count_of("persons.executing"),
+            "人", persons_levels, None, CHANGZHOU, ("persons.executing",), count_of("persons.executing"),
             category="measures"),
         Indicator(
             "report_in_rate", _("Report-in rate"),
@@ -748,13 +754,13 @@ def _first_set() -> list[Indicator]:
         Indicator(
             "test_completion_rate", _("Drug-test completion rate"),
             "检测完成率：检测计划中应检日期在统计期间内（至截至日）的毒品检测，截至日已完成的比例。",
-            "%", persons_levels, True, "SPEC §3.1（检测计划：第一年每月、第二年每两月、第三年每季度）",
+            "%", persons_levels, True, f"{PLATFORM}（检测计划：第一年每月、第二年每两月、第三年每季度）",
             ("plan.tests_done", "plan.tests_due"), rate_of("plan.tests_done", "plan.tests_due"), decimals=1,
             category="measures"),
         Indicator(
             "grid_rate", _("Grid-management rate"),
             "吸毒人员网格化服务管理率：统计日社会面管控人员中已落实到网格的比例。",
-            "%", persons_levels, True, f"{SEED_003}（网格化服务管理率2019年80%、2020年90%、2021年100%）",
+            "%", persons_levels, True, f"{QIANJIANG}（网格化服务管理率2019年80%、2020年90%、2021年100%）",
             ("persons.gridded", "persons.active"), rate_of("persons.gridded", "persons.active"), decimals=1),
         Indicator(
             "abstinence_count", _("Three-year abstinence"),
@@ -764,7 +770,7 @@ def _first_set() -> list[Indicator]:
         Indicator(
             "abstinence_rate", _("Three-year abstinence rate"),
             "戒断三年未复吸率：戒断三年未复吸人数 ÷ 登记在册人数。",
-            "%", persons_levels, True, "戒毒条例 第七条; SPEC §3.7",
+            "%", persons_levels, True, "戒毒条例 第七条",
             ("persons.abstinent", "persons.registered"), rate_of("persons.abstinent", "persons.registered"),
             decimals=1),
         Indicator(
@@ -777,7 +783,7 @@ def _first_set() -> list[Indicator]:
         Indicator(
             "overdue_items", _("Overdue check-ins"),
             "逾期未完成的检测、谈话、走访等计划事项数：截至统计日应完成而未完成、其措施仍在执行的计划事项。",
-            "项", persons_levels, False, "SPEC §3.1", ("plan.overdue_items",), count_of("plan.overdue_items"),
+            "项", persons_levels, False, PLATFORM, ("plan.overdue_items",), count_of("plan.overdue_items"),
             category="measures", list_filter={"overdue": "true"}),
         Indicator(
             "serious_breach_flags", _("Open serious-breach flags"),
@@ -787,41 +793,41 @@ def _first_set() -> list[Indicator]:
         Indicator(
             "high_risk_share", _("High-risk share"),
             "高风险人员占比：统计日社会面管控人员中，最近一次风险分类评估为高风险者所占比例。",
-            "%", persons_levels, False, "seed 000（风险分类评估）",
+            "%", persons_levels, False, f"{DISTRICT_SPEECH}（按社会面吸毒人员风险分类评估办法，定期开展风险评估，分类管理）",
             ("persons.high_risk", "persons.active"), rate_of("persons.high_risk", "persons.active"), decimals=1,
             list_filter={"risk": "high"}),
         Indicator(
             "social_workers", _("Social workers"),
             "专职禁毒社工人数：辖区内在用的社区禁毒社工账号数（当前数）。",
-            "名", STAFF_LEVELS, True, "SPEC §3.1", ("staff.social_workers",), count_of("staff.social_workers"),
+            "名", STAFF_LEVELS, True, PLATFORM, ("staff.social_workers",), count_of("staff.social_workers"),
             category="staffing"),
         Indicator(
             "staffing_ratio", _("Persons per social worker"),
             "社工配备比：在社区戒毒、社区康复人数 ÷ 专职禁毒社工人数，对照配备标准（默认30:1，可按县设置）。",
             "人/名", STAFF_LEVELS, False,
-            "SPEC §3.1; seed 004（超过30:1的比例配备标准；常州按20:1）",
+            f"{COUNTY_REPORT}（超过30:1的比例配备标准）；{CHANGZHOU}（按20:1的比例配备）",
             ("persons.community", "staff.social_workers"), _staffing_ratio, decimals=1, category="staffing",
             needs_place=True),
         Indicator(
             "staffing_shortfall", _("Social workers missing against the standard"),
             "社工缺口：按配备标准应配备的社工人数（在社区戒毒、社区康复人数 ÷ 标准，向上取整）减去实有人数，不足0计0。",
-            "名", STAFF_LEVELS, False, "SPEC §3.1; seed 004（全市应配备禁毒专职社工70余名，但目前仅有12名）",
+            "名", STAFF_LEVELS, False, f"{CHANGZHOU}（全市应配备禁毒专职社工70余名，但目前仅有12名）",
             ("persons.community", "staff.social_workers"), _staffing_shortfall, category="staffing",
             needs_place=True),
         Indicator(
             "estimated_users", _("Estimated drug users (visible and hidden)"),
             "按显隐性比例测算的实际吸毒人数 = 登记在册人数 × 比例（默认1:5，可按县设置）。",
-            "人", POPULATION_LEVELS, False, f"{SEED_004}（按显隐性1:5比例测算，实际吸毒人员超过5万名）",
+            "人", POPULATION_LEVELS, False, f"{NINGDE}（按显隐性1:5比例测算，实际吸毒人员超过5万名）",
             ("persons.registered",), _estimated_users, needs_place=True, category="population"),
         Indicator(
             "estimated_users_per_mille", _("Estimated drug users per thousand inhabitants"),
             "测算吸毒人数占实有人口的千分比（实有人口由禁毒办按年录入）。",
-            "‰", POPULATION_LEVELS, False, f"{SEED_004}（占全市实有人口的1.56%）",
+            "‰", POPULATION_LEVELS, False, f"{NINGDE}（占全市实有人口的1.56%）",
             ("persons.registered",), _estimated_per_mille, decimals=2, needs_place=True, category="population"),
         Indicator(
             "registered_per_mille", _("Registered persons per thousand inhabitants"),
             "登记在册人数占实有人口的千分比。",
-            "‰", POPULATION_LEVELS, False, SPEC_37,
+            "‰", POPULATION_LEVELS, False, PLATFORM,
             ("persons.registered",), _registered_per_mille, decimals=2, needs_place=True, category="population"),
     ]
 

@@ -84,7 +84,7 @@ class PersonListView(ObjectListView):
         return queries.person_table_rows(super().get_table_data())
 
     export_roles = EXPORT_ROLES
-    export_filename = "registered-persons"
+    export_fallback = "registered-persons"
     export_ordering = ("jurisdiction__path", "name", "id")
 
     def get_context_data(self, **kwargs):
@@ -152,6 +152,7 @@ class PersonListView(ObjectListView):
         title = f"{area.name}登记在册吸毒人员花名册(截至{day})"
         content, count = exports.xlsx_bytes("花名册", ROSTER_HEADERS, rows, preamble=[
             title, f"填报单位:{area.name}禁毒办　　填报日期:{day}"])
+        self.export_fallback = "roster"
         return self.export_response(title, "花名册", content, count, layout="roster")
 
 
@@ -874,11 +875,9 @@ class LedgerReportView(RoleRequiredMixin, View):
     capability = gettext_lazy("Import a ledger")
 
     def get(self, request, *args, **kwargs):
-        from urllib.parse import quote
-
         from django.http import Http404, HttpResponse
 
-        from core import audit
+        from core import audit, exports
         from core.importing import FileRejected, RowError, annotate
 
         upload = get_object_or_404(LedgerImport.objects.visible_to(request.user), pk=kwargs["pk"])
@@ -899,5 +898,5 @@ class LedgerReportView(RoleRequiredMixin, View):
         kind = ("text/csv" if name.endswith(".csv")
                 else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
         response = HttpResponse(content, content_type=kind)
-        response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
+        response["Content-Disposition"] = exports.attachment(name)
         return response

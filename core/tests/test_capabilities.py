@@ -31,3 +31,18 @@ def test_generated_from_the_enforcing_code(db):
 def test_page_is_for_the_security_admin(client, tree, scope_matrix):
     scope_matrix.check_detail(client, reverse("core:capabilities"), allowed_roles={Role.SECURITY_ADMIN},
                               positions={"in_scope", "sibling", "above", "other"})
+
+
+def test_pages_are_named_in_chinese_without_routes_or_class_names(client, tree):
+    """Issue 20: the page listed view class names (DashboardView) and URL regexes."""
+    import re
+
+    from accounts.tests.factories import UserFactory
+
+    english = re.compile(r"[A-Za-z]{2,}")
+    for entry in capabilities():
+        assert [name for name in entry.page_names if english.search(name.replace("API", ""))] == []
+    client.force_login(UserFactory(jurisdiction=tree["county"], roles=[Role.SECURITY_ADMIN]))
+    body = client.get(reverse("core:capabilities")).content.decode()
+    assert "DashboardView" not in body and "(?P<" not in body and "<code>/" not in body
+    assert "毒情监测驾驶舱" in body  # DashboardView by its name

@@ -40,3 +40,15 @@ def test_accounts_respect_the_separation_of_duties():
         assert separation_of_duties_error(account.roles) is None, account.username
         assert account.jurisdiction_code in codes, account.username
         assert account.member_unit is None or account.member_unit in units, account.username
+
+
+def test_the_monitoring_figures_say_where_they_come_from_in_chinese(tree):
+    """Issue 20: the population pages read "统计年鉴 (demo)" and the targets "(seed 003)"."""
+    import re
+
+    from monitoring.models import PopulationFigure, Target
+
+    builders.build_monitoring(tree["county"])
+    texts = list(PopulationFigure.objects.values_list("source", flat=True)) + list(
+        Target.objects.values_list("note", flat=True))
+    assert texts and [text for text in texts if re.search(r"[A-Za-z]", text)] == []

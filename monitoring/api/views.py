@@ -4,6 +4,7 @@ rights gets counts of 1–4 suppressed ("<5"), and what would give them away wit
 monitoring.disclosure), as on the pages."""
 
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import permissions, viewsets
 from rest_framework.decorators import action
@@ -25,6 +26,7 @@ from monitoring.periods import Period, day_pattern, period_pattern
 
 class IndicatorViewSet(viewsets.ViewSet):
     required_roles = READER_ROLES
+    capability = gettext_lazy("Indicator catalogue")
     permission_classes = [permissions.IsAuthenticated, HasRequiredRole]
     lookup_field = "code"
     lookup_value_regex = r"[a-z0-9_]+"

@@ -91,6 +91,21 @@ def test_every_indicator_is_described():
         assert indicator.levels and indicator.inputs
 
 
+def test_sources_name_the_document_or_the_article_in_chinese(client, tree):
+    """Issue 20: "SPEC §3.7; seed 004" and the code `registered` reached the catalogue's readers."""
+    import re
+
+    from django.urls import reverse
+
+    developer_text = re.compile(r"SPEC|seed|§|[A-Za-z]{2,}")
+    assert {code: i.source for code, i in ind.INDICATORS.items() if developer_text.search(i.source)} == {}
+    assert "常州市人大常委会禁毒工作调研报告" in ind.INDICATORS["registered"].source
+    client.force_login(UserFactory(jurisdiction=tree["county"], roles=[Role.OFFICE]))
+    body = client.get(reverse("monitoring:indicators")).content.decode()
+    assert "<code>registered</code>" not in body and "SPEC" not in body and "seed" not in body
+    assert str(ind.INDICATORS["registered"].name) in body
+
+
 # --- the seed 004 figures over real rows ----------------------------------------------------------------
 
 
