@@ -55,6 +55,7 @@ How numbers are read (the same for every indicator):
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import math
 from collections.abc import Callable
@@ -370,11 +371,28 @@ class Window:
     period: Period
     day: datetime.date  # the day stocks are read on
     last: datetime.date  # flows count events up to this day (the period's end or as_of)
+    # Rates over due items (drug tests of the plan) count the items due up to this day, and done
+    # by it: the period's end once it is over, the day before today while it runs
+    # (monitoring.rules.last_due_day); before the period's start when nothing is due yet.
+    due: datetime.date | None = None
+
+    def __post_init__(self):
+        if self.due is None:
+            object.__setattr__(self, "due", self.last)
 
     @classmethod
-    def of(cls, period: Period, as_of: datetime.date | None) -> Window:
+    def of(cls, period: Period, as_of: datetime.date | None, today: datetime.date | None = None) -> Window:
         day = period.as_of(as_of)
-        return cls(period, day, day)
+        return cls(period, day, day, due_day(period, day, today))
+
+
+def due_day(period: Period, day: datetime.date, today: datetime.date | None = None) -> datetime.date:
+    """``Window.due`` of ``period`` read on ``day``: the last due date counted
+    (monitoring.rules.last_due_day), or the day before the period when none is."""
+    from monitoring.rules import last_due_day
+
+    last = last_due_day(period.start, period.end, day, today or timezone.localdate())
+    return last if last is not None else period.start - datetime.timedelta(days=1)
 
 
 Fetch = Callable[[Scope, Window, set[str]], dict[Any, dict[str, int]]]
@@ -566,20 +584,21 @@ def fetch_measures(scope: Scope, window: Window, names: set[str]) -> dict[Any, d
 
 
 def fetch_plan(scope: Scope, window: Window, names: set[str]) -> dict[Any, dict[str, int]]:
-    """Planned check-ins (persons.PlannedCheckIn): drug tests due in the period up to the day and
-    those done by then; items overdue on the day (due before it, not done by it, of a measure
+    """Planned check-ins (persons.PlannedCheckIn): drug tests due in the period up to the window's
+    due day (a running period: only those whose due day is over, monitoring.rules.last_due_day)
+    and those done by then; items overdue on the day (due before it, not done by it, of a measure
     running then) and the persons they concern."""
     from persons.choices import CheckInKind
     from persons.models import PlannedCheckIn
 
     day = window.last
     not_done = Q(done__isnull=True) | Q(done__occurred_on__gt=day)
-    due_test = Q(kind=CheckInKind.DRUG_TEST, due_on__gte=window.period.start, due_on__lte=day)
+    due_test = Q(kind=CheckInKind.DRUG_TEST, due_on__gte=window.period.start, due_on__lte=window.due)
     overdue = (Q(due_on__lt=day, measure__starts_on__lte=day) & not_done
                & (Q(measure__ended_on__isnull=True) | Q(measure__ended_on__gt=day)))
     aggregates = {
         "tests_due": Count("pk", filter=due_test),
-        "tests_done": Count("pk", filter=due_test & Q(done__occurred_on__lte=day)),
+        "tests_done": Count("pk", filter=due_test & Q(done__occurred_on__lte=window.due)),
         "overdue_items": Count("pk", filter=overdue),
         "overdue_persons": Count("person", filter=overdue, distinct=True),
     }
@@ -753,7 +772,8 @@ def _first_set() -> list[Indicator]:
             category="measures"),
         Indicator(
             "test_completion_rate", _("Drug-test completion rate"),
-            "检测完成率：检测计划中应检日期在统计期间内（至截至日）的毒品检测，截至日已完成的比例。",
+            "检测完成率：检测计划中应检日期在统计期间内的毒品检测，到期末已完成的比例。统计期间尚未结束时，只计应检日期"
+            "已过的检测（截至前一日），完成情况也截至前一日；同比、环比取上年同期、上期的相同天数。",
             "%", persons_levels, True, f"{PLATFORM}（检测计划：第一年每月、第二年每两月、第三年每季度）",
             ("plan.tests_done", "plan.tests_due"), rate_of("plan.tests_done", "plan.tests_due"), decimals=1,
             category="measures"),
@@ -859,6 +879,8 @@ ROLLUP_COUNTS = {
     "plan.overdue_items": "plan_overdue_items", "plan.overdue_persons": "plan_overdue_persons",
     "flags.open": "flags_open", "flags.serious_breach": "flags_serious_breach",
 }
+# The counts read up to a window's due day rather than its last day (fetch_plan).
+DUE_COUNTS = frozenset({"plan.tests_due", "plan.tests_done"})
 
 
 def _need(window: Window):
@@ -880,24 +902,31 @@ def _fetch_windows(indicators, parent, scopes: list[Scope], windows: dict) -> di
     needed = _needed(indicators)
     wanted = sorted(f"{source}.{name}" for source, names in needed.items() for name in names)
     needs = {label: _need(window) for label, window in windows.items()}
+    # The due drug tests of a running period are read up to its due day, the other flows up to
+    # its last day: one more need of the same read for each such window.
+    due_needs = {label: dataclasses.replace(needs[label], until=window.due) for label, window in windows.items()
+                 if needs[label] is not None and window.due != window.last}
     served: list[str] = []
     if all(needs.values()):
         single = all(n.first == n.last for n in needs.values())
         served = [n for n in wanted if n in ROLLUP_COUNTS and (n != "persons.relapsed" or single)]
-        if served and not rollups.answers(rollups.coverage(parent.path), list(needs.values())):
+        if served and not rollups.answers(rollups.coverage(parent.path),
+                                          list(needs.values()) + list(due_needs.values())):
             served = []
     counts: dict[Any, dict[Any, dict[str, int]]] = {label: {} for label in windows}
     if served:
         names = served
         columns = sorted({ROLLUP_COUNTS[n] for n in names})
-        labels = list(windows)
+        reads = [(label, needs[label], False) for label in windows] + [
+            (label, need, True) for label, need in due_needs.items()]
         for scope in scopes:
-            results = rollups.read(scope.path, scope.group_length, [needs[label] for label in labels], columns)
-            for label, result in zip(labels, results, strict=True):
+            results = rollups.read(scope.path, scope.group_length, [need for _l, need, _d in reads], columns)
+            for (label, _need_read, due), result in zip(reads, results, strict=True):
                 for key, sums in result.items():
                     bucket = counts[label].setdefault(key, {})
                     for name in names:
-                        bucket[name] = sums.get(ROLLUP_COUNTS[name], 0)
+                        if (name in DUE_COUNTS) == due or (not due and label not in due_needs):
+                            bucket[name] = sums.get(ROLLUP_COUNTS[name], 0)
     rest: dict[str, set[str]] = {}
     for name in wanted:
         if name not in served:
@@ -989,11 +1018,17 @@ def _evaluate_nodes(indicators, parent, nodes, period, as_of, compare, grouped: 
     else:
         key_of[parent.pk] = None
         scopes = [Scope(parent.path)]
-    cut = {"current": as_of}
+    windows = {"current": Window.of(period, as_of)}
     if compare:
-        cut |= {"year": comparable_as_of(period, periods["year"], as_of, years=1),
-                "previous": comparable_as_of(period, periods["previous"], as_of)}
-    windows = {label: Window.of(each, cut[label]) for label, each in periods.items()}
+        # A running period is compared with the same stretch of its bases: the stocks on the
+        # same day, the due items over the same span of due dates (1–4 December against 1–4
+        # December last year and 1–4 November).
+        due = windows["current"].due
+        for label, years in (("year", 1), ("previous", 0)):
+            base = periods[label]
+            day = base.as_of(comparable_as_of(period, base, as_of, years=years))
+            due_cut = comparable_as_of(period, base, due, years=years)
+            windows[label] = Window(base, day, day, base.end if due_cut is None else due_cut)
     counts = _fetch_windows(indicators, parent, scopes, windows)
     places = _places(indicators, nodes, period.end.year)
     places_year = _places(indicators, nodes, period.same_last_year().end.year) if compare else {}

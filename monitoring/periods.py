@@ -16,6 +16,7 @@ Contract (the dashboards and the generated documents code against it)::
     period.months()                  # the month periods the period touches (trend axes)
     period.code                      # the text ``parse`` reads back ("2024-06", "2024-Q2", ...)
     period.as_of(today)              # the day the figures are read on: the end, or today if earlier
+    period.label_on(today)           # "2026年12月（截至12月5日）" while it runs, the label once over
 
 Dates are calendar days in Asia/Shanghai; ``end`` is inclusive.
 """
@@ -255,6 +256,22 @@ class Period:
         if today is None:
             return self.end
         return min(self.end, today)
+
+    def running_on(self, today: datetime.date) -> bool:
+        """Whether the period has begun and is not over on ``today`` (its last day included)."""
+        return self.start <= today <= self.end
+
+    def up_to(self, today: datetime.date) -> str:
+        """"截至12月5日" while the period runs (a document's period read on ``today``), "" once it
+        is over: a running period is not a closed one (monitoring.rules.last_due_day)."""
+        if not self.running_on(today):
+            return ""
+        return f"截至{today.month}月{today.day}日"
+
+    def label_on(self, today: datetime.date) -> str:
+        """The label, with "（截至12月5日）" while the period runs: "2026年12月（截至12月5日）"."""
+        note = self.up_to(today)
+        return f"{self.label}（{note}）" if note else self.label
 
     def __str__(self):
         return self.label

@@ -83,6 +83,11 @@ class ReportData:
         return issuing_office(self.jurisdiction)
 
     @property
+    def period_label(self) -> str:
+        """"2026年12月（截至12月5日）" while the period runs: it is not a closed period."""
+        return self.period.label_on(self.issued_on)
+
+    @property
     def suppressed(self) -> bool:
         return self.viewer is not None and not may_see_personal_data(self.viewer)
 
@@ -335,11 +340,13 @@ def build(kind: str, jurisdiction: Jurisdiction, period: Period, *, viewer=None,
 
 def _build(kind, jurisdiction, period, *, viewer, today) -> Document:
     data = gather(jurisdiction, period, viewer=viewer, today=today)
+    running = period.up_to(data.issued_on)
+    label = f"{period.label}，{running}" if running else period.label
     if kind == "statistics":
-        title = f"{jurisdiction.name}禁毒工作统计报表（{period.label}）"
+        title = f"{jurisdiction.name}禁毒工作统计报表（{label}）"
         return Document(title, title, "xlsx", XLSX_TYPE, statistics_xlsx(data), data.suppressed)
     if kind == "bulletin":
-        title = f"{jurisdiction.name}毒情通报（{period.label}）"
+        title = f"{jurisdiction.name}毒情通报（{label}）"
         return Document(title, title, "docx", DOCX_TYPE, bulletin_docx(data), data.suppressed)
     raise ValueError(f"unknown document {kind!r}")
 
@@ -377,10 +384,15 @@ def _head(sheet, fmt: _Sheets, data: ReportData, title: str, columns: int) -> in
     sheet.write(2, 0, f"统计时段：{data.period.label}（{data.period.start:%Y年%m月%d日}至{data.period.end:%Y年%m月%d日}）",
                 fmt.meta)
     sheet.write(3, 0, f"数据截至：{data.as_of:%Y年%m月%d日}    填报日期：{data.issued_on:%Y年%m月%d日}", fmt.meta)
+    row = 4
+    if data.period.up_to(data.issued_on):
+        sheet.write(row, 0, f"说明：{data.period.label}尚未结束，本表为{data.period.up_to(data.issued_on)}的数据；"
+                            "检测完成率只计应检日期已过的检测，同比、环比取相同天数。", fmt.meta)
+        row += 1
     if data.suppressed:
-        sheet.write(4, 0, "说明：本表供无个人信息查阅权限者使用，1至4的人数以“<5”表示，可据以推算出这些人数的数字以“*”表示。", fmt.meta)
-        return 6
-    return 5
+        sheet.write(row, 0, "说明：本表供无个人信息查阅权限者使用，1至4的人数以“<5”表示，可据以推算出这些人数的数字以“*”表示。", fmt.meta)
+        row += 1
+    return row + 1
 
 
 def _write_value(sheet, row, column, fmt: _Sheets, data: ReportData, value):
@@ -641,10 +653,10 @@ def bulletin_docx(data: ReportData) -> bytes:
     writer.paragraph(f"{data.office}\u3000\u3000\u3000\u3000\u3000\u3000{chinese_date(data.issued_on)}", size=14,
                      align=WD_ALIGN_PARAGRAPH.CENTER, rule=True)
     writer.paragraph("", size=16)
-    writer.paragraph(f"{data.jurisdiction.name}{data.period.label}毒情形势通报", font=TITLE_FONT, size=22,
+    writer.paragraph(f"{data.jurisdiction.name}{data.period_label}毒情形势通报", font=TITLE_FONT, size=22,
                      align=WD_ALIGN_PARAGRAPH.CENTER, space_after=16)
     writer.paragraph(_addressees(data.jurisdiction), indent=False)
-    writer.paragraph(f"现将{data.period.label}{whole_area(data.jurisdiction)}毒情形势及禁毒工作开展情况通报如下。")
+    writer.paragraph(f"现将{data.period_label}{whole_area(data.jurisdiction)}毒情形势及禁毒工作开展情况通报如下。")
 
     writer.heading("一、总体形势")
     for sentence in situation_sentences(data):
@@ -716,7 +728,7 @@ def situation_sentences(data: ReportData) -> list[str]:
         sentences.append(text + "。")
     newly = values.get("newly_found")
     if newly is not None:
-        text = f"{data.period.label}新发现吸毒人员{data.show(newly)}人"
+        text = f"{data.period_label}新发现吸毒人员{data.show(newly)}人"
         if newly.yoy is not None:
             text += f"，{newly.yoy_sentence()}"
         sentences.append(text + "。")
