@@ -783,7 +783,7 @@ def _first_set() -> list[Indicator]:
             "%", persons_levels, True, f"{QIANJIANG}（网格化服务管理率2019年80%、2020年90%、2021年100%）",
             ("persons.gridded", "persons.active"), rate_of("persons.gridded", "persons.active"), decimals=1),
         Indicator(
-            "abstinence_count", _("Three-year abstinence"),
+            "abstinence_count", _("Persons in three-year abstinence"),
             "戒断三年未复吸人数：统计日管控现状为戒断三年未复吸的人数。",
             "人", persons_levels, True, "戒毒条例 第七条", ("persons.abstinent",),
             count_of("persons.abstinent"), list_filter={"status": S.THREE_YEAR_ABSTINENCE}),

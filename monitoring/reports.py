@@ -26,6 +26,7 @@ from jurisdictions.models import Jurisdiction
 from monitoring import indicators, rollups
 from monitoring.disclosure import Disclosure
 from monitoring.periods import Period
+from monitoring.wording import aim_text, areas_below, gap_text, place_name, target_text, whole_area, with_unit
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -136,15 +137,6 @@ def issuing_office(jurisdiction: Jurisdiction) -> str:
     return f"{jurisdiction.name}禁毒委员会办公室"
 
 
-def whole_area(jurisdiction: Jurisdiction) -> str:
-    """全县, 全市, 全镇, 全乡, 全街道 … as an official text says "the whole area"."""
-    for suffix in ("街道", "镇", "乡", "县", "区", "市", "省", "旗"):
-        if jurisdiction.name.endswith(suffix):
-            return f"全{suffix}"
-    return {Level.PROVINCE: "全省", Level.CITY: "全市", Level.COUNTY: "全县", Level.TOWNSHIP: "全乡镇"}.get(
-        jurisdiction.level, "辖区")
-
-
 def chinese_date(day: datetime.date) -> str:
     """GB/T 9704 成文日期: 二〇二四年七月五日."""
     year = "".join(CHINESE_DIGITS[int(d)] for d in str(day.year))
@@ -160,12 +152,6 @@ def chinese_number(n: int) -> str:
 
 def _number(value) -> float | None:
     return None if value is None else float(value)
-
-
-def _target_text(value) -> str:
-    if value.target is None:
-        return ""
-    return value.display_target() + _unit_suffix(value.indicator)
 
 
 def _ranked(data: ReportData, code: str) -> list[tuple[Jurisdiction, object]]:
@@ -213,11 +199,12 @@ def threshold_breaches(data: ReportData) -> list[tuple[str, str, str]]:
             if not crossed:
                 continue
             if comparison in (Comparison.VALUE_ABOVE, Comparison.VALUE_BELOW):
-                text = f"为{data.show(value)}{_unit_suffix(value.indicator)}（预警值{limit:g}{value.indicator.unit}）"
+                limit_text = with_unit(value.indicator, f"{limit:g}{value.indicator.unit if value.indicator.is_rate else ''}")
+                text = f"为{with_unit(value.indicator, data.show(value))}（预警值{limit_text}）"
             else:
                 sentence = value.yoy_sentence() if comparison.startswith("yoy") else value.mom_sentence()
                 text = f"{sentence}（预警值{limit:g}%）"
-            rows.append((node.name, str(value.indicator.name), text))
+            rows.append((place_name(node, data.jurisdiction), str(value.indicator.name), text))
     return rows
 
 
@@ -234,13 +221,14 @@ def findings(data: ReportData) -> list[Finding]:
         gap = abs(float(value.value) - float(value.target))
         short = indicator.higher_is_better is not False
         laggards = _laggards(data, code)
-        problem = (f"{area}{indicator.name}为{data.show(value)}{_unit_suffix(indicator)}，"
-                   + (f"未达到年度目标{_target_text(value)}，还差{_gap_text(gap, indicator.unit)}" if short else
-                      f"超过年度目标{_target_text(value)}，多出{_gap_text(gap, indicator.unit)}"))
+        gap_words = gap_text(gap, indicator.unit)
+        problem = (f"{area}{indicator.name}为{with_unit(indicator, data.show(value))}，"
+                   + (f"未达到年度目标{target_text(value)}" + (f"，还差{gap_words}" if gap_words else "") if short else
+                      f"超过年度目标{target_text(value)}" + (f"，多出{gap_words}" if gap_words else "")))
         if laggards:
             problem += f"，其中{'、'.join(laggards)}排名靠后"
         problem += "。"
-        action = _action(indicator, value, laggards)
+        action = _action(data, value, laggards)
         result.append(Finding(code, problem, action))
     missed = {f.indicator for f in result}
     for code in LAGGING_CODES:
@@ -252,7 +240,7 @@ def findings(data: ReportData) -> list[Finding]:
                               f"对{place}{name}变化情况开展专题分析，查明原因，落实针对性措施。"))
     for code, noun, action in (
         ("overdue_items", "项检测、谈话、走访逾期未完成",
-         "督促各乡镇（街道）逐项销号逾期未完成的检测、谈话和走访，做到按期检测、应检尽检。"),
+         f"督促{areas_below(data.jurisdiction)}逐项销号逾期未完成的检测、谈话和走访，做到按期检测、应检尽检。"),
         ("serious_breach_flags", "条严重违反社区戒毒协议预警尚未处置",
          "对严重违反社区戒毒协议人员依法逐一作出处置决定，该送强制隔离戒毒的坚决送戒。"),
     ):
@@ -289,29 +277,18 @@ def _lagging(data: ReportData, code: str) -> Finding | None:
 
 def _laggards(data: ReportData, code: str) -> list[str]:
     ranked = [(child, value) for child, value in _ranked(data, code) if value.value is not None]
+    if len(ranked) < 2:  # one area alone ranks neither first nor last
+        return []
     failing = [child.name for child, value in ranked if value.target_met is False]
     if failing:
         return failing[-BOTTOM:][::-1] if len(failing) > BOTTOM else failing[::-1]
     return [child.name for child, _v in ranked[-BOTTOM:]][::-1] if len(ranked) > BOTTOM else []
 
 
-def _unit_suffix(indicator) -> str:
-    return "" if indicator.unit == "%" else indicator.unit
-
-
-def _gap_text(gap: float, unit: str) -> str:
-    if unit == "%":
-        return f"{gap:.1f}个百分点"
-    return f"{gap:g}{unit}"
-
-
-def _action(indicator, value, laggards: list[str]) -> str:
-    where = f"督促{'、'.join(laggards)}等" if laggards else "督促各乡镇（街道）"
-    target = _target_text(value)
-    verb = "提高到" if indicator.higher_is_better is not False else "控制在"
-    return f"{where}对照{indicator.name}年度目标查找差距、逐人逐项整改，力争将{indicator.name}{verb}{target}以内。" \
-        if indicator.higher_is_better is False else \
-        f"{where}对照{indicator.name}年度目标查找差距、逐人逐项整改，力争将{indicator.name}{verb}{target}以上。"
+def _action(data: ReportData, value, laggards: list[str]) -> str:
+    indicator = value.indicator
+    where = f"督促{'、'.join(laggards)}等" if laggards else f"督促{areas_below(data.jurisdiction)}"
+    return f"{where}对照{indicator.name}年度目标查找差距、逐人逐项整改，力争将{indicator.name}{aim_text(value)}。"
 
 
 # --- documents ------------------------------------------------------------------------------
@@ -673,7 +650,7 @@ def bulletin_docx(data: ReportData) -> bytes:
     writer.heading("四、下一步工作")
     actions = list(dict.fromkeys(f.action for f in data.findings))
     actions.append(f"坚持每月通报毒情，{'、'.join(_ranking_names())}等指标按月排名通报，"
-                   f"对连续排名靠后的乡镇（街道）进行约谈。")
+                   f"对连续排名靠后的{areas_below(data.jurisdiction)[1:]}进行约谈。")
     for number, action in enumerate(actions, start=1):
         writer.paragraph(f"（{chinese_number(number)}）{action}")
     writer.paragraph("", size=16)
@@ -692,9 +669,9 @@ def _issue_number(period: Period) -> int:
 
 def _addressees(jurisdiction: Jurisdiction) -> str:
     if jurisdiction.level == Level.TOWNSHIP:
-        return "各村（社区）、镇直各单位："
-    below = {Level.PROVINCE: "各市", Level.CITY: "各县（市、区）", Level.COUNTY: "各乡镇（街道）"}.get(jurisdiction.level, "各单位")
-    return f"{below}禁毒委员会办公室，{jurisdiction.name}禁毒委员会各成员单位："
+        seat = whole_area(jurisdiction)[1:]
+        return f"{areas_below(jurisdiction)}、{'街道各部门' if seat == '街道' else seat + '直各单位'}："
+    return f"{areas_below(jurisdiction)}禁毒委员会办公室，{jurisdiction.name}禁毒委员会各成员单位："
 
 
 def _ranking_names() -> list[str]:
@@ -704,11 +681,13 @@ def _ranking_names() -> list[str]:
 
 def _sentence(data: ReportData, value, lead: str = "") -> str:
     indicator = value.indicator
-    text = f"{lead}{indicator.name}为{data.show(value)}{_unit_suffix(indicator)}"
-    if value.yoy is not None:
-        text += f"，{value.yoy_sentence()}"
+    text = f"{lead}{indicator.name}为{with_unit(indicator, data.show(value))}"
+    # The accounts have no history (indicators.fetch_staff): a staff figure has no 同比.
+    if value.yoy is not None and not any(name.startswith("staff.") for name in indicator.inputs):
+        sentence = value.yoy_sentence()
+        text += f"，{sentence}" if sentence else ""
     if value.target is not None:
-        text += f"，年度目标{_target_text(value)}，{'已达标' if value.target_met else '未达标'}"
+        text += f"，年度目标{target_text(value)}，{'已达标' if value.target_met else '未达标'}"
     return text + "。"
 
 
@@ -743,7 +722,7 @@ def situation_sentences(data: ReportData) -> list[str]:
                                                    for label, count in substances[:4]) + "。")
     ranked = _ranked(data, "registered") if data.children else []
     if ranked:
-        top = [f"{child.name}{data.show(value)}人" for child, value in ranked[:BOTTOM] if value.value]
+        top = [f"{child.name}（{data.show(value)}人）" for child, value in ranked[:BOTTOM] if value.value]
         if top:
             sentences.append(f"从区域分布看，登记在册人员较多的是{'、'.join(top)}。")
     return sentences
@@ -757,9 +736,11 @@ def work_sentences(data: ReportData) -> list[str]:
             sentences.append(_sentence(data, value))
     if data.children and "execution_rate" in indicators.INDICATORS:
         ranked = [(c, v) for c, v in _ranked(data, "execution_rate") if v.value is not None]
-        if len(ranked) > 1:
+        name = indicators.INDICATORS["execution_rate"].name
+        if len(ranked) > 1 and ranked[0][1].value == ranked[-1][1].value:
+            sentences.append(f"分区域看，{areas_below(data.jurisdiction)}{name}均为{data.show(ranked[0][1])}。")
+        elif len(ranked) > 1:
             best, worst = ranked[0], ranked[-1]
-            name = indicators.INDICATORS["execution_rate"].name
             sentences.append(f"分区域看，{name}最高的是{best[0].name}（{data.show(best[1])}），"
                              f"最低的是{worst[0].name}（{data.show(worst[1])}）。")
     return sentences

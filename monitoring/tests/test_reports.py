@@ -182,7 +182,7 @@ def test_problems_and_next_steps_come_from_the_figures(county, situation):
     assert "未达到年度目标90.0%，还差15.0个百分点" in missed
     # The threshold: newly found up more than 20% 同比 (10 against 4).
     breach = next(p for p in problems if "预警值20%" in p)
-    assert breach.startswith(f"测试县{indicators.INDICATORS['newly_found'].name}同比上升150.0%")
+    assert breach.startswith(f"全县{indicators.INDICATORS['newly_found'].name}同比上升150.0%")
     text = "\n".join(paragraphs(reports.build("bulletin", county, JUNE, today=TODAY).content))
     for finding in data.findings:
         assert finding.problem in text and finding.action in text
