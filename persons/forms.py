@@ -73,11 +73,36 @@ class SectionedForm(forms.Form):
         return groups
 
 
+class PersonDatesMixin:
+    """Every date field of a form about one person checked by ``rules.date_problems``: nothing
+    that happened lies in the future or before the person's birth (``born``, which the view
+    passes: persons.views._PersonServiceForm)."""
+
+    def __init__(self, *args, born=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.born = born
+
+    def born_date(self, data):
+        return self.born
+
+    def check_dates(self, data) -> None:
+        dates = {name: data.get(name) for name, field in self.fields.items() if isinstance(field, forms.DateField)}
+        for name, message in rules.date_problems(dates, born=self.born_date(data), today=timezone.localdate()).items():
+            if name not in self.errors:
+                self.add_error(name, message)
+
+    def clean(self):
+        data = super().clean()
+        self.check_dates(data)
+        return data
+
+
 HEALTH_FIELDS = ["is_pregnant", "nursing_child_born_on", "hiv_positive", "serious_illness", "mental_disorder"]
 
 
-class PersonForm(SectionedForm):
-    """A new person file (逐人建档). The village list holds only the user's own area."""
+class PersonForm(PersonDatesMixin, SectionedForm):
+    """A new person file (逐人建档). The village list holds only the user's own area. Dates,
+    the phone and the health flags are checked by persons.rules (``check_values``)."""
 
     name = forms.CharField(label=_("full name"), max_length=50)
     id_number = IdNumberField(label=_("ID number"), help_text=_(
@@ -106,7 +131,8 @@ class PersonForm(SectionedForm):
     mental_disorder = forms.BooleanField(label=_("mental disorder"), required=False)
     violence_history = forms.BooleanField(label=_("history of violence"), required=False)
     drug_driving_history = forms.BooleanField(label=_("history of drug driving"), required=False)
-    family_support = forms.BooleanField(label=_("family support"), required=False, initial=True)
+    # Unknown unless someone says (issue 20): "未知 / 是 / 否", the risk score counts only a "否".
+    family_support = forms.NullBooleanField(label=_("family support"), required=False)
     family_contacts = forms.CharField(label=_("family contacts"), required=False, widget=text_area())
     assigned_worker = forms.ModelChoiceField(label=_("social worker"), queryset=None, required=False,
                                              empty_label=_("None"))
@@ -149,11 +175,42 @@ class PersonForm(SectionedForm):
     def clean_grid(self):
         return self._place("grid")
 
-    def clean_control_status_since(self):
-        value = self.cleaned_data["control_status_since"]
-        if value > timezone.localdate():
-            raise ValidationError(_("The date is in the future."))
-        return value
+    # An edit form checks the values once its masked inputs are restored (PersonEditForm.clean).
+    checks_after_restore = False
+
+    def born_date(self, data):
+        return rules.birth_date_of(data["id_number"]) if data.get("id_number") else None
+
+    def sex_of(self, data) -> str | None:
+        return rules.sex_of(data["id_number"]) if data.get("id_number") else None
+
+    def clean(self):
+        data = super(PersonDatesMixin, self).clean()
+        if not self.checks_after_restore:
+            self.check_values(data)
+        return data
+
+    def sets(self, name, value) -> bool:
+        """Whether the form sets ``name`` to a new value (on a new file, every value)."""
+        return True
+
+    def check_values(self, data) -> None:
+        dates = {name: data.get(name) for name, field in self.fields.items()
+                 if isinstance(field, forms.DateField) and self.sets(name, data.get(name))}
+        for name, message in rules.date_problems(dates, born=self.born_date(data), today=timezone.localdate()).items():
+            if name not in self.errors:
+                self.add_error(name, message)
+        if data.get("phone") and self.sets("phone", data["phone"]):
+            try:
+                data["phone"] = rules.normalise_phone(data["phone"])
+            except rules.PhoneError as error:
+                self.add_error("phone", str(error))
+        if "is_pregnant" in self.fields and (self.sets("is_pregnant", data.get("is_pregnant"))
+                                             or self.sets("nursing_child_born_on", data.get("nursing_child_born_on"))):
+            message = rules.pregnancy_problem(self.sex_of(data), data.get("is_pregnant"),
+                                              data.get("nursing_child_born_on"))
+            if message:
+                self.add_error("is_pregnant" if data.get("is_pregnant") else "nursing_child_born_on", message)
 
     def person_fields(self) -> dict:
         """The cleaned values the services take as person fields."""
@@ -168,28 +225,39 @@ class PersonEditForm(MaskedInputsMixin, PersonForm):
 
     version = forms.IntegerField(widget=forms.HiddenInput)
     MASKED_INPUTS = ("phone", "family_contacts")
+    checks_after_restore = True
 
     def __init__(self, *args, person, **kwargs):
         super().__init__(*args, **kwargs)
+        self.person = person
         for name in ("id_number", "control_status", "control_status_since", "document_number"):
             del self.fields[name]
         self.mask_inputs(person, self.acting_user)
 
+    def born_date(self, data):
+        return self.person.birth_date
 
-class StatusForm(forms.Form):
+    def sex_of(self, data) -> str:
+        return self.person.sex
+
+    def sets(self, name, value) -> bool:
+        """An old file's value kept as it is does not block the edit (services._check_person_values)."""
+        return getattr(self.person, name) != value
+
+    def clean(self):
+        data = super().clean()  # the masked values restored
+        self.check_values(data)
+        return data
+
+
+class StatusForm(PersonDatesMixin, forms.Form):
     status = forms.ChoiceField(label=_("control status"), choices=ControlStatus.choices)
     changed_on = forms.DateField(label=_("date"), widget=date_input())
     document_number = forms.CharField(label=_("document number"), max_length=100, required=False)
     note = forms.CharField(label=_("note"), max_length=500, required=False, widget=text_area())
 
-    def clean_changed_on(self):
-        value = self.cleaned_data["changed_on"]
-        if value > timezone.localdate():
-            raise ValidationError(_("The date is in the future."))
-        return value
 
-
-class MeasureForm(forms.Form):
+class MeasureForm(PersonDatesMixin, forms.Form):
     kind = forms.ChoiceField(label=_("measure"), choices=MeasureKind.choices)
     decided_on = forms.DateField(label=_("decided on"), widget=date_input())
     decision_number = forms.CharField(label=_("decision number"), max_length=100)
@@ -198,24 +266,12 @@ class MeasureForm(forms.Form):
                                      help_text=_("Empty: the legal term (community measures 36 months, "
                                                  "compulsory treatment 24)."))
 
-    def clean_decided_on(self):
-        value = self.cleaned_data["decided_on"]
-        if value > timezone.localdate():
-            raise ValidationError(_("The date is in the future."))
-        return value
 
-
-class ReportInForm(forms.Form):
+class ReportInForm(PersonDatesMixin, forms.Form):
     reported_on = forms.DateField(label=_("reported in on"), widget=date_input())
 
-    def clean_reported_on(self):
-        value = self.cleaned_data["reported_on"]
-        if value > timezone.localdate():
-            raise ValidationError(_("The date is in the future."))
-        return value
 
-
-class EndMeasureForm(forms.Form):
+class EndMeasureForm(PersonDatesMixin, forms.Form):
     OUTCOMES = [("completed", _("Completed its term")), ("terminated", _("Ended early"))]
 
     ended_on = forms.DateField(label=_("ended on"), widget=date_input())
@@ -232,7 +288,7 @@ class EndMeasureForm(forms.Form):
         return data
 
 
-class CheckInForm(forms.Form):
+class CheckInForm(PersonDatesMixin, forms.Form):
     """One short form per kind of check-in: the kind is chosen above the form (links), so a
     phone shows only the fields that kind needs, without any script."""
 
@@ -262,17 +318,17 @@ class CheckInForm(forms.Form):
                 del self.fields[name]
         if kind == CheckInKind.DEPARTURE:
             self.fields["occurred_on"].label = _("left on")
-
-    def clean_occurred_on(self):
-        value = self.cleaned_data["occurred_on"]
-        if value > timezone.localdate():
-            raise ValidationError(_("The date is in the future."))
-        return value
+        if kind in rules.NOTES_REQUIRED:
+            self.fields["notes"].help_text = _("What was said or seen, at least %(n)s characters.") % {
+                "n": rules.MIN_NOTES}
 
     def clean(self):
         data = super().clean()
         if data.get("kind") != self.kind:
             raise ValidationError(_("Choose the kind of check-in again."))
+        message = rules.notes_problem(self.kind, data.get("notes", ""))
+        if message and "notes" in self.fields:
+            self.add_error("notes", message)
         if self.kind == CheckInKind.DRUG_TEST and data.get("result"):
             if data["result"] == DrugTestResult.POSITIVE and not data.get("substance"):
                 self.add_error("substance", _("A positive test needs the substance found."))
@@ -293,7 +349,7 @@ class FlagDismissForm(forms.Form):
                              widget=forms.TextInput(attrs={"placeholder": _("why the flag does not apply")}))
 
 
-class HandOverForm(forms.Form):
+class HandOverForm(PersonDatesMixin, forms.Form):
     """异地执行: hand the person over to another township of this installation's tree
     (queries.hand_over_choices; rules.hand_over_error says why any other place is refused)."""
 
@@ -309,24 +365,12 @@ class HandOverForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["to_jurisdiction"].choices = [("", _("Choose…")), *queries.hand_over_choices(person)]
 
-    def clean_handed_over_on(self):
-        value = self.cleaned_data["handed_over_on"]
-        if value > timezone.localdate():
-            raise ValidationError(_("The date is in the future."))
-        return value
-
     def clean_to_jurisdiction(self):
         return Jurisdiction.objects.get(pk=self.cleaned_data["to_jurisdiction"])
 
 
-class TransferReceiptForm(forms.Form):
+class TransferReceiptForm(PersonDatesMixin, forms.Form):
     acknowledged_on = forms.DateField(label=_("received on"), widget=date_input())
-
-    def clean_acknowledged_on(self):
-        value = self.cleaned_data["acknowledged_on"]
-        if value > timezone.localdate():
-            raise ValidationError(_("The date is in the future."))
-        return value
 
 
 class TransferCancelForm(forms.Form):
@@ -338,13 +382,13 @@ class TransferRefuseForm(forms.Form):
                              error_messages={"required": _("Give the reason for refusing the transfer.")})
 
 
-class SupportForm(forms.Form):
+class SupportForm(PersonDatesMixin, forms.Form):
     kind = forms.ChoiceField(label=_("kind"), choices=SupportKind.choices)
     provided_on = forms.DateField(label=_("date"), widget=date_input())
     description = forms.CharField(label=_("description"), max_length=500, widget=text_area())
 
 
-class SupportTaskForm(forms.Form):
+class SupportTaskForm(PersonDatesMixin, forms.Form):
     """A support task for one person (persons.support.do_assign_support_task): the member units
     offered are those of the person's area."""
 
@@ -358,7 +402,7 @@ class SupportTaskForm(forms.Form):
         self.fields["member_unit"].queryset = units
 
 
-class SupportTaskCloseForm(forms.Form):
+class SupportTaskCloseForm(PersonDatesMixin, forms.Form):
     outcome = forms.CharField(label=_("outcome"), max_length=500, widget=text_area())
     closed_on = forms.DateField(label=_("closed on"), widget=date_input())
     version = forms.IntegerField(widget=forms.HiddenInput)

@@ -53,6 +53,8 @@ COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
         "状态起始日期", "管控起始日期", "状态变更日期", "现状起始日期", "起始日期")),
     "living_situation": (gettext_lazy("Employment and housing"), ("就业居住情况", "两有情况", "就业住房情况", "就业及居住情况")),
     "phone": (gettext_lazy("Phone"), ("联系电话", "电话", "手机号码", "手机号", "联系方式", "手机", "电话号码")),
+    "family_support": (gettext_lazy("Family support"), (
+        "家庭支持", "家庭支持情况", "家庭是否支持", "家属是否支持", "家属支持情况", "家庭支持度")),
     "family_contacts": (gettext_lazy("Family contacts"), (
         "家属联系方式", "家属联系电话", "紧急联系人", "家属电话", "监护人联系方式")),
     "notes": (gettext_lazy("Notes"), ("备注", "说明", "其他情况")),
@@ -64,7 +66,6 @@ REQUIRED = ("name", "id_number")
 
 
 _SPACES = re.compile(r"\s+")
-_PHONE_NOISE = re.compile(r"[\s\-]")
 
 
 @functools.lru_cache(maxsize=65536)
@@ -116,6 +117,11 @@ LIVING_SYNONYMS = {
     LivingSituation.HOUSED: ("一有", "有居无业", "有住所"),
     LivingSituation.UNSTABLE: ("两无", "无业无居", "无就业无住所"),
 }
+# 家庭支持: yes, no, or said to be unknown (left unknown, as a blank cell or a ledger without the column).
+SUPPORT_SYNONYMS = {True: ("是", "有", "支持", "良好", "好", "较好", "√", "y", "yes"),
+                    False: ("否", "无", "没有", "不支持", "差", "较差", "×", "n", "no"),
+                    None: ("未知", "不详", "不清楚", "不明", "-", "/")}
+SUPPORT_LOOKUP = {_key(name): value for value, names in SUPPORT_SYNONYMS.items() for name in names}
 SEX_SYNONYMS = {Sex.MALE: ("男", "男性", "m", "male", "1"), Sex.FEMALE: ("女", "女性", "f", "female", "2")}
 
 
@@ -241,10 +247,6 @@ def _substance(name: str):
     if match := re.fullmatch(r"(.+?)\((.+)\)", key):
         return SUBSTANCE_LOOKUP.get(match[1]) or SUBSTANCE_LOOKUP.get(match[2])
     return None
-
-
-def parse_phone(value) -> str:
-    return _PHONE_NOISE.sub("", unicodedata.normalize("NFKC", text_of(value)))
 
 
 # --- the ledger ------------------------------------------------------------------------------
@@ -484,6 +486,12 @@ def _check_row(number: int, cells: list, columns: dict[str, int], ledger: Ledger
                     row.values["first_found_approximate"] = approximate
             except ValueProblem as error:
                 problem(key, str(error))
+                continue
+            # The forms' rule: nothing that happened lies before the birth (or after today).
+            message = rules.date_problem(key, row.values[key], born=rules.birth_date_of(id_number) if id_number
+                                         else None, today=today)
+            if message:
+                problem(key, message)
 
     if "substances" in columns:
         substances, unknown = parse_substances(cell("substances"))
@@ -505,9 +513,22 @@ def _check_row(number: int, cells: list, columns: dict[str, int], ledger: Ledger
     for key in ("registered_residence", "current_address"):
         if key in columns:
             row.values[key] = _SPACES.sub("", text(key))[:200]
-    for key in ("phone", "family_contacts"):
-        if key in columns:
-            row.values[key] = parse_phone(cell(key)) if key == "phone" else text(key)
+    if "family_support" in columns and text("family_support"):
+        key = _key(text("family_support"))
+        if key in SUPPORT_LOOKUP:
+            row.values["family_support"] = SUPPORT_LOOKUP[key]
+        else:
+            problem("family_support", _("“%(value)s” is not 是 or 否; family support was left unknown.")
+                    % {"value": shown(text("family_support"))}, warning=True)
+    if "phone" in columns:
+        try:
+            row.values["phone"] = rules.normalise_phone(text_of(cell("phone")))
+        except rules.PhoneError as error:
+            # The rest of the row is kept, as for an unknown 两有 value: the phone alone is refused.
+            problem("phone", _("%(problem)s The phone was not imported.") % {"problem": error}, warning=True)
+            row.values["phone"] = ""
+    if "family_contacts" in columns:
+        row.values["family_contacts"] = text("family_contacts")
     if "notes" in columns:
         row.values["notes"] = text("notes")
     return row

@@ -76,7 +76,8 @@ class Person(BaseModel):
     # Risk factors of SPEC §3.1 that are facts about the person.
     violence_history = models.BooleanField(_("history of violence"), default=False)
     drug_driving_history = models.BooleanField(_("history of drug driving"), default=False)
-    family_support = models.BooleanField(_("family support"), default=True)
+    # None: not known (nothing entered, or a ledger without the column); it is no support either.
+    family_support = models.BooleanField(_("family support"), null=True, blank=True, default=None)
     family_contacts = EncryptedTextField(_("family contacts"), blank=True)
     control_status = models.CharField(_("control status"), max_length=30, choices=ControlStatus.choices)
     control_status_since = models.DateField(_("status since"))

@@ -146,6 +146,36 @@ def _check_place(jurisdiction, grid):
         raise ValidationError({"grid": _("The grid must lie in the chosen village.")})
 
 
+def _refuse_dates(born: datetime.date, **dates) -> None:
+    """Dates that cannot be (rules.date_problems) refused, each on its field."""
+    problems = rules.date_problems(dates, born=born, today=timezone.localdate())
+    if problems:
+        raise ValidationError(problems)
+
+
+PERSON_DATES = ("first_found_on", "nursing_child_born_on", "control_status_since")
+
+
+def _check_person_values(person: Person, names: set[str]) -> None:
+    """The values ``names`` of a file as the rules take them (issue 20): dates that cannot be,
+    a phone that is not one (stored as rules.normalise_phone keeps it), pregnancy or nursing
+    on a man's ID number. Only the fields being set are checked: an old file's other values
+    do not block an edit."""
+    problems = rules.date_problems({name: getattr(person, name) for name in PERSON_DATES if name in names},
+                                   born=person.birth_date, today=timezone.localdate())
+    if "phone" in names and person.phone:
+        try:
+            person.phone = rules.normalise_phone(person.phone)
+        except rules.PhoneError as error:
+            problems["phone"] = str(error)
+    if names & {"is_pregnant", "nursing_child_born_on"}:
+        message = rules.pregnancy_problem(person.sex, person.is_pregnant, person.nursing_child_born_on)
+        if message:
+            problems["is_pregnant" if person.is_pregnant else "nursing_child_born_on"] = message
+    if problems:
+        raise ValidationError(problems)
+
+
 def do_create_person(*, acting_user, name: str, id_number: str, jurisdiction, control_status: str,
                      control_status_since: datetime.date, substances=(), grid=None, document_number: str = "",
                      **fields) -> Person:
@@ -194,6 +224,7 @@ def _create_person(*, acting_user, name: str, id_number: str, jurisdiction, cont
         county_code=jurisdiction.county_code, control_status=control_status,
         control_status_since=control_status_since, **fields,
     )
+    _check_person_values(person, set(fields) | {"control_status_since"})
     try:
         with transaction.atomic():
             person.save()
@@ -219,8 +250,10 @@ def do_update_person(person: Person, *, expected_version: int, acting_user, subs
         raise ValueError(f"not editable here: {sorted(unknown)}")
     before = _snapshot(person) | {"substances": sorted(person.substances.values_list("substance", flat=True))}
     previous_place, previous_county = person.jurisdiction_id, person.county_code
+    changing = {name for name, value in fields.items() if getattr(person, name) != value}
     for name, value in fields.items():
         setattr(person, name, value)
+    _check_person_values(person, changing)
     if "jurisdiction" in fields or "grid" in fields:
         _require_area(acting_user, person.jurisdiction)
         _check_place(person.jurisdiction, person.grid)
@@ -252,6 +285,7 @@ def do_change_status(person: Person, status: str, changed_on: datetime.date, *, 
     _require_writer(acting_user, person)
     if status not in ControlStatus.values:
         raise ValidationError({"status": _("Unknown control status.")})
+    _refuse_dates(person.birth_date, changed_on=changed_on)
     before = person.control_status
     change = StatusChange.objects.create(person=person, status=status, changed_on=changed_on,
                                          document_number=document_number, note=note, recorded_by=acting_user)
@@ -287,6 +321,7 @@ def do_decide_measure(person: Person, kind: str, decided_on: datetime.date, *, a
     _require_writer(acting_user, person)
     if kind not in MeasureKind.values:
         raise ValidationError({"kind": _("Unknown measure.")})
+    _refuse_dates(person.birth_date, decided_on=decided_on)
     months = rules.term_months_for(kind, term_months)
     executing = executing_jurisdiction or _township_of(person.jurisdiction)
     measure = Measure(person=person, kind=kind, decided_on=decided_on, decision_number=decision_number,
@@ -322,6 +357,7 @@ def do_report_in(measure: Measure, reported_on: datetime.date, *, acting_user) -
     _require_writer(acting_user, measure.person)
     if measure.state != MeasureState.AWAITING_REPORT:
         raise ValidationError(_("This measure is not waiting for a report-in."))
+    _refuse_dates(measure.person.birth_date, reported_on=reported_on)
     if reported_on < measure.decided_on:
         raise ValidationError({"reported_on": _("The report-in cannot be before the decision.")})
     measure.reported_on = reported_on
@@ -344,6 +380,7 @@ def do_end_measure(measure: Measure, ended_on: datetime.date, *, acting_user, re
     _require_writer(acting_user, measure.person)
     if measure.ended_on is not None:
         raise ValidationError(_("This measure has ended already."))
+    _refuse_dates(measure.person.birth_date, ended_on=ended_on, termination_notice_on=termination_notice_on)
     measure.ended_on = ended_on
     measure.end_reason = reason
     measure.termination_notice_on = termination_notice_on
@@ -427,11 +464,11 @@ def do_record_check_in(person: Person, kind: str, occurred_on: datetime.date, *,
     (rules.plan_item_to_close); a refused test closes nothing. The rules are re-evaluated, and
     the risk when the check-in bears on it."""
     _require_writer(acting_user, person)
-    today = timezone.localdate()
     if kind not in CheckInKind.values:
         raise ValidationError({"kind": _("Unknown kind of check-in.")})
-    if occurred_on > today:
-        raise ValidationError({"occurred_on": _("The date is in the future.")})
+    _refuse_dates(person.birth_date, occurred_on=occurred_on, returned_on=returned_on)
+    if message := rules.notes_problem(kind, notes):
+        raise ValidationError({"notes": message})
     if kind == CheckInKind.DRUG_TEST:
         if result not in DrugTestResult.values:
             raise ValidationError({"result": _("Choose the test result.")})
@@ -439,8 +476,6 @@ def do_record_check_in(person: Person, kind: str, occurred_on: datetime.date, *,
             raise ValidationError({"substance": _("A positive test needs the substance found.")})
         if result != DrugTestResult.REFUSED and not method:
             raise ValidationError({"method": _("Choose how the sample was taken.")})
-    if kind == CheckInKind.DEPARTURE and returned_on is not None and returned_on < occurred_on:
-        raise ValidationError({"returned_on": _("The return cannot be before the departure.")})
     check_in = CheckIn.objects.create(
         person=person, kind=kind, occurred_on=occurred_on, measure=_current_measure(person, occurred_on),
         method=method, result=result if kind == CheckInKind.DRUG_TEST else "",
@@ -923,8 +958,7 @@ def do_hand_over(person: Person, to_jurisdiction, reason: str, handed_over_on: d
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": _("Give the reason for the transfer.")})
-    if handed_over_on > timezone.localdate():
-        raise ValidationError({"handed_over_on": _("The date is in the future.")})
+    _refuse_dates(person.birth_date, handed_over_on=handed_over_on)
     transfer = Transfer.objects.create(person=person, from_jurisdiction=person.jurisdiction,
                                        to_jurisdiction=to_jurisdiction, reason=reason,
                                        handed_over_on=handed_over_on, recorded_by=acting_user)
@@ -959,6 +993,7 @@ def do_acknowledge_transfer(transfer: Transfer, *, acting_user,
             raise NotAllowed(_("Only the receiving area acknowledges a transfer."))
     transfer = _open_transfer(transfer)
     acknowledged_on = acknowledged_on or timezone.localdate()
+    _refuse_dates(transfer.person.birth_date, acknowledged_on=acknowledged_on)
     if acknowledged_on < transfer.handed_over_on:
         raise ValidationError({"acknowledged_on": _("The receipt cannot be before the hand-over.")})
     target = transfer.to_jurisdiction
@@ -1158,7 +1193,7 @@ def do_set_risk_model(jurisdiction, *, acting_user, weights: dict, high: int, me
 # --- ledger import (台账导入, issue «Ledger import and export») ----------------------------------
 
 IMPORT_FIELDS = ("name", "registered_residence", "current_address", "phone", "jurisdiction", "first_found_on",
-                 "first_found_approximate", "living_situation", "family_contacts", "notes")
+                 "first_found_approximate", "living_situation", "family_support", "family_contacts", "notes")
 IMPORT_BATCH = 2000
 # Rows a forked worker prepares at a time (_create_imported): the first part is written sooner,
 # and the last one, written after the workers are done, is shorter (parts of 10,000 took about
@@ -1397,7 +1432,8 @@ def _create_imported(rows, acting_user, today, index_of: dict[str, str], progres
                 current_address=values.get("current_address", ""), phone=values.get("phone", ""),
                 family_contacts=values.get("family_contacts", ""), first_found_on=values.get("first_found_on"),
                 first_found_approximate=values.get("first_found_approximate", False),
-                living_situation=values.get("living_situation", ""), notes=_imported_notes(values))
+                living_situation=values.get("living_situation", ""), notes=_imported_notes(values),
+                family_support=values.get("family_support"))  # unknown unless the ledger says
             held = sorted(set(values.get("substances") or []))
             for substance in held:
                 substances.row(person_id=pk, county_code=place.county_code, substance=substance)
@@ -1406,7 +1442,8 @@ def _create_imported(rows, acting_user, today, index_of: dict[str, str], progres
             # What the ledger filled in (a new file's empty fields say nothing), masked like any diff.
             filled = {k: v for k, v in (values | {"jurisdiction": str(place.pk), "control_status_since": since,
                                                   "substances": held}).items()
-                      if v not in ("", None, False, []) and k in CREATE_AUDIT_FIELDS}
+                      if (v not in ("", None, False, []) or (k == "family_support" and v is False))
+                      and k in CREATE_AUDIT_FIELDS}
             entries.append({"action": AuditEntry.Action.CREATE, "object_type": Person._meta.label,
                             "object_id": str(pk), "object_repr": mask_name(values["name"]),
                             "changes": audit.diff({}, filled, masks=AUDIT_MASKS)})

@@ -19,6 +19,7 @@ from core import audit
 from core.models import AuditEntry
 from core.roles import Role, has_any_role, role_codes
 from core.services import save_versioned
+from persons import rules
 from persons.choices import SupportKind, SupportTaskState
 from persons.models import FILE_ROLES, TASK_ROLES, Person, Support, SupportTask
 from persons.services import WRITER_ROLES, NotAllowed
@@ -159,8 +160,9 @@ def do_record_support(person: Person, kind: str, provided_on: datetime.date, des
     description = (description or "").strip()
     if not description:
         raise ValidationError({"description": _("Say what help was given.")})
-    if provided_on > timezone.localdate():
-        raise ValidationError({"provided_on": _("The date is in the future.")})
+    problems = rules.date_problems({"provided_on": provided_on}, born=person.birth_date, today=timezone.localdate())
+    if problems:
+        raise ValidationError(problems)
     support = Support.objects.create(person=person, kind=kind, provided_on=provided_on, description=description,
                                      member_unit=member_unit, task=task, recorded_by=acting_user)
     audit.record(AuditEntry.Action.CREATE, actor=acting_user, obj=support, changes={

@@ -59,7 +59,7 @@ class SupportTaskCreateView(_PersonServiceForm):
     success_message = gettext_lazy("Support task given.")
 
     def get_form_kwargs(self):
-        return {"units": support.units_for(self.object)}
+        return super().get_form_kwargs() | {"units": support.units_for(self.object)}
 
     def get_initial(self):
         return {"due_on": timezone.localdate() + datetime.timedelta(days=30)}

@@ -34,6 +34,7 @@ from persons.forms import (
     LedgerMappingForm,
     LedgerUploadForm,
     MeasureForm,
+    PersonDatesMixin,
     PersonEditForm,
     PersonForm,
     ReportInForm,
@@ -299,6 +300,12 @@ class _PersonServiceForm(ServiceFormView):
     def get_title(self):
         return f"{self.title}：{self.object.name}"
 
+    def get_form_kwargs(self):
+        """A form of dates about the person checks them against the birth date (rules.date_problems)."""
+        if issubclass(self.form_class, PersonDatesMixin):
+            return {"born": self.object.birth_date}
+        return {}
+
     def detail_url(self, anchor=""):
         return reverse("persons:detail", args=[self.object.pk]) + anchor
 
@@ -324,7 +331,7 @@ class PersonCreateView(ServiceFormView):
         return {"acting_user": self.request.user}
 
     def get_initial(self):
-        return {"control_status_since": timezone.localdate(), "family_support": True}
+        return {"control_status_since": timezone.localdate()}
 
     def render_form(self, form, status=200):
         return render(self.request, self.template_name, {
@@ -462,7 +469,7 @@ class CheckInView(_PersonServiceForm):
         return kind if kind in CheckInKind.values else CheckInKind.DRUG_TEST
 
     def get_form_kwargs(self):
-        return {"kind": self.kind()}
+        return super().get_form_kwargs() | {"kind": self.kind()}
 
     def get_initial(self):
         return {"kind": self.kind(), "occurred_on": timezone.localdate()}
@@ -536,7 +543,7 @@ class HandOverView(_PersonServiceForm):
     success_message = gettext_lazy("Handed over; waiting for the receiving area.")
 
     def get_form_kwargs(self):
-        return {"person": self.object}
+        return super().get_form_kwargs() | {"person": self.object}
 
     def get_initial(self):
         return {"handed_over_on": timezone.localdate()}

@@ -193,7 +193,8 @@ def test_generated_accounts_see_their_own_area(built):
 def test_the_services_go_on_after_a_bulk_write(built):
     """Keys were assigned by the generator: the database's sequences were moved past them."""
     person = Person.objects.filter(control_status__in=ACTIVE_STATUSES).first()
-    check_in = services.do_record_check_in(person, "interview", TODAY - datetime.timedelta(days=1), acting_user=None)
+    check_in = services.do_record_check_in(person, "interview", TODAY - datetime.timedelta(days=1), acting_user=None,
+                                           notes="谈话了解近期生活情况，情绪稳定。")
     assert check_in.pk > CheckIn.objects.exclude(pk=check_in.pk).order_by("-pk").first().pk
 
 

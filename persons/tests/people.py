@@ -27,6 +27,7 @@ def id_number(birth: str | None = None, area: str = "110101", serial: int | None
 
 def person(village, name: str = "张三", *, status: str = ControlStatus.SOCIAL_CONTROL, since_days: int = 400,
            number: str | None = None, sex: str = "M", **fields):
+    fields.setdefault("family_support", True)  # answered: an unknown one is a risk factor of its own
     return services.do_create_person(
         acting_user=None, name=name, id_number=number or id_number(sex=sex), jurisdiction=village, control_status=status,
         control_status_since=timezone.localdate() - datetime.timedelta(days=since_days), **fields)

@@ -26,7 +26,7 @@ def test_rows_store_what_save_would(township):
                      changed_on=datetime.date(2024, 1, 1))
         statuses.write()
     person = Person.objects.get(pk=pk)
-    assert (person.id_number, person.phone, person.version, person.family_support) == (number, "13800001234", 1, True)
+    assert (person.id_number, person.phone, person.version, person.family_support) == (number, "13800001234", 1, None)
     assert person.created_at is not None and person.family_contacts == ""
     assert Person.objects.filter(**blind_lookup(Person, "id_number", number)).get() == person
     assert person.status_changes.get().status == "social_control"

@@ -59,6 +59,7 @@ _serial = iter(range(101, 999, 2))
 
 
 def new_person(village, actor=None, *, name="张三", number=None, status=ControlStatus.SOCIAL_CONTROL, **fields):
+    fields.setdefault("family_support", True)  # answered: an unknown one is a risk factor of its own
     return services.do_create_person(
         acting_user=actor, name=name, id_number=number or id_number(f"11010119900307{next(_serial):03d}"),
         jurisdiction=village, control_status=status, control_status_since=days_ago(400), **fields)
@@ -243,7 +244,8 @@ def test_check_ins_close_planned_items(village, worker):
                                         method=SampleMethod.HAIR, result=DrugTestResult.NEGATIVE)
     second.refresh_from_db()
     assert second.done is None and not measure.planned.filter(done=again).exists()  # not next month's
-    interview = services.do_record_check_in(person, CheckInKind.INTERVIEW, days_ago(50), acting_user=worker)
+    interview = services.do_record_check_in(person, CheckInKind.INTERVIEW, days_ago(50), acting_user=worker,
+                                            notes="谈话了解近期生活情况，情绪稳定。")
     assert measure.planned.get(done=interview).kind == CheckInKind.INTERVIEW
     with pytest.raises(ValidationError):
         services.do_record_check_in(person, CheckInKind.DRUG_TEST, TODAY + datetime.timedelta(days=1),
@@ -405,7 +407,7 @@ def test_risk_follows_the_events(village, worker):
     assert latest.assessed_on == TODAY + datetime.timedelta(days=6)
     assert "not_reported_in" in {c["factor"] for c in latest.contributions}
     # a person no longer managed in the community is not re-assessed by events
-    services.do_change_status(person, ControlStatus.DECEASED, TODAY + datetime.timedelta(days=6), acting_user=worker)
+    services.do_change_status(person, ControlStatus.DECEASED, TODAY, acting_user=worker)
     assert person.risk_assessments.count() == 2
 
 
@@ -633,7 +635,7 @@ def test_social_workers_see_only_their_assigned_persons(township, village, worke
     assert list(Person.objects.visible_to(mine)) == [person]
     assert not Person.objects.visible_to(theirs).exists()
     assert set(Measure.objects.visible_to(mine)) == {measure}
-    services.do_record_check_in(person, CheckInKind.INTERVIEW, TODAY, acting_user=mine)
+    services.do_record_check_in(person, CheckInKind.INTERVIEW, TODAY, acting_user=mine, notes="谈话了解近期生活情况，情绪稳定。")
     with pytest.raises(services.NotAllowed):
         services.do_record_check_in(other, CheckInKind.INTERVIEW, TODAY, acting_user=mine)
     assert not Flag.objects.visible_to(theirs).exists()
