@@ -268,7 +268,8 @@ def test_the_services_refuse_what_the_forms_refuse(target):
 def test_a_transfer_takes_the_same_date_rules(tree, target):
     """异地执行 too: a hand-over before the birth, a receipt in the future (the receipt form
     checked the future only in the form, the service not at all)."""
-    elsewhere = tree["villages"][-1]
+    elsewhere = tree["townships"][-1]  # another township of the tree (rules.hand_over_error)
+    assert not elsewhere.path.startswith(target.jurisdiction.parent.path)
     with pytest.raises(ValidationError) as refused:
         services.do_hand_over(target, elsewhere, "外出务工", BORN - DAY, acting_user=None)
     assert set(refused.value.error_dict) == {"handed_over_on"}
