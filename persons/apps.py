@@ -32,3 +32,6 @@ class PersonsConfig(AppConfig):
         register_item("persons", MenuItem(_("Import a ledger"), "persons:import", services.WRITER_ROLES))
         register_item("persons", MenuItem(_("Check-in policy"), "persons:policy", frozenset({Role.OFFICE})))
         register_item("persons", MenuItem(_("Risk model"), "persons:risk_model", frozenset({Role.OFFICE})))
+        # The leadership reads no file (SPEC §2): its persons line is the figures of the dashboard.
+        register_item("persons", MenuItem(_("Figures of registered persons"), "monitoring:dashboard",
+                                          frozenset({Role.LEADERSHIP})))
