@@ -28,14 +28,21 @@ CUT_LABELS_JS = """names => names.map(name => {
     const chart = echarts.getInstanceByDom(document.querySelector('[data-chart="' + name + '"]'));
     const data = chart.getOption().series[0].data.map(d => Object.assign({}, d, {shown: String(d.value * 1000)}));
     chart.setOption({series: [{data: data}]});
-    // Each slice is labelled with its name and its count (no paged legend hides one).
-    const whole = chart.getZr().storage.getDisplayList(true).filter(e => {
+    // Each slice is labelled with its name and its count (no paged legend hides one). The canvas
+    // draws a two-line label as one text element a line, one under the other at the same x.
+    const lines = chart.getZr().storage.getDisplayList(true).filter(e => {
         if (!e.style || typeof e.style.text !== 'string') { return false; }
         const box = e.getBoundingRect().clone();
         if (e.transform) { box.applyTransform(e.transform); }
+        e.__box = box;
         return box.x >= 0 && box.y >= 0 && box.x + box.width <= chart.getWidth()
             && box.y + box.height <= chart.getHeight();
-    }).map(e => e.style.text);
+    });
+    const whole = lines.map(e => e.style.text);
+    lines.forEach(a => lines.forEach(b => {
+        if (a !== b && Math.abs(a.__box.x - b.__box.x) < 1 && b.__box.y > a.__box.y
+            && b.__box.y - a.__box.y <= 2 * a.__box.height + 4) { whole.push(a.style.text + "\\n" + b.style.text); }
+    }));
     return [name, data.map(d => d.name + "\\n" + d.shown).filter(s => !whole.includes(s))];
 })"""
 # The risk ring's slices: name and colour, as drawn.

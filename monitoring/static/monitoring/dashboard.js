@@ -132,8 +132,9 @@
       // Empty categories and counts the viewer may not see are left out of the ring.
       avoidLabelOverlap: true, data: slices(spec.items.filter(function (item) { return item.value; })),
       // A name and a count: never cut to "6…" where the ring leaves little room beside it.
+      // Labels aligned on the chart's edges and spread over its height: none is pushed off the canvas.
       label: { formatter: function (p) { return p.name + "\n" + p.data.shown; }, overflow: "none",
-               lineHeight: 14, fontSize: 11 },
+               lineHeight: 14, fontSize: 11, alignTo: "edge", edgeDistance: 4 },
       labelLine: { length: 8, length2: 6 },
       labelLayout: { hideOverlap: false, moveOverlap: "shiftY" },
     }];
