@@ -214,7 +214,8 @@ def _split(total: int, weights: list[float]) -> list[int]:
 PERSON_RECORD_FIELDS = ["id", "person", "county_code", "recorded_by", "created_at"]
 CHECK_IN_FIELDS = [*PERSON_RECORD_FIELDS, "kind", "occurred_on", "measure", "method", "result", "substance",
                    "returned_on", "notes"]
-PLAN_FIELDS = [*PERSON_RECORD_FIELDS, "measure", "kind", "due_on", "done"]
+PLAN_FIELDS = [*PERSON_RECORD_FIELDS, "measure", "kind", "due_on", "done", "missed_reason", "missed_note",
+               "explained_on"]
 
 
 class Generator:
@@ -467,7 +468,8 @@ class Generator:
             closed_by = done.get(pk)
             if closed_by is None and measure.ended_on is not None and due > measure.ended_on:
                 continue
-            writer.add_row(PlannedCheckIn, (pk, pid, cc, None, self.now, measure.pk, kind, due, closed_by))
+            # Missed ones unexplained: the province's figures, not its workers' explanations.
+            writer.add_row(PlannedCheckIn, (pk, pid, cc, None, self.now, measure.pk, kind, due, closed_by, "", "", None))
             self.stats["plan items"] += 1
         self.stats["check-ins"] += len(pairs)
         return facts

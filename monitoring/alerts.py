@@ -157,7 +157,7 @@ def alert_centre(user, *, today: datetime.date | None = None, period: Period | N
     jurisdiction = user.jurisdiction
     children = _children_paths(jurisdiction)
     open_flags = Flag.objects.filter(state="open")
-    overdue = queries.open_planned().filter(due_on__lt=today)
+    overdue = queries.open_planned().filter(due_on__lt=today, missed_reason="")  # explained ones are done with
     flag_counts = _by_area(open_flags, "person__jurisdiction__path", jurisdiction, children, "raised_on")
     overdue_counts = _by_area(overdue, "person__jurisdiction__path", jurisdiction, children, "due_on",
                               {"persons": Count("person", distinct=True)})

@@ -100,6 +100,17 @@ class SampleMethod(models.TextChoices):
     BLOOD = "blood", _("Blood")
 
 
+class MissedReason(models.TextChoices):
+    """Why a period ended without its check-in (漏检), as the worker records it."""
+
+    NOT_FOUND = "not_found", _("Could not be found")
+    AWAY_REPORTED = "away_reported", _("Working away, reported")
+    IN_HOSPITAL = "in_hospital", _("In hospital")
+    REFUSED = "refused", pgettext_lazy("missed check-in", "Refused")
+    EVADED = "evaded", _("Evaded")
+    OTHER = "other", _("Other reason")
+
+
 class DrugTestResult(models.TextChoices):
     NEGATIVE = "negative", _("Negative")
     POSITIVE = "positive", _("Positive")

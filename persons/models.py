@@ -24,6 +24,7 @@ from persons.choices import (
     LivingSituation,
     MeasureKind,
     MeasureState,
+    MissedReason,
     RiskLevel,
     SampleMethod,
     Sex,
@@ -251,12 +252,17 @@ class CheckIn(PersonRecord):
 
 
 class PlannedCheckIn(PersonRecord):
-    """A due date from the check-in plan; ``done`` links the check-in that closed it."""
+    """A due date from the check-in plan; ``done`` links the check-in that closed it. A period
+    that ended without it is a missed check-in (漏检, rules.is_missed); the worker records why
+    (``missed_reason``), and the item stays not done."""
 
     measure = models.ForeignKey(Measure, on_delete=models.CASCADE, related_name="planned")
     kind = models.CharField(_("kind"), max_length=20, choices=CheckInKind.choices)
     due_on = models.DateField(_("due on"))
     done = models.OneToOneField(CheckIn, null=True, blank=True, on_delete=models.SET_NULL, related_name="plan_item")
+    missed_reason = models.CharField(_("reason missed"), max_length=20, choices=MissedReason.choices, blank=True)
+    missed_note = models.CharField(_("note on the missed check-in"), max_length=300, blank=True)
+    explained_on = models.DateField(_("explained on"), null=True, blank=True)
 
     class Meta:
         ordering = ["due_on", "id"]

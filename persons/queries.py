@@ -76,7 +76,7 @@ def open_planned():
 def overdue_exists(today: datetime.date | None = None):
     """For one person's row: an open planned check-in is due before today."""
     today = today or timezone.localdate()
-    return Exists(open_planned().filter(person=OuterRef("pk"), due_on__lt=today))
+    return Exists(open_planned().filter(person=OuterRef("pk"), due_on__lt=today, missed_reason=""))
 
 
 def overdue_person_ids(today: datetime.date | None = None):
@@ -84,7 +84,7 @@ def overdue_person_ids(today: datetime.date | None = None):
     today. A subquery run once over the open-items index, not once per person (SQLite would
     otherwise walk every open item for every person)."""
     today = today or timezone.localdate()
-    return open_planned().filter(due_on__lt=today).values("person_id")
+    return open_planned().filter(due_on__lt=today, missed_reason="").values("person_id")
 
 
 def has_open_flag():
@@ -295,39 +295,52 @@ def today_list(user, today: datetime.date | None = None) -> TodayList:
     detail_url, check_in_url, report_in_url = (url_by_key(name) for name in (
         "persons:detail", "persons:check_in", "persons:report_in"))
 
-    # Grouped in the database per person and kind (recording one check-in closes the earliest
-    # open date), then one line per person: "drug test, interview — overdue since …".
+    # Grouped in the database per person and kind, then per person: one line of what can still
+    # be done ("drug test, interview — due on …", each with its Record action) and one line of
+    # the missed check-ins not yet explained, with one action explaining them all (persons.missed).
+    # A missed period is not made up by a later check-in (rules.plan_item_to_close).
     planned = _today_planned(user, horizon, today)
-    per_person: dict = {}
+    due_rows: dict = {}
+    missed_rows: dict = {}
     for row in planned:
-        late = row["first_due"] < today
-        per_person.setdefault((late, row["person_id"]), []).append(row)
+        if row["next_due"] is not None:
+            due_rows.setdefault(row["person_id"], []).append(row)
+        if row["missed"]:
+            missed_rows.setdefault(row["person_id"], []).append(row)
     kinds = dict(CheckInKind.choices)
+    explain_url = url_by_key("persons:explain_missed")
 
     # A section lists its first fifty lines (a county office has hundreds): each line is built
     # only once it is known to be shown; the others are counted. Lines are (sort key, maker).
-    def check_in_item(late, person_id, rows) -> TodayItem:
-        first = rows[0]  # the earliest due date: rows come in date order
-        due_on, missed = first["first_due"], sum(r["missed"] for r in rows)
-        if late:
-            detail = _("Due on %(date)s, %(days)s days overdue") % {"date": due_on, "days": (today - due_on).days}
-            if missed > len(rows):
-                detail += _("; %(n)s due dates missed") % {"n": missed}
-        elif due_on == today:
-            detail = _("Due today")
-        else:
-            detail = _("Due on %(date)s") % {"date": due_on}
+    def check_in_item(person_id, rows) -> TodayItem:
+        rows = sorted(rows, key=lambda r: (r["next_due"], r["kind"]))
+        first = rows[0]
+        due_on = first["next_due"]
+        detail = _("Due today") if due_on == today else _("Due on %(date)s") % {"date": due_on}
         actions = tuple(TodayAction(str(kinds.get(r["kind"], r["kind"])),
-                                    check_in_url(person_id) + f"?kind={r['kind']}",
-                                    max(r["missed"], 1)) for r in rows)
+                                    check_in_url(person_id) + f"?kind={r['kind']}", 1) for r in rows)
         return TodayItem(
-            kind="check_in", overdue=late, on=due_on, person_id=person_id, person_name=first["person__name"],
+            kind="check_in", overdue=False, on=due_on, person_id=person_id, person_name=first["person__name"],
             place=_row_place(first), title="、".join(a.label for a in actions), detail=detail,
             action_url=actions[0].url, action_label=_("Record"), actions=actions)
 
-    for (late, person_id), rows in per_person.items():
-        key = (rows[0]["first_due"], rows[0]["person__name"], "check_in")
-        (overdue if late else due).append((key, partial(check_in_item, late, person_id, rows)))
+    def missed_item(person_id, rows) -> TodayItem:
+        first = rows[0]  # rows come in date order of their first date
+        since, count = first["first_due"], sum(r["missed"] for r in rows)
+        detail = _("%(n)s check-ins missed since %(date)s (%(days)s days), not yet explained") % {
+            "n": count, "date": since, "days": (today - since).days}
+        title = _("Missed: %(kinds)s") % {"kinds": "、".join(str(kinds.get(r["kind"], r["kind"])) for r in rows)}
+        return TodayItem(
+            kind="missed", overdue=True, on=since, person_id=person_id, person_name=first["person__name"],
+            place=_row_place(first), title=title, detail=detail, action_url=explain_url(person_id) + "?back=today",
+            action_label=_("Explain the missed check-ins"))
+
+    for person_id, rows in missed_rows.items():
+        key = (rows[0]["first_due"], rows[0]["person__name"], "missed")
+        overdue.append((key, partial(missed_item, person_id, rows)))
+    for person_id, rows in due_rows.items():
+        key = (min(r["next_due"] for r in rows), rows[0]["person__name"], "check_in")
+        due.append((key, partial(check_in_item, person_id, rows)))
 
     # Report-ins still to come, or missed within the last month; a report-in missed long ago
     # is an open flag (视为拒绝接受社区戒毒) that waits for a decision.
@@ -400,9 +413,15 @@ def _same(item):
 # 17 of 24 ms of Python, for a few dozen rows).
 
 def _planned_in(persons, horizon, today):
+    """Per person and kind: the first date due from today to ``horizon`` (what can still be done),
+    and the missed check-ins not yet explained (their first date and number)."""
+    due = Q(due_on__gte=today)
+    missed = Q(due_on__lt=today)
     return (open_planned().filter(due_on__lte=horizon, person__in=persons.values("pk"))
+            .filter(due | Q(missed, missed_reason=""))
             .values("person_id", "kind", "person__name", *PLACE_FIELDS)
-            .annotate(first_due=Min("due_on"), missed=Count("pk", filter=Q(due_on__lt=today)))
+            .annotate(first_due=Min("due_on"), next_due=Min("due_on", filter=due),
+                      missed=Count("pk", filter=missed))
             .order_by("first_due", "person_id", "kind")[:TODAY_ROWS])
 
 
@@ -506,7 +525,8 @@ def measure_clocks(measure: Measure, today: datetime.date | None = None) -> list
 PLAN_OVERDUE_SHOWN = 50
 
 
-EVIDENCE_ANCHORS = {"persons.CheckIn": "checkin", "persons.Measure": "measure", "persons.Transfer": "transfer"}
+EVIDENCE_ANCHORS = {"persons.CheckIn": "checkin", "persons.Measure": "measure", "persons.Transfer": "transfer",
+                    "persons.PlannedCheckIn": "plan"}
 
 
 def evidence_of(flag) -> list[dict]:
@@ -528,7 +548,8 @@ def _substances(person_id):
 
 @Statement
 def _open_plan(person_id):
-    return open_planned().filter(person_id=person_id).only("id", "measure_id", "kind", "due_on").order_by("due_on", "id")
+    return (open_planned().filter(person_id=person_id)
+            .only("id", "measure_id", "kind", "due_on", "missed_reason", "missed_note").order_by("due_on", "id"))
 
 
 @Statement
@@ -625,8 +646,8 @@ class PersonFile:
         return next((m for m in self.measures if _is_current(m)), None)
 
     def is_overdue(self, today: datetime.date) -> bool:
-        """As ``overdue_exists``: an open due date of a measure in effect lies before ``today``."""
-        return bool(self.open_plan) and self.open_plan[0].due_on < today
+        """As ``overdue_exists``: a missed check-in of a measure in effect not yet explained."""
+        return any(item.due_on < today and not item.missed_reason for item in self.open_plan)
 
     def plan(self, today: datetime.date, upcoming: int = 5) -> dict | None:
         """The current measure's overdue check-ins (the first 50) and the next few due, if it is
@@ -635,7 +656,9 @@ class PersonFile:
         if measure is None or measure.state != MeasureState.IN_EFFECT:
             return None
         items = [item for item in self.open_plan if item.measure_id == measure.pk]
-        return {"overdue": [item for item in items if item.due_on < today][:PLAN_OVERDUE_SHOWN],
+        missed = [item for item in items if rules.is_missed(item.due_on, False, today)]
+        return {"overdue": [item for item in missed if not item.missed_reason][:PLAN_OVERDUE_SHOWN],
+                "explained": [item for item in missed if item.missed_reason][::-1][:PLAN_OVERDUE_SHOWN],
                 "next": [item for item in items if item.due_on >= today][:upcoming]}
 
     @property
@@ -677,6 +700,12 @@ class PersonFile:
                                             measure.end_reason, "purple"))
         check_in_event = _CheckInEvents()
         events.extend(check_in_event(row) for row in self.check_ins)
+        for item in self.open_plan:  # missed check-ins explained (persons.missed)
+            if item.missed_reason:
+                events.append(TimelineEvent(item.due_on, "plan", f"plan-{item.pk}",
+                                            _("Missed check-in: %(kind)s") % {"kind": item.get_kind_display()},
+                                            " · ".join(filter(None, [item.get_missed_reason_display(),
+                                                                     item.missed_note])), "red"))
         for flag in self.flags:
             events.append(TimelineEvent(flag.raised_on, "flag", f"flag-event-{flag.pk}",
                                         _("Flag: %(title)s") % {"title": flag.title}, flag.article, "red"))

@@ -18,7 +18,7 @@ from dateutil.relativedelta import relativedelta
 from django.utils.translation import gettext_lazy as _
 
 from jurisdictions.choices import Level
-from persons.choices import LivingSituation, MeasureKind, RiskLevel
+from persons.choices import LivingSituation, MeasureKind, MissedReason, RiskLevel
 
 # --- sources -------------------------------------------------------------------------------------
 # Citations are proper names: the same in every language, so they are not translated.
@@ -373,19 +373,38 @@ def plan_item_to_close(items: list[tuple[int, datetime.date, bool]], starts_on: 
                        occurred_on: datetime.date) -> int | None:
     """Which planned item a check-in on ``occurred_on`` closes, given the (pk, due date, done)
     items of one kind of one measure in date order: the item of the period the check-in falls
-    in; if that one is done already, the earliest overdue open item (a make-up check-in). A
-    check-in never closes an item of a period that has not begun."""
+    in, if it is still open; else none. A period that ended without its check-in is a missed
+    check-in (``is_missed``), a fact a later check-in does not undo: it is explained, not made
+    up. A check-in never closes an item of another period, before or after its own."""
     previous_due = starts_on - datetime.timedelta(days=1)
-    earliest_overdue = None
     for pk, due_on, done in items:
-        if previous_due + datetime.timedelta(days=1) > occurred_on:
-            break
+        if occurred_on <= previous_due:
+            return None  # before the term's first period
         if occurred_on <= due_on:
-            return pk if not done else earliest_overdue
-        if not done and earliest_overdue is None:
-            earliest_overdue = pk
+            return None if done else pk
         previous_due = due_on
-    return earliest_overdue
+    return None
+
+
+def is_missed(due_on: datetime.date, done: bool, today: datetime.date) -> bool:
+    """漏检: the period of a planned check-in ended (its due date, the period's last day, is
+    past) without the check-in. 戒毒条例 第十九条 obliges the person to take the tests and
+    interviews of the plan; a period missed stays missed."""
+    return not done and due_on < today
+
+
+# 戒毒条例 第二十条: 逃避或者拒绝接受检测. A missed test explained as refused or evaded is a
+# refusal as a refused test is.
+REFUSAL_REASONS = frozenset({MissedReason.REFUSED, MissedReason.EVADED})
+
+
+def missed_reason_problem(reason: str, note: str) -> dict[str, str]:
+    """{field: message} for an explanation of missed check-ins that cannot be taken."""
+    if reason not in MissedReason.values:
+        return {"reason": str(_("Choose why the check-in was missed."))}
+    if reason == MissedReason.OTHER and not (note or "").strip():
+        return {"note": str(_("Say what the other reason is."))}
+    return {}
 
 
 # --- the rule engine ---------------------------------------------------------------------------
@@ -466,6 +485,9 @@ class TestFacts:
     on: datetime.date
     result: str
     measure_pk: int | None
+    # A test refused is a refused check-in, or a missed test explained as refused or evaded
+    # (persons.PlannedCheckIn, dated on its period's last day).
+    model: str = "persons.CheckIn"
 
 
 @dataclass(frozen=True)
@@ -614,7 +636,7 @@ def evaluate(measures: list[MeasureFacts], tests: list[TestFacts], departures: l
         gone = [d for d in departures if measure.starts_on <= d.left_on <= window_end]
         away = days_away([(d.left_on, min(d.returned_on or window_end, window_end)) for d in gone], today)
         if serious_breach(len(refusals), len(gone), away):
-            evidence = tuple(Evidence("persons.CheckIn", t.pk, t.on, str(_("Test refused or evaded"))) for t in refusals)
+            evidence = tuple(Evidence(t.model, t.pk, t.on, str(_("Test refused or evaded"))) for t in refusals)
             evidence += tuple(Evidence("persons.CheckIn", d.pk, d.left_on, str(_("Left without leave")))
                               for d in gone)
             if treatment:

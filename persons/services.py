@@ -460,8 +460,8 @@ def do_record_check_in(person: Person, kind: str, occurred_on: datetime.date, *,
                        result: str = "", substance: str = "", returned_on: datetime.date | None = None,
                        notes: str = "") -> CheckIn:
     """Record a test, interview, visit, summary, evaluation or departure. It closes the planned
-    item of that kind whose period it falls in, or else the earliest overdue one
-    (rules.plan_item_to_close); a refused test closes nothing. The rules are re-evaluated, and
+    item of that kind whose period it falls in, if open (rules.plan_item_to_close: a missed
+    period is explained, persons.missed, not made up); a refused test closes nothing. The rules are re-evaluated, and
     the risk when the check-in bears on it."""
     _require_writer(acting_user, person)
     if kind not in CheckInKind.values:
@@ -523,7 +523,31 @@ def facts_for(person_ids) -> dict[int, tuple[list, list, list]]:
             facts[person_id][1].append(rules.TestFacts(pk, occurred_on, result, measure_id))
         else:
             facts[person_id][2].append(rules.DepartureFacts(pk, occurred_on, returned_on, measure_id))
+    _missed_refusals(facts)
     return facts
+
+
+def _missed_refusals(facts: dict) -> None:
+    """Missed tests explained as refused or evaded are refusals (戒毒条例 第二十条,
+    rules.REFUSAL_REASONS), dated on their period's last day; not when a refused test of the
+    same period is recorded already (one refusal, not two)."""
+    previous_due = (PlannedCheckIn.objects.filter(measure=OuterRef("measure"), kind=OuterRef("kind"),
+                                                  due_on__lt=OuterRef("due_on"))
+                    .order_by("-due_on").values("due_on")[:1])
+    rows = (PlannedCheckIn.objects.filter(person_id__in=facts, kind=CheckInKind.DRUG_TEST, done__isnull=True,
+                                          missed_reason__in=rules.REFUSAL_REASONS)
+            .annotate(previous_due=Subquery(previous_due)).order_by()
+            .values_list("pk", "person_id", "due_on", "measure_id", "previous_due"))
+    changed = set()
+    for pk, person_id, due_on, measure_id, since in rows:
+        tests = facts[person_id][1]
+        if any(t.result == DrugTestResult.REFUSED and t.measure_pk == measure_id and t.on <= due_on
+               and (since is None or t.on > since) for t in tests):
+            continue
+        tests.append(rules.TestFacts(pk, due_on, DrugTestResult.REFUSED, measure_id, "persons.PlannedCheckIn"))
+        changed.add(person_id)
+    for person_id in changed:
+        facts[person_id][1].sort(key=lambda t: t.on, reverse=True)
 
 
 def facts_of(person: Person):

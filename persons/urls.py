@@ -1,6 +1,6 @@
 from django.urls import path
 
-from persons import support_views, views
+from persons import missed_views, support_views, views
 
 app_name = "persons"
 urlpatterns = [
@@ -18,6 +18,7 @@ urlpatterns = [
     path("<int:pk>/status/", views.StatusChangeView.as_view(), name="status"),
     path("<int:pk>/measures/new/", views.MeasureDecideView.as_view(), name="measure_decide"),
     path("<int:pk>/check-ins/new/", views.CheckInView.as_view(), name="check_in"),
+    path("<int:pk>/missed/explain/", missed_views.MissedExplainView.as_view(), name="explain_missed"),
     path("<int:pk>/hand-over/", views.HandOverView.as_view(), name="hand_over"),
     path("<int:pk>/support/new/", views.SupportView.as_view(), name="support"),
     path("<int:pk>/support-tasks/new/", support_views.SupportTaskCreateView.as_view(), name="support_task_new"),

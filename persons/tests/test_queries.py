@@ -43,7 +43,7 @@ def test_today_list_puts_the_overdue_first_then_by_date(village, worker):
                                acting_user=None)
     result = queries.today_list(worker)
     lines = [(item.person_name, item.kind, item.overdue) for item in result.items]
-    assert lines[0] == ("逾期者", "check_in", True)
+    assert lines[0] == ("逾期者", "missed", True)
     assert ("待报到", "report_in", False) in lines
     assert ("将到期", "check_in", False) in lines
     assert all(not item.overdue for item in result.items[1:])
@@ -56,11 +56,16 @@ def test_today_list_puts_the_overdue_first_then_by_date(village, worker):
 
 
 def test_the_check_in_link_is_pre_filled_with_person_and_kind(village, worker):
+    soon = people.under_treatment(village, name="将到期", decided_days_ago=30, reported_days_ago=27)
+    item = next(i for i in queries.today_list(worker).items if i.person_id == soon.pk)
+    assert not item.overdue and item.title == "毒品检测、谈话"  # one line per person
+    assert [a.url for a in item.actions] == [f"/persons/{soon.pk}/check-ins/new/?kind=drug_test",
+                                             f"/persons/{soon.pk}/check-ins/new/?kind=interview"]
+    # Missed ones are not recorded late but explained: one action for all of them.
     late = people.under_treatment(village, name="逾期者", decided_days_ago=45, reported_days_ago=40)
     item = next(i for i in queries.today_list(worker).items if i.person_id == late.pk)
-    assert item.overdue and item.title == "毒品检测、谈话"  # one line per person
-    assert [a.url for a in item.actions] == [f"/persons/{late.pk}/check-ins/new/?kind=drug_test",
-                                             f"/persons/{late.pk}/check-ins/new/?kind=interview"]
+    assert item.kind == "missed" and item.title == "漏检：毒品检测、谈话" and not item.actions
+    assert item.action_url == f"/persons/{late.pk}/missed/explain/?back=today"
 
 
 def test_missed_due_dates_are_one_line_per_person_and_kind(village, worker):
@@ -68,11 +73,13 @@ def test_missed_due_dates_are_one_line_per_person_and_kind(village, worker):
     # months include February).
     reported = TODAY() - relativedelta(months=3, days=15)
     days = (TODAY() - reported).days
-    people.under_treatment(village, name="多次逾期", decided_days_ago=days + 10, reported_days_ago=days)
-    items = [i for i in queries.today_list(worker).items if i.kind == "check_in" and i.overdue]
+    person = people.under_treatment(village, name="多次逾期", decided_days_ago=days + 10, reported_days_ago=days)
+    items = [i for i in queries.today_list(worker).items if i.kind == "missed"]
     assert len(items) == 1  # one line for the person
-    test = next(a for a in items[0].actions if a.label == "毒品检测")
-    assert test.count == 3  # three monthly dates passed; the 4th is not yet
+    # Three monthly dates passed for the test (the 4th is not yet), and those of the other kinds.
+    missed = person.planned_check_ins.filter(due_on__lt=TODAY())
+    assert missed.filter(kind=CheckInKind.DRUG_TEST).count() == 3
+    assert f"漏检{missed.count()}次" in items[0].detail
 
 
 def test_open_flags_are_urgent_and_link_to_the_flag(village, worker):
@@ -174,11 +181,11 @@ def test_the_plan_lists_the_overdue_and_the_next_due_in_date_order(village):
     assert len(late) > queries.PLAN_OVERDUE_SHOWN and len(coming) > 5  # both sides are cut
     records = queries.PersonFile(person)
     summary = records.plan(today)
-    assert summary["overdue"] == late[:queries.PLAN_OVERDUE_SHOWN]
+    assert summary["overdue"] == late[:queries.PLAN_OVERDUE_SHOWN] and summary["explained"] == []
     assert summary["next"] == coming[:5]
     assert records.plan(today, upcoming=2)["next"] == coming[:2]
     later = today + datetime.timedelta(days=3650)  # everything overdue, nothing next
-    assert records.plan(later) == {"overdue": open_items[:queries.PLAN_OVERDUE_SHOWN], "next": []}
+    assert records.plan(later) == {"overdue": open_items[:queries.PLAN_OVERDUE_SHOWN], "explained": [], "next": []}
 
 
 def test_the_person_file_reads_the_cards_from_the_timeline_records(tree, village):

@@ -208,10 +208,12 @@ MONTHLY = [(1, D(2024, 2, 9)), (2, D(2024, 3, 9)), (3, D(2024, 4, 9))]
     ({1}, D(2024, 2, 10), 2),  # the period it falls in
     ({1}, D(2024, 2, 1), None),  # a second check-in in a done period closes nothing ahead
     ({1, 2}, D(2024, 3, 1), None),
-    ({2}, D(2024, 3, 1), 1),  # its own period done: the earliest overdue one
+    # Its own period done: nothing. A missed period is explained, not made up by a later check-in
+    # (before issue 20 it closed the earliest overdue one, and the missed period vanished).
+    ({2}, D(2024, 3, 1), None),
     (set(), D(2024, 1, 9), None),  # before the term
     ({1, 2, 3}, D(2024, 5, 1), None),  # after the plan
-    (set(), D(2024, 5, 1), 1),
+    (set(), D(2024, 5, 1), None),  # after the plan: every period is missed, none is closed
 ])
 def test_plan_item_to_close(done, occurred, closes):
     items = [(pk, due, pk in done) for pk, due in MONTHLY]
