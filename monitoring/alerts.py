@@ -32,7 +32,7 @@ from monitoring.choices import Comparison
 from monitoring.models import Threshold
 from monitoring.periods import Period
 
-PERSONAL_ROWS = 200  # lines per section; the rest is counted
+PERSONAL_ROWS = 50  # lines per page of a section (the flags, the missed check-ins)
 
 
 def crossed(comparison: str, limit: Decimal, value: ind.Value) -> bool:
@@ -86,6 +86,23 @@ class AlertCentre:
     overdue_total: int
     breaches: list[Breach]
     break_glass: list = field(default_factory=list)
+    flags_page: object = None  # django.core.paginator.Page of the flag lines
+    overdue_page: object = None
+    assignments: list = field(default_factory=list)  # 督办 (monitoring.supervision), with their state
+
+    def totals(self) -> AreaAlerts:
+        """The whole area: the sums of the rows (an area's own row and its children's)."""
+        total = AreaAlerts(jurisdiction=self.jurisdiction)
+        for area in self.areas:
+            total.open_flags += area.open_flags
+            total.overdue_items += area.overdue_items
+            total.overdue_persons += area.overdue_persons
+            for name in ("oldest_flag_days", "oldest_overdue_days"):
+                value, best = getattr(area, name), getattr(total, name)
+                if value is not None and (best is None or value > best):
+                    setattr(total, name, value)
+        total.breaches = list(self.breaches)
+        return total
 
 
 def _children_paths(jurisdiction):
@@ -148,7 +165,14 @@ def applicable_thresholds(jurisdiction):
             .select_related("jurisdiction").order_by("jurisdiction__path", "indicator"))
 
 
-def alert_centre(user, *, today: datetime.date | None = None, period: Period | None = None) -> AlertCentre:
+def _page(queryset, number):
+    from django.core.paginator import Paginator
+
+    return Paginator(queryset, PERSONAL_ROWS).get_page(number)
+
+
+def alert_centre(user, *, today: datetime.date | None = None, period: Period | None = None,
+                 flags_page=1, overdue_page=1) -> AlertCentre:
     from persons import queries
     from persons.models import Flag, PlannedCheckIn
 
@@ -183,25 +207,38 @@ def alert_centre(user, *, today: datetime.date | None = None, period: Period | N
     # (not a member unit, which sees the persons of its support tasks only, and not their flags).
     personal = has_any_role(user, Flag.scope_roles)
     flags, flags_total, overdue_rows, overdue_total = [], 0, [], 0
+    pages = {}
     if personal:
         visible_flags = (Flag.objects.visible_to(user).filter(state="open")
                          .select_related("person", "person__jurisdiction", "person__jurisdiction__parent",
                                          "person__assigned_worker")
                          .order_by("raised_on", "pk"))
-        flags_total = visible_flags.count()
-        flags = [_row(flag.person, flag.raised_on, today, flag=flag) for flag in visible_flags[:PERSONAL_ROWS]]
+        pages["flags_page"] = _page(visible_flags, flags_page)
+        flags_total = pages["flags_page"].paginator.count
+        flags = [_row(flag.person, flag.raised_on, today, flag=flag) for flag in pages["flags_page"]]
         visible_overdue = (PlannedCheckIn.objects.visible_to(user)
                            .filter(pk__in=overdue.values("pk"))
                            .select_related("person", "person__jurisdiction", "person__jurisdiction__parent",
                                            "person__assigned_worker")
                            .order_by("due_on", "pk"))
-        overdue_total = visible_overdue.count()
-        overdue_rows = [_row(item.person, item.due_on, today, item=item) for item in visible_overdue[:PERSONAL_ROWS]]
+        pages["overdue_page"] = _page(visible_overdue, overdue_page)
+        overdue_total = pages["overdue_page"].paginator.count
+        overdue_rows = [_row(item.person, item.due_on, today, item=item) for item in pages["overdue_page"]]
     from core.services import break_glass_for_office
 
     return AlertCentre(jurisdiction=jurisdiction, today=today, period=period, personal=personal, areas=areas,
                        flags=flags, flags_total=flags_total, overdue=overdue_rows, overdue_total=overdue_total,
-                       breaches=breaches, break_glass=list(break_glass_for_office(user)[:PERSONAL_ROWS]))
+                       breaches=breaches, break_glass=list(break_glass_for_office(user)[:PERSONAL_ROWS]),
+                       assignments=_assignments(user, today), **pages)
+
+
+def _assignments(user, today) -> list[dict]:
+    from monitoring.models import AlertAssignment
+    from monitoring.supervision import state_of
+
+    rows = (AlertAssignment.objects.visible_to(user).select_related("jurisdiction", "assigned_by")
+            .order_by("state", "due_on", "pk")[:PERSONAL_ROWS])
+    return [{"assignment": a, "state": state_of(a, today)} for a in rows]
 
 
 def owner_of(person) -> str:

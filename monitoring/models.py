@@ -15,7 +15,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from core.models import BaseModel
-from core.roles import ADMIN_ROLES, ALL_ROLES
+from core.roles import ADMIN_ROLES, ALL_ROLES, Role
 from core.scoping import ScopedManager
 from monitoring.choices import Comparison
 
@@ -219,3 +219,44 @@ for _column in ROLLUP_COLUMNS:
 
 # dashboards: jurisdiction outlines for the map (monitoring/shapes.py)
 from monitoring.shapes import JurisdictionShape  # noqa: E402, F401
+
+
+class AlertAssignment(BaseModel):
+    """督办: the office hands what the alert centre shows for a township (its open flags, missed
+    check-ins, a threshold crossed) to that township with a due date, and follows it: the
+    township answers what it did, the office closes it (monitoring.supervision). Whether it is
+    overdue is read from the due date (monitoring.rules.assignment_state), not stored."""
+
+    class State(models.TextChoices):
+        OPEN = "open", _("Waiting for the township")
+        ANSWERED = "answered", _("Answered")
+        CLOSED = "closed", _("Closed")
+
+    class Kind(models.TextChoices):
+        FLAGS = "flags", _("Open flags")
+        OVERDUE = "overdue", _("Missed check-ins")
+        THRESHOLD = "threshold", _("Threshold crossed")
+
+    jurisdiction = models.ForeignKey("jurisdictions.Jurisdiction", verbose_name=_("township"),
+                                     on_delete=models.PROTECT, related_name="alert_assignments")
+    kind = models.CharField(_("kind of alert"), max_length=20, choices=Kind.choices)
+    request = models.CharField(_("what is asked"), max_length=500)
+    due_on = models.DateField(_("due on"))
+    state = models.CharField(_("state"), max_length=20, choices=State.choices, default=State.OPEN)
+    assigned_by = models.ForeignKey("accounts.User", verbose_name=_("assigned by"), on_delete=models.PROTECT,
+                                    related_name="+", null=True, blank=True)
+    answer = models.CharField(_("answer"), max_length=1000, blank=True)
+    answered_on = models.DateField(_("answered on"), null=True, blank=True)
+    closed_on = models.DateField(_("closed on"), null=True, blank=True)
+
+    objects = ScopedManager()
+    scope_path = "jurisdiction__path"
+    scope_roles = frozenset({Role.OFFICE, Role.TOWNSHIP})
+
+    class Meta:
+        ordering = ["state", "due_on", "id"]
+        verbose_name = _("alert assignment")
+        verbose_name_plural = _("alert assignments")
+
+    def __str__(self):
+        return f"{self.jurisdiction} {self.get_kind_display()} {self.due_on}"

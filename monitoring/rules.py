@@ -31,3 +31,20 @@ def counts_as_due(due_on: datetime.date, start: datetime.date, end: datetime.dat
     ``start``..``end`` read on ``as_of`` (``last_due_day``)."""
     last = last_due_day(start, end, as_of, today)
     return last is not None and start <= due_on <= last
+
+
+def assignment_state(state: str, due_on: datetime.date, answered_on: datetime.date | None,
+                     today: datetime.date) -> str:
+    """How a 督办 stands, as the alert centre shows it: ``overdue`` when it is still waiting for
+    the township after its due day, ``answered_late`` when the answer came after it; else its
+    stored state (open, answered, closed)."""
+    if state == "open" and today > due_on:
+        return "overdue"
+    if state == "answered" and answered_on is not None and answered_on > due_on:
+        return "answered_late"
+    return state
+
+
+def due_date_passed(due_on: datetime.date, today: datetime.date) -> bool:
+    """A 督办's due date set in the past: it would be overdue the day it is given."""
+    return due_on < today

@@ -1,10 +1,13 @@
 from django.urls import path
 
-from monitoring import views
+from monitoring import supervision_views, views
 
 app_name = "monitoring"
 urlpatterns = [
     path("alerts/", views.AlertCentreView.as_view(), name="alerts"),
+    path("alerts/assign/", supervision_views.AssignView.as_view(), name="assign"),
+    path("alerts/assignments/<int:pk>/answer/", supervision_views.AnswerView.as_view(), name="assignment_answer"),
+    path("alerts/assignments/<int:pk>/close/", supervision_views.CloseView.as_view(), name="assignment_close"),
     path("indicators/", views.IndicatorCatalogueView.as_view(), name="indicators"),
     path("targets/", views.TargetListView.as_view(), name="targets"),
     path("targets/<str:code>/<int:year>/", views.TargetEditView.as_view(), name="target_edit"),

@@ -73,31 +73,49 @@ class AlertCentreView(RoleRequiredMixin, TemplateView):
     capability = gettext_lazy("Alert centre")
     template_name = "monitoring/alerts.html"
 
+    # What the page may be narrowed to (筛选: 按类型), each a section of the page.
+    TYPES = {"flags": gettext_lazy("Open flags"), "overdue": gettext_lazy("Missed check-ins"),
+             "thresholds": gettext_lazy("Thresholds crossed"), "assignments": gettext_lazy("Assignments (督办)")}
+
     def get_context_data(self, **kwargs):
         today = timezone.localdate()
         period, period_error = _period(self.request.GET.get("period"), today)
-        centre = alerts.alert_centre(self.request.user, today=today, period=period)
+        shown_type = self.request.GET.get("type", "")
+        shown_type = shown_type if shown_type in self.TYPES else ""
+        pages = {name: self.request.GET.get(name) or 1 for name in ("flags_page", "overdue_page")}
+        centre = alerts.alert_centre(self.request.user, today=today, period=period, **pages)
         personal = centre.personal
-        from monitoring.indicators import suppress
+        from monitoring.indicators import WITHHELD_MARK, suppress
 
-        areas = [{
-            "area": area,
-            "open_flags": suppress(area.open_flags, self.request.user) if not personal else area.open_flags,
-            "overdue_items": suppress(area.overdue_items, self.request.user) if not personal else area.overdue_items,
-            "overdue_persons": (suppress(area.overdue_persons, self.request.user) if not personal
-                                else area.overdue_persons),
-        } for area in centre.areas]
+        def counts(area):
+            return {name: getattr(area, name) if personal else suppress(getattr(area, name), self.request.user)
+                    for name in ("open_flags", "overdue_items", "overdue_persons")}
+
+        areas = [{"area": area, **counts(area)} for area in centre.areas]
         if not personal:
             _withhold_alerts(self.request.user, centre, areas, today)
+        totals = {"area": centre.totals(), **counts(centre.totals())}
+        if not personal:
+            # A total beside a hidden cell would give the hidden one away (total − the others).
+            for name in ("open_flags", "overdue_items", "overdue_persons"):
+                if any(not isinstance(row[name], int) for row in areas):
+                    totals[name] = WITHHELD_MARK
         breaches = [(b, b.value.display(suppress_small=not personal)) for b in centre.breaches]
         if personal:  # the lines naming persons are a list of personal data: audited as one page
-            audit.record_list(actor=self.request.user, object_repr=str(self.capability),
-                              criteria={"period": self.request.GET["period"]} if self.request.GET.get("period") else {},
-                              page=1, rows=len(centre.flags) + len(centre.overdue),
+            criteria = {key: self.request.GET[key] for key in ("period", "type") if self.request.GET.get(key)}
+            if centre.overdue_page.number != 1:
+                criteria["overdue_page"] = centre.overdue_page.number
+            audit.record_list(actor=self.request.user, object_repr=str(self.capability), criteria=criteria,
+                              page=centre.flags_page.number,
+                              rows=len(centre.flags) + len(centre.overdue),
                               results=centre.flags_total + centre.overdue_total)
-        return super().get_context_data(centre=centre, areas=areas, breaches=breaches, period_error=period_error,
-                                        period_text=self.request.GET.get("period", ""),
-                                        can_open_persons=personal, **kwargs)
+        from monitoring.supervision import ANSWER_ROLES, ASSIGNER_ROLES
+
+        return super().get_context_data(
+            centre=centre, areas=areas, totals=totals, breaches=breaches, period_error=period_error,
+            period_text=self.request.GET.get("period", ""), types=self.TYPES.items(), shown_type=shown_type,
+            can_open_persons=personal, can_assign=has_any_role(self.request.user, ASSIGNER_ROLES),
+            can_answer=has_any_role(self.request.user, ANSWER_ROLES), **kwargs)
 
 
 def _withhold_alerts(user, centre, areas, today) -> None:
