@@ -9,6 +9,7 @@ from accounts.choices import UnitKind
 from accounts.models import MemberUnit, SecurityPolicy
 from core.forms import MaskedInputsMixin
 from core.roles import Role
+from jurisdictions.forms import JurisdictionChoiceField
 from jurisdictions.models import Jurisdiction
 
 
@@ -94,8 +95,8 @@ class _AccountFieldsForm(_ScopedChoicesMixin, forms.Form):
 
     full_name = forms.CharField(label=_("full name"), max_length=50)
     phone = forms.CharField(label=_("phone"), max_length=20, required=False)
-    jurisdiction = forms.ModelChoiceField(label=_("jurisdiction"), queryset=Jurisdiction.objects.none(),
-                                          empty_label=_("Choose…"))
+    jurisdiction = JurisdictionChoiceField(label=_("jurisdiction"), queryset=Jurisdiction.objects.none(),
+                                           empty_label=_("Choose…"))
     member_unit = forms.ModelChoiceField(label=_("member unit"), queryset=MemberUnit.objects.none(), required=False,
                                          empty_label=_("None"))
 
@@ -127,8 +128,8 @@ class UserRolesForm(forms.Form):
 class MemberUnitForm(forms.Form):
     name = forms.CharField(label=_("name"), max_length=100)
     kind = forms.ChoiceField(label=_("kind"), choices=UnitKind.choices)
-    jurisdiction = forms.ModelChoiceField(label=_("jurisdiction"), queryset=Jurisdiction.objects.none(),
-                                          empty_label=_("Choose…"))
+    jurisdiction = JurisdictionChoiceField(label=_("jurisdiction"), queryset=Jurisdiction.objects.none(),
+                                           empty_label=_("Choose…"))
 
     def __init__(self, *args, acting_user, **kwargs):
         super().__init__(*args, **kwargs)

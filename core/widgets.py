@@ -39,3 +39,20 @@ class Select(forms.Select):
                 parts.append("\n  </optgroup>")
         parts.append("\n</select>")
         return mark_safe("".join(parts))  # noqa: S308 (every value above is escaped)
+
+
+def picker_attrs() -> dict:
+    """The attributes of a searchable jurisdiction picker (jindu/static/jindu/picker.js adds a
+    search box above the select that narrows its options; without the script it is a plain
+    select). Call it when the form is built, so the placeholder is in the user's language."""
+    from django.utils.translation import gettext
+
+    return {"data-picker": True, "data-picker-placeholder": gettext("Type a name to narrow the list"),
+            "data-picker-empty": gettext("No place of that name")}
+
+
+class PickerSelect(Select):
+    """A searchable select of places (picker_attrs)."""
+
+    def get_context(self, name, value, attrs):
+        return super().get_context(name, value, {**picker_attrs(), **(attrs or {})})

@@ -64,3 +64,15 @@ class Jurisdiction(BaseModel):
     @property
     def full_name(self) -> str:
         return "".join(a.name for a in self.ancestors()) + self.name
+
+    @property
+    def picker_label(self) -> str:
+        """How a picker names the place: under its parent, "青山镇 / 东风村" (select the parent
+        with it: ``select_related("parent")``)."""
+        return place_label(self.name, self.parent.name if self.parent_id else None)
+
+
+def place_label(name: str, parent_name: str | None) -> str:
+    """A place under its parent, as every jurisdiction picker shows it: "青山镇 / 东风村"."""
+    return f"{parent_name} / {name}" if parent_name else name
+

@@ -1,6 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from core.widgets import PickerSelect
 from monitoring.choices import Comparison
 
 
@@ -15,10 +16,12 @@ def area_choices(user, levels=None):
     """Jurisdictions of the user's area (codes), for the office's entry forms."""
     from jurisdictions.models import Jurisdiction
 
-    nodes = Jurisdiction.objects.visible_to(user).only("code", "name", "depth").order_by("path")
+    nodes = Jurisdiction.objects.visible_to(user).select_related("parent").order_by("path")
     if levels:
         nodes = nodes.filter(level__in=levels)
-    return [(n.code, "　" * max(0, n.depth - user.jurisdiction.depth) + n.name) for n in nodes]
+    own = user.jurisdiction.pk if user.jurisdiction else None
+    # Each under its parent ("示范县 / 青山镇"), the user's own area by its name.
+    return [(n.code, n.name if n.pk == own else n.picker_label) for n in nodes]
 
 
 class TargetForm(forms.Form):
@@ -30,7 +33,7 @@ class TargetForm(forms.Form):
 
 
 class PopulationForm(forms.Form):
-    jurisdiction = forms.ChoiceField(label=_("jurisdiction"))
+    jurisdiction = forms.ChoiceField(label=_("jurisdiction"), widget=PickerSelect)
     year = forms.IntegerField(label=_("year"))
     population = forms.IntegerField(label=_("population"))
     source = forms.CharField(label=_("source"), max_length=200, required=False,
@@ -45,7 +48,7 @@ class PopulationForm(forms.Form):
 
 class ThresholdForm(forms.Form):
     indicator = forms.ChoiceField(label=_("indicator"))
-    jurisdiction = forms.ChoiceField(label=_("jurisdiction"),
+    jurisdiction = forms.ChoiceField(label=_("jurisdiction"), widget=PickerSelect,
                                      help_text=_("Checked on this area and on each area directly below it."))
     comparison = forms.ChoiceField(label=_("comparison"), choices=Comparison.choices)
     value = forms.DecimalField(label=_("threshold"), max_digits=14, decimal_places=2)

@@ -37,8 +37,7 @@ def township_choices(user) -> list:
         return []
     nodes = (Jurisdiction.objects.filter(level=Level.TOWNSHIP, path__startswith=user.jurisdiction.path)
              .select_related("parent").order_by("path"))
-    return [(node.pk, f"{node.parent.name} / {node.name}" if node.parent and node.parent.level != Level.COUNTY
-             else node.name) for node in nodes]
+    return [(node.pk, node.picker_label) for node in nodes]
 
 
 def state_of(assignment: AlertAssignment, today: datetime.date | None = None) -> tuple[str, str]:

@@ -10,12 +10,13 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
 from core.views import ServiceFormView
+from core.widgets import PickerSelect
 from monitoring import rules, supervision
 from monitoring.models import AlertAssignment
 
 
 class AssignForm(forms.Form):
-    jurisdiction = forms.TypedChoiceField(label=gettext_lazy("township"), coerce=int, choices=[],
+    jurisdiction = forms.TypedChoiceField(label=gettext_lazy("township"), coerce=int, choices=[], widget=PickerSelect,
                                           error_messages={"invalid_choice": gettext_lazy("Choose a township of "
                                                                                          "your area.")})
     kind = forms.ChoiceField(label=gettext_lazy("kind of alert"), choices=AlertAssignment.Kind.choices)

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.fields import blind_lookup
 from core.filtersets import YesNoFilter
-from core.widgets import Select
+from core.widgets import PickerSelect, Select
 from jurisdictions.models import Jurisdiction
 from persons import queries, rules
 from persons.choices import ControlStatus, RiskLevel, Substance, SupportTaskState
@@ -40,7 +40,7 @@ class PersonFilterSet(django_filters.FilterSet):
     # The selects render without the template engine (core.widgets.Select, the same HTML): the
     # area has an option per township and village of the user's area.
     area = django_filters.ChoiceFilter(label=_("Township or village"), method="filter_area", choices=[],
-                                       empty_label=_("All"), widget=Select)
+                                       empty_label=_("All"), widget=PickerSelect)
     status = django_filters.ChoiceFilter(label=_("control status"), field_name="control_status",
                                          choices=ControlStatus.choices, empty_label=_("All"), widget=Select)
     risk = django_filters.ChoiceFilter(label=_("risk level"), field_name="risk_level", choices=RiskLevel.choices,

@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.forms import MaskedInputsMixin
 from core.roles import has_any_role
+from core.widgets import PickerSelect
 from jurisdictions.choices import Level
 from jurisdictions.models import Jurisdiction
 from persons import queries, rules
@@ -107,7 +108,7 @@ class PersonForm(PersonDatesMixin, SectionedForm):
     name = forms.CharField(label=_("full name"), max_length=50)
     id_number = IdNumberField(label=_("ID number"), help_text=_(
         "18 digits (a 15-digit old number is upgraded); sex and birth date are read from it."))
-    jurisdiction = forms.TypedChoiceField(label=_("village"), coerce=int, choices=[])
+    jurisdiction = forms.TypedChoiceField(label=_("village"), coerce=int, choices=[], widget=PickerSelect)
     grid = forms.TypedChoiceField(label=_("grid"), coerce=int, choices=[], required=False, empty_value=None)
     control_status = forms.ChoiceField(label=_("control status"), choices=ControlStatus.choices)
     control_status_since = forms.DateField(label=_("status since"), widget=date_input())
@@ -354,7 +355,7 @@ class HandOverForm(PersonDatesMixin, forms.Form):
     (queries.hand_over_choices; rules.hand_over_error says why any other place is refused)."""
 
     to_jurisdiction = forms.TypedChoiceField(
-        label=_("receiving township"), coerce=int, choices=[],
+        label=_("receiving township"), coerce=int, choices=[], widget=PickerSelect,
         error_messages={"required": _("Choose the receiving township."),
                         "invalid_choice": _("Choose the receiving township from the list: only another township "
                                             "of this system can receive the person.")})
@@ -451,7 +452,7 @@ class RiskModelForm(forms.Form):
 class LedgerUploadForm(forms.Form):
     file = forms.FileField(label=_("Ledger file"), help_text=_(
         "Excel (xlsx, xls) or CSV as your office keeps it: title lines, merged cells and a 合计 line are fine."))
-    jurisdiction = forms.ChoiceField(label=_("The ledger belongs to"), help_text=_(
+    jurisdiction = forms.ChoiceField(label=_("The ledger belongs to"), widget=PickerSelect, help_text=_(
         "Villages in the file are looked up within this area."))
     skip_invalid = forms.BooleanField(label=_("Import the valid rows and skip the rejected ones"), required=False,
                                       help_text=_("Otherwise a ledger with any rejected row imports nothing."))

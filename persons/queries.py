@@ -32,7 +32,7 @@ from core.scoping import ScopedStatement
 from core.statements import Statement
 from jindu.postgresql import prepared
 from jurisdictions.choices import Level
-from jurisdictions.models import Jurisdiction
+from jurisdictions.models import Jurisdiction, place_label
 from persons import rules
 from persons.choices import (
     CheckInKind,
@@ -153,7 +153,7 @@ def _grouped(nodes, whole_township: bool) -> list:
             label = (_("%(name)s (all)") if whole_township else _("%(name)s (village unknown)")) % {"name": node.name}
             groups.append((node.name, [(value, label)]))
         elif township_path and node.path.startswith(township_path):
-            groups[-1][1].append((value, node.name))
+            groups[-1][1].append((value, place_label(node.name, groups[-1][0])))
         else:  # the user sits at a village: its township is outside the area
             groups.append((node.name, [(value, node.name)]))
     return groups
@@ -171,7 +171,7 @@ def hand_over_choices(person) -> list:
     township_path = own.path if own.level == Level.TOWNSHIP else _parent_path(own)
     nodes = (Jurisdiction.objects.filter(level=Level.TOWNSHIP).exclude(path=township_path)
              .select_related("parent").only("pk", "name", "path", "parent__name").order_by("path"))
-    return [(node.pk, f"{node.parent.name} / {node.name}" if node.parent else node.name) for node in nodes]
+    return [(node.pk, node.picker_label) for node in nodes]
 
 
 def grid_choices(user) -> list:
