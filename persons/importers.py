@@ -487,7 +487,7 @@ def _check_row(number: int, cells: list, columns: dict[str, int], ledger: Ledger
         row.values["control_status"] = status
 
     for key in ("first_found_on", "control_status_since"):
-        if text(key):
+        if text(key) and _key(text(key)) not in UNKNOWN_DATES:  # the roster writes 未知 for no date
             try:
                 row.values[key], approximate = parse_date(cell(key), today)
                 if key == "first_found_on":
@@ -525,6 +525,7 @@ def _check_row(number: int, cells: list, columns: dict[str, int], ledger: Ledger
     return row
 
 
+UNKNOWN_DATES = frozenset({"未知", "不详", "unknown"})
 MEASURE_DATES = ("measure_decided_on", "measure_reported_on", "measure_starts_on")
 COMMUNITY_STATUSES = (ControlStatus.COMMUNITY_TREATMENT, ControlStatus.COMMUNITY_REHABILITATION)
 

@@ -1372,37 +1372,68 @@ def _import_changes(person: _OnFile, values: dict) -> dict:
 COMMUNITY_KINDS = {status: kind for kind, status in MEASURE_STATUS.items() if kind != MeasureKind.COMPULSORY_TREATMENT}
 
 
+def _open_community_measures(person_ids) -> set[int]:
+    """Those of ``person_ids`` with a community measure waiting for its report-in or in effect."""
+    return set(Measure.objects.filter(
+        person_id__in=list(person_ids), ended_on__isnull=True, kind__in=list(COMMUNITY_KINDS.values()),
+        state__in=[MeasureState.AWAITING_REPORT, MeasureState.IN_EFFECT]).values_list("person_id", flat=True))
+
+
+def _open_community_measure(person: Person, kind: str, decided_on: datetime.date, reported_on, *, acting_user,
+                            decision_number: str = "") -> Measure:
+    """A community measure opened as a worker would: ``do_decide_measure``, then, with a
+    report-in date, ``do_report_in`` with its check-in plan, so the 15-day report-in deadline
+    and the term run from the real dates (戒毒条例 第十四条, 第三十八条)."""
+    measure = do_decide_measure(person, kind, decided_on, acting_user=acting_user, decision_number=decision_number)
+    if reported_on is not None:
+        do_report_in(measure, reported_on, acting_user=acting_user)
+    return measure
+
+
 def _open_imported_measures(rows, acting_user) -> tuple[int, int]:
-    """The community measures a ledger dates (rows: (ledger row, person pk)), opened as a worker
-    would: ``do_decide_measure``, then ``do_report_in`` with its check-in plan, so the report-in
-    deadline and the term run from the real dates (戒毒条例 第十四条). A file that has an open
-    community measure keeps it. (measures opened, community files left without one)."""
+    """The community measures a ledger dates (rows: (ledger row, person pk)). A file that has
+    an open community measure keeps it. (measures opened, community files left without one)."""
     community = [(row, pk) for row, pk in rows if row.values.get("control_status") in COMMUNITY_KINDS]
     if not community:
         return 0, 0
     people = Person.objects.select_related("jurisdiction").in_bulk([pk for _row, pk in community])
-    with_measure = set(Measure.objects.filter(
-        person_id__in=people, ended_on__isnull=True, kind__in=list(COMMUNITY_KINDS.values()),
-        state__in=[MeasureState.AWAITING_REPORT, MeasureState.IN_EFFECT]).values_list("person_id", flat=True))
+    with_measure = _open_community_measures(people)
     opened = waiting = 0
     for row, pk in community:
         if pk in with_measure:
             continue
         values = row.values
-        decided = values.get("measure_decided_on")
-        if decided is None:
+        if values.get("measure_decided_on") is None:
             waiting += 1
             continue
-        person = people[pk]
-        measure = do_decide_measure(person, COMMUNITY_KINDS[values["control_status"]], decided,
-                                    acting_user=acting_user,
-                                    decision_number=values.get("measure_decision_number", ""))
-        reported = values.get("measure_reported_on") or values.get("measure_starts_on")
-        if reported is not None:
-            do_report_in(measure, reported, acting_user=acting_user)
+        _open_community_measure(people[pk], COMMUNITY_KINDS[values["control_status"]], values["measure_decided_on"],
+                                values.get("measure_reported_on") or values.get("measure_starts_on"),
+                                acting_user=acting_user, decision_number=values.get("measure_decision_number", ""))
         with_measure.add(pk)
         opened += 1
     return opened, waiting
+
+
+@transaction.atomic
+def do_record_missing_measure(person: Person, kind: str, decided_on: datetime.date, *, acting_user,
+                              reported_on: datetime.date | None = None, starts_on: datetime.date | None = None,
+                              decision_number: str = "", today: datetime.date | None = None) -> Measure:
+    """待补录措施: the community measure of a file that has the status but no measure (an
+    imported ledger without dates, a file opened by the form), opened like an imported one.
+    The dates are checked by rules.measure_date_problems; a file that got its measure in the
+    meantime (another user, another tab) is refused rather than given a second one."""
+    _require_writer(acting_user, person)
+    today = today or timezone.localdate()
+    if kind not in COMMUNITY_KINDS.values():
+        raise ValidationError({"kind": _("Choose community treatment or community rehabilitation.")})
+    problems = rules.measure_date_problems(decided_on, reported_on, starts_on, today)
+    if problems:
+        raise ValidationError(problems)
+    person = Person.objects.select_for_update().select_related("jurisdiction").get(pk=person.pk)
+    if person.measures.filter(kind__in=list(COMMUNITY_KINDS.values())).exists():  # as the today list asks
+        raise ValidationError(_("This file has its measure already (recorded in the meantime): open the file."))
+    return _open_community_measure(person, kind, decided_on, reported_on or starts_on, acting_user=acting_user,
+                                   decision_number=decision_number)
 
 
 def _imported_notes(values: dict) -> str:
