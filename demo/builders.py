@@ -178,8 +178,8 @@ def build_waiting_measures(county) -> int:
     import io
 
     from persons.importers import read_ledger
-    from persons.services import do_import_persons
     from persons.rules import check_digit
+    from persons.services import do_import_persons
 
     villages = list(Jurisdiction.objects.filter(path__startswith=county.path, level="village")
                     .select_related("parent").order_by("code"))
