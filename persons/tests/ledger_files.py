@@ -13,6 +13,9 @@ from persons.tests.people import id_number
 SAMPLES = Path(__file__).parent / "samples"
 SAMPLE_LEDGER = SAMPLES / "persons_ledger_sample.xlsx"
 SAMPLE_EXPECTED = SAMPLES / "persons_ledger_sample.expected.json"
+# shared/samples/measures_ledger_sample.*: community measures with (and without) their dates.
+MEASURES_SAMPLE = SAMPLES / "measures_ledger_sample.xlsx"
+MEASURES_EXPECTED = SAMPLES / "measures_ledger_sample.expected.json"
 
 # shared/samples/sample_jurisdictions.csv (the conftest's ``sample_tree``).
 COUNTY = "990101"  # 示范县

@@ -16,7 +16,7 @@ from persons import rules, services
 from persons.choices import ControlStatus, MeasureKind, MeasureState
 from persons.importers import read_ledger
 from persons.models import Measure, Person, PlannedCheckIn
-from persons.tests.ledger_files import COUNTY, SAMPLES, id_number, xlsx
+from persons.tests.ledger_files import COUNTY, MEASURES_EXPECTED, MEASURES_SAMPLE, id_number, xlsx
 
 TODAY = clock.TODAY
 pytestmark = pytest.mark.time_machine(clock.NOW)
@@ -87,8 +87,8 @@ def test_reimport_does_not_open_a_second_measure(sample_tree):
 
 @pytest.mark.time_machine(datetime.datetime(2026, 12, 7, 10, 0, tzinfo=zoneinfo.ZoneInfo("Asia/Shanghai")))
 def test_the_measures_sample_ledger(sample_tree):
-    expected = json.loads((SAMPLES / "measures_ledger_sample.expected.json").read_text(encoding="utf-8"))
-    data = (SAMPLES / "measures_ledger_sample.xlsx").read_bytes()
+    expected = json.loads(MEASURES_EXPECTED.read_text(encoding="utf-8"))
+    data = MEASURES_SAMPLE.read_bytes()
     with translation.override("zh-hans"):
         ledger = read_ledger(data, "measures_ledger_sample.xlsx")
         result = services.do_import_persons(ledger, acting_user=None, jurisdiction=sample_tree[COUNTY],
