@@ -156,10 +156,42 @@ def build(password: str, persons: int | None = None, *, today=None, progress=Non
     built = build_persons(persons_default() if persons is None else persons, today=today, progress=progress)
     build_monitoring(county, today=today)
     build_support_tasks(county, units["示范县教育局"], today=today)
+    build_waiting_measures(county)
     from monitoring import rollups
 
     rollups.rebuild(county, today=today)  # history written in bulk: roll it up once, as `jindu generate` does
     return built
+
+
+# Files imported from a township's old ledger that named the status but not the measure's dates:
+# they wait on the today list under 待补录措施 (issue 20). (name, birth date, sex, status, village index)
+WAITING_MEASURES = [("韦立新", "19860412", "M", "社区戒毒", 0), ("覃春梅", "19910927", "F", "社区康复", 1),
+                    ("蒙振华", "19790305", "M", "社区戒毒", 12), ("陆晓东", "19950118", "M", "社区康复", 23)]
+WAITING_AREA = "990199"  # born elsewhere: their numbers cannot be those drawn for the demo county
+
+
+def build_waiting_measures(county) -> int:
+    """Imports WAITING_MEASURES the way an office's ledger comes in (persons.importers and
+    do_import_persons): files with no status date and no measure. Files already there are
+    left as they are (the import finds them unchanged). Returns the files created."""
+    import csv
+    import io
+
+    from persons.importers import read_ledger
+    from persons.rules import check_digit
+    from persons.services import do_import_persons
+
+    villages = list(Jurisdiction.objects.filter(path__startswith=county.path, level="village")
+                    .select_related("parent").order_by("code"))
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["姓名", "身份证号码", "乡镇(街道)", "所属村(社区)", "管控现状", "决定日期", "报到日期"])
+    for serial, (name, birth, sex, status, village) in enumerate(WAITING_MEASURES, start=1):
+        place = villages[village % len(villages)]
+        body = f"{WAITING_AREA}{birth}{900 + serial * 2 + (sex == 'M'):03d}"
+        writer.writerow([name, body + check_digit(body), place.parent.name, place.name, status, "", ""])
+    ledger = read_ledger(out.getvalue().encode("utf-8"), "原台账.csv")
+    return do_import_persons(ledger, acting_user=None, jurisdiction=county, source="demo: 原台账.csv").imported
 
 
 # The support tasks the office gives 示范县教育局 in the demo (SPEC §2: a member unit sees the

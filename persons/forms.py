@@ -268,6 +268,21 @@ class MeasureForm(PersonDatesMixin, forms.Form):
                                                  "compulsory treatment 24)."))
 
 
+
+class MissingMeasureForm(PersonDatesMixin, forms.Form):
+    """待补录措施: a community measure recorded for a file that has the status but no measure;
+    the dates are checked by the service (rules.measure_date_problems)."""
+
+    kind = forms.ChoiceField(label=_("measure"), choices=[
+        (k, label) for k, label in MeasureKind.choices if k != MeasureKind.COMPULSORY_TREATMENT])
+    decided_on = forms.DateField(label=_("decided on"), widget=date_input())
+    reported_on = forms.DateField(label=_("reported in on"), widget=date_input(), required=False,
+                                  help_text=_("Empty: not reported in yet (the 15-day deadline runs)."))
+    starts_on = forms.DateField(label=_("Start of execution"), widget=date_input(), required=False,
+                                help_text=_("Empty: from the report-in."))
+    decision_number = forms.CharField(label=_("decision number"), max_length=100, required=False)
+
+
 class ReportInForm(PersonDatesMixin, forms.Form):
     reported_on = forms.DateField(label=_("reported in on"), widget=date_input())
 

@@ -51,6 +51,16 @@ COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
         "管控现状", "目前管控状态", "管控状态", "现状", "人员状态", "目前状态", "管控情况", "当前状态")),
     "control_status_since": (gettext_lazy("Status since"), (
         "状态起始日期", "管控起始日期", "状态变更日期", "现状起始日期", "起始日期")),
+    # The community measure's dates (docs/import.md): with them the import opens the measure and its plan.
+    "measure_decided_on": (gettext_lazy("Date of the measure's decision"), (
+        "决定日期", "决定书日期", "责令日期", "决定时间", "决定作出日期", "责令社区戒毒日期", "责令社区康复日期",
+        "决定书送达日期", "决定送达日期")),
+    "measure_reported_on": (gettext_lazy("Date of the report-in"), (
+        "报到日期", "报到时间", "报到日", "实际报到日期", "报到")),
+    "measure_starts_on": (gettext_lazy("Start of execution"), (
+        "执行起始日期", "执行开始日期", "执行起始时间", "开始执行日期", "执行日期", "执行起始日", "执行开始时间")),
+    "measure_decision_number": (gettext_lazy("Number of the decision document"), (
+        "决定书文号", "决定书编号", "决定书号", "决定文号", "文号")),
     "living_situation": (gettext_lazy("Employment and housing"), ("就业居住情况", "两有情况", "就业住房情况", "就业及居住情况")),
     "phone": (gettext_lazy("Phone"), ("联系电话", "电话", "手机号码", "手机号", "联系方式", "手机", "电话号码")),
     "family_support": (gettext_lazy("Family support"), (
@@ -479,7 +489,7 @@ def _check_row(number: int, cells: list, columns: dict[str, int], ledger: Ledger
         row.values["control_status"] = status
 
     for key in ("first_found_on", "control_status_since"):
-        if text(key):
+        if text(key) and _key(text(key)) not in UNKNOWN_DATES:  # the roster writes 未知 for no date
             try:
                 row.values[key], approximate = parse_date(cell(key), today)
                 if key == "first_found_on":
@@ -492,6 +502,8 @@ def _check_row(number: int, cells: list, columns: dict[str, int], ledger: Ledger
                                          else None, today=today)
             if message:
                 problem(key, message)
+
+    _check_measure(row, text, cell, problem, today)
 
     if "substances" in columns:
         substances, unknown = parse_substances(cell("substances"))
@@ -532,6 +544,35 @@ def _check_row(number: int, cells: list, columns: dict[str, int], ledger: Ledger
     if "notes" in columns:
         row.values["notes"] = text("notes")
     return row
+
+
+UNKNOWN_DATES = frozenset({"未知", "不详", "unknown"})
+MEASURE_DATES = ("measure_decided_on", "measure_reported_on", "measure_starts_on")
+COMMUNITY_STATUSES = (ControlStatus.COMMUNITY_TREATMENT, ControlStatus.COMMUNITY_REHABILITATION)
+
+
+def _check_measure(row: LedgerRow, text, cell, problem, today) -> None:
+    """The measure's dates, read for a row whose status is a community measure (others keep no
+    measure here): each a date, together as rules.measure_date_problems allows."""
+    if row.values.get("control_status") not in COMMUNITY_STATUSES:
+        return
+    days, bad = {}, False
+    for key in MEASURE_DATES:
+        if text(key):
+            try:
+                days[key] = parse_date(cell(key), today)[0]
+            except ValueProblem as error:
+                problem(key, str(error))
+                bad = True
+    if bad or not days:
+        return
+    problems = rules.measure_date_problems(days.get("measure_decided_on"), days.get("measure_reported_on"),
+                                           days.get("measure_starts_on"), today)
+    for key, message in problems.items():
+        problem(f"measure_{key}", message)
+    if not problems:
+        row.values.update(days)
+        row.values["measure_decision_number"] = text("measure_decision_number")[:100]
 
 
 def _id_index(id_number: str) -> str:

@@ -81,7 +81,8 @@ class Person(BaseModel):
     family_support = models.BooleanField(_("family support"), null=True, blank=True, default=None)
     family_contacts = EncryptedTextField(_("family contacts"), blank=True)
     control_status = models.CharField(_("control status"), max_length=30, choices=ControlStatus.choices)
-    control_status_since = models.DateField(_("status since"))
+    # Empty when not known: a ledger row with a status but no date for it (shown as unknown).
+    control_status_since = models.DateField(_("status since"), null=True, blank=True)
     risk_level = models.CharField(_("risk level"), max_length=10, choices=RiskLevel.choices, blank=True)
     assigned_worker = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("social worker"), null=True,
                                         blank=True, on_delete=models.SET_NULL, related_name="assigned_persons",

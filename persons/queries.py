@@ -36,6 +36,7 @@ from jurisdictions.models import Jurisdiction, place_label
 from persons import rules
 from persons.choices import (
     CheckInKind,
+    ControlStatus,
     DrugTestResult,
     FlagState,
     MeasureKind,
@@ -401,11 +402,49 @@ def today_list(user, today: datetime.date | None = None) -> TodayList:
         # Those the user must receive first.
         _section("transfers", _("Transfers waiting"),
                  [(None, partial(_same, item)) for _o, item in sorted(transfers, key=lambda t: (t[0], t[1].on))]),
+        _missing_measure_section(user, today),
     ])
 
 
 def _same(item):
     return item
+
+
+# --- 待补录措施: files with a community status and no measure (issue 20) ------------------------
+
+COMMUNITY_MEASURES = {ControlStatus.COMMUNITY_TREATMENT: MeasureKind.COMMUNITY_TREATMENT,
+                      ControlStatus.COMMUNITY_REHABILITATION: MeasureKind.COMMUNITY_REHABILITATION}
+
+
+def _missing_measures_in(persons):
+    """Files in 社区戒毒/社区康复 with no community measure on file: no clock runs for them until
+    the measure is recorded (an imported ledger without dates, a file opened by the form). A
+    file whose measure ended keeps its own flags and status; it is not missing one."""
+    measure = Measure.objects.filter(person=OuterRef("pk"), kind__in=list(COMMUNITY_MEASURES.values()))
+    return (persons.filter(control_status__in=list(COMMUNITY_MEASURES)).filter(~Exists(measure))
+            .values("pk", "name", "control_status", "control_status_since", "jurisdiction__name",
+                    "jurisdiction__level", "jurisdiction__parent__name")
+            .order_by("name", "pk")[:TODAY_ROWS])
+
+
+_today_missing_measures = ScopedStatement(Person, _missing_measures_in, name="today_missing_measures")
+
+
+def _missing_measure_section(user, today) -> TodaySection:
+    statuses, url = dict(ControlStatus.choices), url_by_key("persons:measure_missing")
+
+    def item(row) -> TodayItem:
+        since = row["control_status_since"]
+        return TodayItem(
+            kind="missing_measure", overdue=False, on=since or today, person_id=row["pk"], person_name=row["name"],
+            place=_place_name(row["jurisdiction__name"], row["jurisdiction__level"], row["jurisdiction__parent__name"]),
+            title=_("%(status)s without a measure: no check-in plan, no report-in deadline") % {
+                "status": statuses.get(row["control_status"], row["control_status"])},
+            detail=_("Status since %(date)s") % {"date": since} if since else _("Status since: unknown"),
+            action_url=url(row["pk"]), action_label=_("Record the measure"))
+
+    return _section("missing_measures", _("Measures to record"),
+                    [(None, partial(item, row)) for row in _today_missing_measures(user)])
 
 
 # The today list's queries, compiled once per scope (core.scoping.ScopedStatement) and run with

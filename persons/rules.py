@@ -246,6 +246,28 @@ def report_in_overdue(decided_on: datetime.date, reported_on: datetime.date | No
     return today > deadline
 
 
+def measure_date_problems(decided_on: datetime.date | None, reported_on: datetime.date | None,
+                          starts_on: datetime.date | None, today: datetime.date) -> dict[str, str]:
+    """What is wrong with a community measure's dates, by field (decided_on, reported_on,
+    starts_on). The person reports in after receiving the decision and the term runs from the
+    report-in (戒毒条例 第十四条第一款、第二款; 第三十八条 for community rehabilitation): a
+    report-in before the decision, or a start before the report-in, cannot be; no date may be
+    in the future. Without a decision date there is no measure to open."""
+    problems = {}
+    for key, day in (("decided_on", decided_on), ("reported_on", reported_on), ("starts_on", starts_on)):
+        if day is not None and day > today:
+            problems[key] = str(_("The date cannot be later than today."))
+    if decided_on is None and (reported_on or starts_on):
+        problems.setdefault("decided_on", str(_("The decision date is missing: the measure runs from its "
+                                                "decision (戒毒条例 第十四条).")))
+    if decided_on and reported_on and reported_on < decided_on:
+        problems.setdefault("reported_on", str(_("The report-in cannot be before the decision.")))
+    if starts_on and (reported_on or decided_on) and starts_on < (reported_on or decided_on):
+        problems.setdefault("starts_on", str(_("The measure cannot start before the report-in "
+                                               "(戒毒条例 第十四条第二款).")))
+    return problems
+
+
 def term_months_for(kind: str, requested: int | None = None) -> int:
     """The length of a measure's term. Community treatment is three years and compulsory
     treatment two (fixed by 禁毒法 第三十三条, 第四十七条); community rehabilitation is what the

@@ -289,7 +289,7 @@ def do_change_status(person: Person, status: str, changed_on: datetime.date, *, 
     before = person.control_status
     change = StatusChange.objects.create(person=person, status=status, changed_on=changed_on,
                                          document_number=document_number, note=note, recorded_by=acting_user)
-    if changed_on >= person.control_status_since:
+    if person.control_status_since is None or changed_on >= person.control_status_since:
         Person.objects.filter(pk=person.pk).update(control_status=status, control_status_since=changed_on)
         person.control_status, person.control_status_since = status, changed_on
     audit.record(AuditEntry.Action.UPDATE, actor=acting_user, obj=person, changes={
@@ -1238,12 +1238,15 @@ class ImportResult:
     dry_run: bool = False
     written: bool = False  # False when nothing was changed (dry run, or refused for rejected rows)
     person_ids: list = field(default_factory=list)  # created and updated files
+    measures_opened: int = 0  # community measures opened from the ledger's dates
+    waiting_for_measure: int = 0  # community files without dates (待补录措施)
 
     def as_dict(self) -> dict:
         return {"rows_read": self.rows_read, "imported": self.imported, "updated": self.updated,
                 "unchanged": self.unchanged, "rejected": [e.as_dict() for e in self.rejected],
                 "warnings": [e.as_dict() for e in self.warnings], "skipped_rows": self.skipped_rows,
-                "dry_run": self.dry_run, "written": self.written}
+                "dry_run": self.dry_run, "written": self.written, "measures_opened": self.measures_opened,
+                "waiting_for_measure": self.waiting_for_measure}
 
 
 # The one refusal of a row whose file is kept outside the ledger's area (or by no one the
@@ -1380,6 +1383,10 @@ def do_import_persons(ledger, *, acting_user, jurisdiction, skip_invalid: bool =
         updated = _update_imported([(row, person, diff) for row, person, diff in changes if diff], acting_user,
                                    today)
         result.person_ids = created + [p.pk for p in updated]
+        opened = _open_imported_measures(
+            [*zip(creates, created, strict=True), *[(row, person.pk) for row, person, _diff in changes]],
+            acting_user)
+        result.measures_opened, result.waiting_for_measure = opened
         villages = {row.values["jurisdiction"].pk for row in creates} | {p.jurisdiction_id for p in updated}
         _changed(result.person_ids, previous_places, villages)  # one recomputation per import
         shown_source = mask_numbers_in(source)  # a file may be named after a person's number
@@ -1411,13 +1418,81 @@ def _import_changes(person: _OnFile, values: dict) -> dict:
     status, since = values.get("control_status"), values.get("control_status_since")
     if status and status != held["control_status"]:
         # A dated status older than the file's current one is history: new only if not on file.
-        recorded = since is not None and since < held["control_status_since"] and (status, since) in person.statuses
+        recorded = since is not None and held["control_status_since"] is not None and \
+            since < held["control_status_since"] and (status, since) in person.statuses
         if not recorded:
             changed["control_status"] = [held["control_status"], status]
     substances = values.get("substances")
     if substances and sorted(set(substances)) != sorted(person.substances):
         changed["substances"] = [sorted(person.substances), sorted(set(substances))]
     return changed
+
+
+COMMUNITY_KINDS = {status: kind for kind, status in MEASURE_STATUS.items() if kind != MeasureKind.COMPULSORY_TREATMENT}
+
+
+def _open_community_measures(person_ids) -> set[int]:
+    """Those of ``person_ids`` with a community measure waiting for its report-in or in effect."""
+    return set(Measure.objects.filter(
+        person_id__in=list(person_ids), ended_on__isnull=True, kind__in=list(COMMUNITY_KINDS.values()),
+        state__in=[MeasureState.AWAITING_REPORT, MeasureState.IN_EFFECT]).values_list("person_id", flat=True))
+
+
+def _open_community_measure(person: Person, kind: str, decided_on: datetime.date, reported_on, *, acting_user,
+                            decision_number: str = "") -> Measure:
+    """A community measure opened as a worker would: ``do_decide_measure``, then, with a
+    report-in date, ``do_report_in`` with its check-in plan, so the 15-day report-in deadline
+    and the term run from the real dates (戒毒条例 第十四条, 第三十八条)."""
+    measure = do_decide_measure(person, kind, decided_on, acting_user=acting_user, decision_number=decision_number)
+    if reported_on is not None:
+        do_report_in(measure, reported_on, acting_user=acting_user)
+    return measure
+
+
+def _open_imported_measures(rows, acting_user) -> tuple[int, int]:
+    """The community measures a ledger dates (rows: (ledger row, person pk)). A file that has
+    an open community measure keeps it. (measures opened, community files left without one)."""
+    community = [(row, pk) for row, pk in rows if row.values.get("control_status") in COMMUNITY_KINDS]
+    if not community:
+        return 0, 0
+    people = Person.objects.select_related("jurisdiction").in_bulk([pk for _row, pk in community])
+    with_measure = _open_community_measures(people)
+    opened = waiting = 0
+    for row, pk in community:
+        if pk in with_measure:
+            continue
+        values = row.values
+        if values.get("measure_decided_on") is None:
+            waiting += 1
+            continue
+        _open_community_measure(people[pk], COMMUNITY_KINDS[values["control_status"]], values["measure_decided_on"],
+                                values.get("measure_reported_on") or values.get("measure_starts_on"),
+                                acting_user=acting_user, decision_number=values.get("measure_decision_number", ""))
+        with_measure.add(pk)
+        opened += 1
+    return opened, waiting
+
+
+@transaction.atomic
+def do_record_missing_measure(person: Person, kind: str, decided_on: datetime.date, *, acting_user,
+                              reported_on: datetime.date | None = None, starts_on: datetime.date | None = None,
+                              decision_number: str = "", today: datetime.date | None = None) -> Measure:
+    """待补录措施: the community measure of a file that has the status but no measure (an
+    imported ledger without dates, a file opened by the form), opened like an imported one.
+    The dates are checked by rules.measure_date_problems; a file that got its measure in the
+    meantime (another user, another tab) is refused rather than given a second one."""
+    _require_writer(acting_user, person)
+    today = today or timezone.localdate()
+    if kind not in COMMUNITY_KINDS.values():
+        raise ValidationError({"kind": _("Choose community treatment or community rehabilitation.")})
+    problems = rules.measure_date_problems(decided_on, reported_on, starts_on, today)
+    if problems:
+        raise ValidationError(problems)
+    person = Person.objects.select_for_update().select_related("jurisdiction").get(pk=person.pk)
+    if person.measures.filter(kind__in=list(COMMUNITY_KINDS.values())).exists():  # as the today list asks
+        raise ValidationError(_("This file has its measure already (recorded in the meantime): open the file."))
+    return _open_community_measure(person, kind, decided_on, reported_on or starts_on, acting_user=acting_user,
+                                   decision_number=decision_number)
 
 
 def _imported_notes(values: dict) -> str:
@@ -1446,7 +1521,9 @@ def _create_imported(rows, acting_user, today, index_of: dict[str, str], progres
         for n in part:
             pk, values = ids[n], rows[n].values
             number, place = values["id_number"], values["jurisdiction"]
-            since = values.get("control_status_since") or today
+            # No date in the ledger: the file's status date is unknown (the history row is dated
+            # the day it was recorded).
+            since = values.get("control_status_since")
             people.row(
                 id=pk, name=values["name"], name_initials=pinyin_initials(values["name"]), id_number=number,
                 id_number_index=index_of[number],
@@ -1462,7 +1539,7 @@ def _create_imported(rows, acting_user, today, index_of: dict[str, str], progres
             for substance in held:
                 substances.row(person_id=pk, county_code=place.county_code, substance=substance)
             statuses.row(person_id=pk, county_code=place.county_code, status=values["control_status"],
-                         changed_on=since, recorded_by_id=recorder, note=note)
+                         changed_on=since or today, recorded_by_id=recorder, note=note)
             # What the ledger filled in (a new file's empty fields say nothing), masked like any diff.
             filled = {k: v for k, v in (values | {"jurisdiction": str(place.pk), "control_status_since": since,
                                                   "substances": held}).items()
@@ -1507,11 +1584,11 @@ def _update_imported(changes, acting_user, today) -> list[Person]:
             person.county_code = person.jurisdiction.county_code
             fields.append("county_code")
         if "control_status" in diff:
-            since = row.values.get("control_status_since") or today
+            since = row.values.get("control_status_since")
             statuses.append(StatusChange(person=person, county_code=person.county_code,
-                                         status=row.values["control_status"], changed_on=since,
+                                         status=row.values["control_status"], changed_on=since or today,
                                          recorded_by=acting_user, note=_("Imported from a ledger")))
-            if since >= person.control_status_since:
+            if since is None or person.control_status_since is None or since >= person.control_status_since:
                 person.control_status, person.control_status_since = row.values["control_status"], since
                 fields += ["control_status", "control_status_since"]
         person.version += 1

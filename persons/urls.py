@@ -17,6 +17,7 @@ urlpatterns = [
     path("<int:pk>/edit/", views.PersonEditView.as_view(), name="edit"),
     path("<int:pk>/status/", views.StatusChangeView.as_view(), name="status"),
     path("<int:pk>/measures/new/", views.MeasureDecideView.as_view(), name="measure_decide"),
+    path("<int:pk>/measures/missing/", views.MissingMeasureView.as_view(), name="measure_missing"),
     path("<int:pk>/check-ins/new/", views.CheckInView.as_view(), name="check_in"),
     path("<int:pk>/missed/explain/", missed_views.MissedExplainView.as_view(), name="explain_missed"),
     path("<int:pk>/hand-over/", views.HandOverView.as_view(), name="hand_over"),

@@ -34,6 +34,7 @@ from persons.forms import (
     LedgerMappingForm,
     LedgerUploadForm,
     MeasureForm,
+    MissingMeasureForm,
     PersonDatesMixin,
     PersonEditForm,
     PersonForm,
@@ -146,7 +147,7 @@ class PersonListView(ObjectListView):
                 rules.age_on(person.birth_date, today),
                 person.registered_residence, person.current_address, township, village,
                 "、".join(s.get_substance_display() for s in person.substances.all()), person.first_found_on,
-                person.get_control_status_display(), person.control_status_since,
+                person.get_control_status_display(), person.control_status_since or _("unknown"),
                 LIVING_SYNONYMS[person.living_situation][0] if person.living_situation else "",
                 mask_phone(person.phone), person.get_risk_level_display() if person.risk_level else ""])
         day = f"{today.year}年{today.month}月{today.day}日"
@@ -170,7 +171,7 @@ def _export_row(person, today) -> list:
     township, village = (j.parent.name, j.name) if j.level == "village" and j.parent_id else (j.name, "")
     return [person.name, mask_id_number(person.id_number), person.get_sex_display(),
             rules.age_on(person.birth_date, today), township,
-            village, person.get_control_status_display(), person.control_status_since,
+            village, person.get_control_status_display(), person.control_status_since or _("unknown"),
             person.get_risk_level_display() if person.risk_level else "",
             "、".join(s.get_substance_display() for s in person.substances.all()), mask_phone(person.phone),
             person.open_flags]
@@ -404,6 +405,26 @@ class MeasureDecideView(_PersonServiceForm):
         services.do_decide_measure(self.object, data["kind"], data["decided_on"], acting_user=self.request.user,
                                    decision_number=data["decision_number"],
                                    deciding_authority=data["deciding_authority"], term_months=data["term_months"])
+        return self.detail_url("#measure")
+
+
+class MissingMeasureView(_PersonServiceForm):
+    """The quick form of the today list's 待补录措施 section."""
+
+    capability = gettext_lazy("Record measure decisions")
+    form_class = MissingMeasureForm
+    title = gettext_lazy("Record the measure")
+    success_message = gettext_lazy("Measure recorded.")
+
+    def get_initial(self):
+        kind = queries.COMMUNITY_MEASURES.get(self.object.control_status)
+        return {"kind": kind} if kind else {}
+
+    def perform(self, form):
+        data = form.cleaned_data
+        services.do_record_missing_measure(
+            self.object, data["kind"], data["decided_on"], reported_on=data["reported_on"],
+            starts_on=data["starts_on"], decision_number=data["decision_number"], acting_user=self.request.user)
         return self.detail_url("#measure")
 
 

@@ -52,3 +52,26 @@ def test_the_monitoring_figures_say_where_they_come_from_in_chinese(tree):
     texts = list(PopulationFigure.objects.values_list("source", flat=True)) + list(
         Target.objects.values_list("note", flat=True))
     assert texts and [text for text in texts if re.search(r"[A-Za-z]", text)] == []
+
+
+def test_imported_files_wait_for_their_measures(db):
+    """jindu demo imports a few files from an old ledger with no measure dates (issue 20): they
+    have no status date and wait on the office's today list under 待补录措施."""
+    from accounts.tests.factories import UserFactory
+    from core.roles import Role
+    from jurisdictions.models import Jurisdiction
+    from jurisdictions.services import do_import_jurisdictions
+    from persons import queries
+    from persons.models import Measure, Person
+
+    do_import_jurisdictions(builders.jurisdiction_rows(), acting_user=None, source="demo")
+    county = Jurisdiction.objects.get(code=builders.COUNTY_CODE)
+    assert builders.build_waiting_measures(county) == len(builders.WAITING_MEASURES)
+    assert builders.build_waiting_measures(county) == 0  # built twice, the same files
+    files = Person.objects.filter(name__in=[w[0] for w in builders.WAITING_MEASURES])
+    assert files.count() == len(builders.WAITING_MEASURES)
+    assert not files.filter(control_status_since__isnull=False).exists()
+    assert not Measure.objects.filter(person__in=files).exists()
+    office = UserFactory(jurisdiction=county, roles=[Role.OFFICE])
+    section = next(s for s in queries.today_list(office).sections if s.key == "missing_measures")
+    assert {item.person_id for item in section.items} == set(files.values_list("pk", flat=True))

@@ -4,6 +4,7 @@ import io
 
 from django.core.management import call_command
 
+from demo.builders import WAITING_MEASURES
 from persons.models import Person
 
 
@@ -11,11 +12,12 @@ def test_the_command_takes_the_number_of_persons_and_prints_progress(db, monkeyp
     monkeypatch.setenv("JINDU_DEMO_PASSWORD", "Demo-Passw0rd-7")
     out = io.StringIO()
     call_command("demo", "--persons", "15", stdout=out)
-    assert Person.objects.count() == 15
+    # The persons asked for, and the imported files waiting for their measures (issue 20).
+    assert Person.objects.count() == 15 + len(WAITING_MEASURES)
     lines = out.getvalue().splitlines()
     assert "15" in lines[0] and any("15" in line for line in lines[1:3])
     call_command("demo", "--persons", "30", stdout=io.StringIO())
-    assert Person.objects.count() == 15  # loaded already: nothing added
+    assert Person.objects.count() == 15 + len(WAITING_MEASURES)  # loaded already: nothing added
 
 
 def test_the_demo_gives_the_education_bureau_a_few_support_tasks(db, monkeypatch):

@@ -13,6 +13,9 @@ from persons.tests.people import id_number
 SAMPLES = Path(__file__).parent / "samples"
 SAMPLE_LEDGER = SAMPLES / "persons_ledger_sample.xlsx"
 SAMPLE_EXPECTED = SAMPLES / "persons_ledger_sample.expected.json"
+# shared/samples/measures_ledger_sample.*: community measures with (and without) their dates.
+MEASURES_SAMPLE = SAMPLES / "measures_ledger_sample.xlsx"
+MEASURES_EXPECTED = SAMPLES / "measures_ledger_sample.expected.json"
 
 # shared/samples/sample_jurisdictions.csv (the conftest's ``sample_tree``).
 COUNTY = "990101"  # 示范县
@@ -68,3 +71,13 @@ def titled(rows, title="示范县城关镇登记在册吸毒人员台账", unit=
     their ledgers; the header is then on row 3."""
     width = len(rows[0])
     return [[title] + [None] * (width - 1), [unit] + [None] * (width - 3) + [day, None], *rows]
+
+
+# A ledger of community measures with their dates (docs/import.md, "The measure's dates").
+MEASURES_HEADER = ["姓名", "身份证号码", "所属村(社区)", "管控现状", "决定日期", "报到日期", "执行起始日期", "决定书文号"]
+
+
+def measure_row(name="张三", number=None, village="东门社区", status="社区戒毒", decided=None, reported=None,
+                starts=None, decision_number=None, birth="19900307"):
+    """One row in the layout of ``MEASURES_HEADER``; no dates: the file waits for its measure."""
+    return [name, number or id_number(birth), village, status, decided, reported, starts, decision_number]

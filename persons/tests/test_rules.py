@@ -469,3 +469,16 @@ def test_check_digit_agrees_with_python_stdnum():
     for _n in range(2000):
         body = f"{rng.randrange(110000, 660000)}{rng.randrange(19000101, 20251231)}{rng.randrange(1000):03d}"
         assert rules.check_digit(body) == ric.calc_check_digit(body + "0")
+
+
+def test_measure_date_problems():
+    """戒毒条例 第十四条: the report-in follows the decision and the term the report-in (issue 20)."""
+    import datetime as dt
+
+    day, today = dt.date(2025, 3, 1), dt.date(2025, 6, 1)
+    assert rules.measure_date_problems(day, day + dt.timedelta(days=10), None, today) == {}
+    assert rules.measure_date_problems(day, None, None, today) == {}
+    assert set(rules.measure_date_problems(day, day - dt.timedelta(days=1), None, today)) == {"reported_on"}
+    assert set(rules.measure_date_problems(None, day, None, today)) == {"decided_on"}
+    assert set(rules.measure_date_problems(day, day, day - dt.timedelta(days=1), today)) == {"starts_on"}
+    assert set(rules.measure_date_problems(today + dt.timedelta(days=1), None, None, today)) == {"decided_on"}
