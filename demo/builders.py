@@ -172,10 +172,15 @@ WAITING_AREA = "990199"  # born elsewhere: their numbers cannot be those drawn f
 
 def build_waiting_measures(county) -> int:
     """Imports WAITING_MEASURES the way an office's ledger comes in (persons.importers and
-    do_import_persons): files with no status date and no measure. Files already there are
-    left as they are (the import finds them unchanged). Returns the files created."""
+    do_import_persons): files with no status date and no measure. Once imported, not again (a
+    second `jindu demo` adds nothing, not even an import entry). Returns the files created."""
     import csv
     import io
+
+    from persons.models import Person
+
+    if Person.objects.filter(county_code=county.code, control_status_since__isnull=True).exists():
+        return 0
 
     from persons.importers import read_ledger
     from persons.rules import check_digit

@@ -68,7 +68,7 @@ def _write_targets(person):
     unit = MemberUnitFactory(name="测试县民政局", jurisdiction=person.jurisdiction.parent.parent)
     task = support.do_assign_support_task(person, unit, SupportKind.RELIEF, "协助申请低保", TODAY() + datetime.timedelta(days=30),
                                           acting_user=None)
-    return {"support_task_new": person, "support_task_close": task, "edit": person, "status": person, "measure_decide": person, "check_in": person, "explain_missed": person, "hand_over": person,
+    return {"support_task_new": person, "support_task_close": task, "edit": person, "status": person, "measure_decide": person, "check_in": person, "explain_missed": person, "measure_missing": person, "hand_over": person,
             "support": person, "transfer_acknowledge": transfer, "transfer_cancel": transfer, "transfer_refuse": transfer,
             "risk_override": risk, "report_in": measure, "measure_end": measure, "flag_decide": flag,
             "flag_dismiss": flag}
