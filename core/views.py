@@ -59,6 +59,7 @@ class ServiceFormView(RoleRequiredMixin, View):
     title = ""
     intro = ""
     success_message = _("Saved.")
+    submit_label = _("Save")  # what the button does: 保存, or 办结 where it closes something
     # An edit form shows the record as stored: opening it is a read of the record, audited as
     # its page is (VIEW) when its model audits reads.
     reads_object = False
@@ -79,7 +80,8 @@ class ServiceFormView(RoleRequiredMixin, View):
         raise NotImplementedError
 
     def render_form(self, form, status=200):
-        context = {"form": form, "title": self.get_title(), "intro": self.intro, "object": self.object}
+        context = {"form": form, "title": self.get_title(), "intro": self.intro, "object": self.object,
+                   "submit_label": self.submit_label}
         return render(self.request, self.template_name, context, status=status)
 
     def get(self, request, *args, **kwargs):

@@ -1108,6 +1108,16 @@ MISSED_NOTES = {MissedReason.AWAY_REPORTED: ["在外省务工，已向社区报�
 EXPLAINED_BEFORE_DAYS = 45  # workers have explained what was missed before this; the recent months wait
 
 
+WAITING_SHARE = 0.2  # persons whose missed check-ins nobody has explained yet
+
+
+def missed_explanation(rng: random.Random, kind: str, due_on: datetime.date,
+                       today: datetime.date) -> tuple[str, str, datetime.date]:
+    """What a worker said about one missed check-in, and when: (reason, note, explained on)."""
+    reason = _pick(rng, MISSED_REASONS + ([] if kind == CheckInKind.DRUG_TEST else MISSED_REFUSALS))
+    return reason, rng.choice(MISSED_NOTES[reason]), min(today, due_on + datetime.timedelta(days=rng.randint(3, 20)))
+
+
 def explain_missed(rng: random.Random, today: datetime.date) -> int:
     """The explanations workers gave for missed check-ins (漏检) of measures in effect: those
     missed more than EXPLAINED_BEFORE_DAYS ago, for four persons in five; the rest wait on the
@@ -1116,15 +1126,13 @@ def explain_missed(rng: random.Random, today: datetime.date) -> int:
                                                measure__state=MeasureState.IN_EFFECT,
                                                due_on__lt=today - datetime.timedelta(days=EXPLAINED_BEFORE_DAYS))
                  .order_by("person_id", "due_on", "id"))
-    waiting = {pk for pk in {item.person_id for item in items} if rng.random() < 0.2}
+    waiting = {pk for pk in {item.person_id for item in items} if rng.random() < WAITING_SHARE}
     changed = []
     for item in items:
         if item.person_id in waiting:
             continue
-        choices = MISSED_REASONS + ([] if item.kind == CheckInKind.DRUG_TEST else MISSED_REFUSALS)
-        item.missed_reason = _pick(rng, choices)
-        item.missed_note = rng.choice(MISSED_NOTES[item.missed_reason])
-        item.explained_on = min(today, item.due_on + datetime.timedelta(days=rng.randint(3, 20)))
+        item.missed_reason, item.missed_note, item.explained_on = missed_explanation(rng, item.kind, item.due_on,
+                                                                                     today)
         changed.append(item)
     PlannedCheckIn.objects.bulk_update(changed, ["missed_reason", "missed_note", "explained_on"], batch_size=500)
     return len(changed)

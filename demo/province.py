@@ -226,6 +226,7 @@ class Generator:
         self.password = password
         self.progress = progress or (lambda message: None)
         self.rng = random.Random(seed)
+        self.explaining = random.Random(seed + 2)  # the workers' explanations of missed check-ins
         self.window_start = today - relativedelta(years=years)
         self.stats = Counter()
         self.last_month = today.replace(day=1) - relativedelta(months=1)
@@ -464,12 +465,21 @@ class Generator:
             if closes is not None:
                 done[closes] = pk
             facts.append((pk, check_in.kind, check_in.occurred_on, check_in.result, check_in.returned_on, measure.pk))
+        # Missed check-ins of a measure in effect, older than the demo's EXPLAINED_BEFORE_DAYS,
+        # explained by the workers of four persons in five (demo.persons.explain_missed).
+        explained_before = self.today - datetime.timedelta(days=demo.EXPLAINED_BEFORE_DAYS)
+        explains = (measure.state == MeasureState.IN_EFFECT and measure.ended_on is None
+                    and self.explaining.random() >= demo.WAITING_SHARE)
         for pk, kind, due in items:
             closed_by = done.get(pk)
             if closed_by is None and measure.ended_on is not None and due > measure.ended_on:
                 continue
-            # Missed ones unexplained: the province's figures, not its workers' explanations.
-            writer.add_row(PlannedCheckIn, (pk, pid, cc, None, self.now, measure.pk, kind, due, closed_by, "", "", None))
+            explanation = ("", "", None)
+            if closed_by is None and explains and due < explained_before:
+                explanation = demo.missed_explanation(self.explaining, kind, due, self.today)
+                self.stats["missed check-ins explained"] += 1
+            writer.add_row(PlannedCheckIn, (pk, pid, cc, None, self.now, measure.pk, kind, due, closed_by,
+                                            *explanation))
             self.stats["plan items"] += 1
         self.stats["check-ins"] += len(pairs)
         return facts

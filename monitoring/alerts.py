@@ -31,6 +31,7 @@ from monitoring import indicators as ind
 from monitoring.choices import Comparison
 from monitoring.models import Threshold
 from monitoring.periods import Period
+from monitoring.supervision import state_of
 
 PERSONAL_ROWS = 50  # lines per page of a section (the flags, the missed check-ins)
 
@@ -89,6 +90,7 @@ class AlertCentre:
     flags_page: object = None  # django.core.paginator.Page of the flag lines
     overdue_page: object = None
     assignments: list = field(default_factory=list)  # 督办 (monitoring.supervision), with their state
+    assignments_page: object = None
 
     def totals(self) -> AreaAlerts:
         """The whole area: the sums of the rows (an area's own row and its children's)."""
@@ -172,7 +174,7 @@ def _page(queryset, number):
 
 
 def alert_centre(user, *, today: datetime.date | None = None, period: Period | None = None,
-                 flags_page=1, overdue_page=1) -> AlertCentre:
+                 flags_page=1, overdue_page=1, assignments_page=1) -> AlertCentre:
     from persons import queries
     from persons.models import Flag, PlannedCheckIn
 
@@ -229,16 +231,16 @@ def alert_centre(user, *, today: datetime.date | None = None, period: Period | N
     return AlertCentre(jurisdiction=jurisdiction, today=today, period=period, personal=personal, areas=areas,
                        flags=flags, flags_total=flags_total, overdue=overdue_rows, overdue_total=overdue_total,
                        breaches=breaches, break_glass=list(break_glass_for_office(user)[:PERSONAL_ROWS]),
-                       assignments=_assignments(user, today), **pages)
+                       assignments_page=(page := _assignments(user, assignments_page)),
+                       assignments=[{"assignment": a, "state": state_of(a, today)} for a in page], **pages)
 
 
-def _assignments(user, today) -> list[dict]:
+def _assignments(user, number):
+    """One page of the 督办 the user may see: open ones first, by due date."""
     from monitoring.models import AlertAssignment
-    from monitoring.supervision import state_of
 
-    rows = (AlertAssignment.objects.visible_to(user).select_related("jurisdiction", "assigned_by")
-            .order_by("state", "due_on", "pk")[:PERSONAL_ROWS])
-    return [{"assignment": a, "state": state_of(a, today)} for a in rows]
+    return _page(AlertAssignment.objects.visible_to(user).select_related("jurisdiction", "assigned_by")
+                 .order_by("state", "due_on", "pk"), number)
 
 
 def owner_of(person) -> str:

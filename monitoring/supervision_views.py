@@ -51,6 +51,7 @@ class _SupervisionForm(ServiceFormView):
     def render_form(self, form, status=200):
         return render(self.request, self.template_name, {
             "form": form, "title": self.get_title(), "intro": self.intro, "object": self.object,
+            "submit_label": self.submit_label,
             "cancel_url": reverse("monitoring:alerts") + "#assignments"}, status=status)
 
     def done(self) -> str:
@@ -65,6 +66,7 @@ class AssignView(_SupervisionForm):
     intro = gettext_lazy("The township sees the assignment in its alert centre and answers what it did; you close "
                          "it. Past its due date unanswered, it shows as overdue.")
     success_message = gettext_lazy("Assigned to the township.")
+    submit_label = gettext_lazy("Assign")
 
     def get_form_kwargs(self):
         return {"user": self.request.user}
@@ -88,6 +90,7 @@ class AnswerView(_SupervisionForm):
     form_class = AnswerForm
     title = gettext_lazy("Answer the assignment")
     success_message = gettext_lazy("Answer sent to the office.")
+    submit_label = gettext_lazy("Send the answer")
 
     def get_object(self):
         return get_object_or_404(AlertAssignment.objects.visible_to(self.request.user), pk=self.kwargs["pk"])
@@ -115,6 +118,7 @@ class CloseView(_SupervisionForm):
     form_class = CloseForm
     title = gettext_lazy("Close the assignment")
     success_message = gettext_lazy("Assignment closed.")
+    submit_label = gettext_lazy("Close (办结)")
 
     def get_object(self):
         return get_object_or_404(AlertAssignment.objects.visible_to(self.request.user), pk=self.kwargs["pk"])

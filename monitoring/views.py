@@ -82,7 +82,7 @@ class AlertCentreView(RoleRequiredMixin, TemplateView):
         period, period_error = _period(self.request.GET.get("period"), today)
         shown_type = self.request.GET.get("type", "")
         shown_type = shown_type if shown_type in self.TYPES else ""
-        pages = {name: self.request.GET.get(name) or 1 for name in ("flags_page", "overdue_page")}
+        pages = {name: self.request.GET.get(name) or 1 for name in ("flags_page", "overdue_page", "assignments_page")}
         centre = alerts.alert_centre(self.request.user, today=today, period=period, **pages)
         personal = centre.personal
         from monitoring.indicators import WITHHELD_MARK, suppress

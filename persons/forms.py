@@ -138,12 +138,24 @@ class PersonForm(PersonDatesMixin, SectionedForm):
     assigned_worker = forms.ModelChoiceField(label=_("social worker"), queryset=None, required=False,
                                              empty_label=_("None"))
     notes = forms.CharField(label=_("notes"), required=False, widget=text_area(3))
+    # The community measure behind a 社区戒毒/社区康复 status, opened with the file so its clocks
+    # and check-in plan run from the real dates; left empty, the file waits in 待补录措施.
+    measure_decided_on = forms.DateField(label=_("decided on"), required=False, widget=date_input(), help_text=_(
+        "For community treatment or rehabilitation. Empty: the file waits in the list of measures to record."))
+    measure_reported_on = forms.DateField(label=_("reported in on"), required=False, widget=date_input(),
+                                          help_text=_("Empty: not reported in yet (the 15-day deadline runs)."))
+    measure_starts_on = forms.DateField(label=_("Start of execution"), required=False, widget=date_input(),
+                                        help_text=_("Empty: from the report-in."))
+
+    MEASURE_FIELDS = {"measure_decided_on": "decided_on", "measure_reported_on": "reported_on",
+                      "measure_starts_on": "starts_on"}
 
     sections = [
         (_("Identity"), ["name", "id_number", "phone"]),
         (_("Place"), ["jurisdiction", "grid", "registered_residence", "current_address", "living_situation"]),
         (_("Control status"), ["control_status", "control_status_since", "document_number", "assigned_worker",
                                "first_found_on", "found_how", "first_found_approximate", "substances"]),
+        (_("Community measure"), list(MEASURE_FIELDS)),
         (_("Health (seen only by those who work with the person)"), HEALTH_FIELDS),
         (_("Risk factors and family"), ["violence_history", "drug_driving_history", "family_support",
                                          "family_contacts"]),
@@ -212,11 +224,36 @@ class PersonForm(PersonDatesMixin, SectionedForm):
                                               data.get("nursing_child_born_on"))
             if message:
                 self.add_error("is_pregnant" if data.get("is_pregnant") else "nursing_child_born_on", message)
+        self.check_measure(data)
+
+    def check_measure(self, data) -> None:
+        """The measure's dates (rules.measure_date_problems), only on a community status."""
+        days = {key: data.get(name) for name, key in self.MEASURE_FIELDS.items() if name in self.fields}
+        if not any(days.values()):
+            return
+        if data.get("control_status") not in queries.COMMUNITY_MEASURES:
+            self.add_error("measure_decided_on", _("Only a file under community treatment or rehabilitation "
+                                                   "has these dates."))
+            return
+        problems = rules.measure_date_problems(days["decided_on"], days["reported_on"], days["starts_on"],
+                                               timezone.localdate())
+        for name, key in self.MEASURE_FIELDS.items():
+            if key in problems and name not in self.errors:
+                self.add_error(name, problems[key])
+
+    def measure(self) -> dict | None:
+        """The community measure to open with the file, as do_record_missing_measure takes it."""
+        data = self.cleaned_data
+        if data.get("control_status") not in queries.COMMUNITY_MEASURES or not data.get("measure_decided_on"):
+            return None
+        return {"kind": queries.COMMUNITY_MEASURES[data["control_status"]], "decided_on": data["measure_decided_on"],
+                "reported_on": data.get("measure_reported_on"), "starts_on": data.get("measure_starts_on"),
+                "decision_number": data.get("document_number", "")}
 
     def person_fields(self) -> dict:
         """The cleaned values the services take as person fields."""
         skip = {"id_number", "name", "jurisdiction", "grid", "control_status", "control_status_since",
-                "document_number", "substances", "version"}
+                "document_number", "substances", "version", *self.MEASURE_FIELDS}
         return {name: value for name, value in self.cleaned_data.items() if name not in skip}
 
 
@@ -231,7 +268,8 @@ class PersonEditForm(MaskedInputsMixin, PersonForm):
     def __init__(self, *args, person, **kwargs):
         super().__init__(*args, **kwargs)
         self.person = person
-        for name in ("id_number", "control_status", "control_status_since", "document_number"):
+        for name in ("id_number", "control_status", "control_status_since", "document_number",
+                     *self.MEASURE_FIELDS):  # a measure is recorded on the file's page
             del self.fields[name]
         self.mask_inputs(person, self.acting_user)
 

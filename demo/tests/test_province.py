@@ -14,12 +14,13 @@ from accounts.models import User
 from core import audit
 from core.models import AuditEntry
 from core.roles import Role
+from demo import persons as demo_persons
 from demo import province
 from jurisdictions.choices import LEVEL_ORDER, Level
 from jurisdictions.models import Jurisdiction
 from jurisdictions.rules import code_error, county_code_of, parent_error
 from persons import rules, services
-from persons.choices import ACTIVE_STATUSES, FlagState, MeasureKind, MeasureState
+from persons.choices import ACTIVE_STATUSES, CheckInKind, FlagState, MeasureKind, MeasureState, MissedReason
 from persons.models import CheckIn, Flag, Measure, Person, PlannedCheckIn, RiskAssessment, StatusChange
 
 SIZE = 300
@@ -154,6 +155,24 @@ def test_legal_clocks_follow_the_rules(built):
     for person in Person.objects.all()[:100]:
         latest = StatusChange.objects.filter(person=person).order_by("-changed_on", "-id").first()
         assert (person.control_status, person.control_status_since) == (latest.status, latest.changed_on)
+
+
+def test_missed_check_ins_are_explained_as_the_demo_explains_them(built):
+    """The province left every missed check-in unexplained, so each of its townships' today
+    lists held years of them. Now, as in the county demo: those of a measure in effect missed
+    more than 45 days ago are explained for most persons, the recent ones wait, and a missed
+    test is never explained as a refusal (that would be a finding the flags did not replay)."""
+    missed = PlannedCheckIn.objects.filter(done__isnull=True, due_on__lt=TODAY)
+    explained = missed.exclude(missed_reason="")
+    assert explained.count() == built["stats"]["missed check-ins explained"] > 0
+    old = TODAY - datetime.timedelta(days=demo_persons.EXPLAINED_BEFORE_DAYS)
+    assert not explained.filter(due_on__gte=old).exists()
+    assert not explained.filter(measure__ended_on__isnull=False).exists()
+    assert missed.filter(missed_reason="", due_on__lt=old, measure__ended_on__isnull=True).exists()
+    assert not explained.filter(kind=CheckInKind.DRUG_TEST, missed_reason__in=[
+        MissedReason.REFUSED, MissedReason.EVADED]).exists()
+    for item in explained[:200]:
+        assert item.due_on < item.explained_on <= TODAY and item.missed_reason in MissedReason.values
 
 
 def test_flags_and_risk_are_what_the_services_would_keep(built):

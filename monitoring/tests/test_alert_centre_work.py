@@ -139,3 +139,33 @@ def test_assignment_state():
     assert rules.assignment_state("answered", due, due + DAY, due + DAY) == "answered_late"
     assert rules.assignment_state("answered", due, due, due + 5 * DAY) == "answered"
     assert rules.assignment_state("closed", due, None, due + 9 * DAY) == "closed"
+
+
+def test_each_assignment_form_says_what_its_button_does(tree, office):
+    """The close page closed the assignment under a button saying 保存."""
+    township = tree["townships"][0]
+    assignment = supervision.do_assign_alert(township, AlertAssignment.Kind.FLAGS, "请处置",
+                                             timezone.localdate() + DAY, acting_user=office)
+    own = UserFactory(jurisdiction=township, roles=[Role.TOWNSHIP])
+    pages = [(office, reverse("monitoring:assign"), "督办"),
+             (own, reverse("monitoring:assignment_answer", args=[assignment.pk]), "报送办理情况"),
+             (office, reverse("monitoring:assignment_close", args=[assignment.pk]), "办结")]
+    for user, url, label in pages:
+        body = _client(user).get(url).content.decode()
+        button = body[body.index('<button type="submit" class="btn btn-primary">'):]
+        assert button[:button.index("</button>")].endswith(label), url
+
+
+def test_assignments_are_paged(tree, office, monkeypatch):
+    """Only the first 50 assignments were listed, with no way to the others."""
+    township = tree["townships"][0]
+    for n in range(5):
+        supervision.do_assign_alert(township, AlertAssignment.Kind.FLAGS, f"第{n}项", timezone.localdate() + n * DAY,
+                                    acting_user=office)
+    monkeypatch.setattr(alerts, "PERSONAL_ROWS", 2)
+    client = _client(office)
+    first = client.get(reverse("monitoring:alerts"), {"type": "assignments"})
+    assert [row["assignment"].request for row in first.context["centre"].assignments] == ["第0项", "第1项"]
+    assert "?type=assignments&amp;assignments_page=2#assignments" in first.content.decode()
+    last = client.get(reverse("monitoring:alerts"), {"type": "assignments", "assignments_page": 3})
+    assert [row["assignment"].request for row in last.context["centre"].assignments] == ["第4项"]

@@ -21,11 +21,12 @@ from persons.choices import (
     ControlStatus,
     DrugTestResult,
     FlagState,
+    MeasureKind,
     MeasureState,
     Substance,
     TransferState,
 )
-from persons.models import CheckIn, Flag, Person
+from persons.models import CheckIn, Flag, Person, PlannedCheckIn
 from persons.tests import people
 
 MARKER = "目标人员"
@@ -821,3 +822,41 @@ def test_the_person_page_reads_the_social_workers_name_not_their_secrets(tree, t
     assert response.status_code == 200 and "陈社工" in response.content.decode()
     shown = response.context["person"].assigned_worker
     assert {"password", "totp_secret"} <= shown.get_deferred_fields()
+
+
+def test_a_new_community_file_opens_its_measure(township, village, client):
+    """The new-file form opened no measure: a 社区戒毒 file made there had no clock and no plan,
+    and waited in 待补录措施. With the measure's dates it opens the measure with its plan."""
+    _login(client, township, Role.TOWNSHIP)
+    decided, reported = TODAY() - datetime.timedelta(days=40), TODAY() - datetime.timedelta(days=30)
+    response = client.post(reverse("persons:create"), _new_person_data(
+        village, control_status_since=decided.isoformat(), document_number="青公(禁)决字〔2026〕12号",
+        measure_decided_on=decided.isoformat(), measure_reported_on=reported.isoformat()))
+    assert response.status_code == 302
+    person = Person.objects.get(name="孙丽")
+    measure = person.measures.get()
+    assert (measure.kind, measure.decided_on, measure.reported_on, measure.starts_on) == (
+        MeasureKind.COMMUNITY_TREATMENT, decided, reported, reported)
+    assert measure.decision_number == "青公(禁)决字〔2026〕12号" and PlannedCheckIn.objects.filter(person=person).exists()
+    # Without the dates the file waits for its measure, as an undated ledger row does.
+    client.post(reverse("persons:create"), _new_person_data(
+        village, name="钱芳", id_number=people.id_number(serial=424, sex="F")))
+    waiting = Person.objects.get(name="钱芳")
+    assert not waiting.measures.exists()
+    today_list = client.get(reverse("persons:today")).content.decode()
+    assert reverse("persons:measure_missing", args=[waiting.pk]) in today_list
+
+
+@pytest.mark.parametrize(("overrides", "field", "message"), [
+    ({"measure_decided_on": "2026-03-10", "measure_reported_on": "2026-03-01"}, "measure_reported_on",
+     "报到日期不能早于决定日期"),
+    ({"measure_reported_on": "2026-03-01"}, "measure_decided_on", "缺少决定日期"),
+    ({"control_status": ControlStatus.SOCIAL_CONTROL, "measure_decided_on": "2026-03-10"}, "measure_decided_on",
+     "社区戒毒"),
+])
+def test_a_new_files_measure_dates_that_cannot_be_are_refused(township, village, client, overrides, field, message):
+    _login(client, township, Role.TOWNSHIP)
+    response = client.post(reverse("persons:create"), _new_person_data(village, **overrides))
+    assert response.status_code == 400
+    assert message in " ".join(response.context["form"].errors[field])
+    assert not Person.objects.exists()
