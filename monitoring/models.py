@@ -240,7 +240,7 @@ class AlertAssignment(BaseModel):
     jurisdiction = models.ForeignKey("jurisdictions.Jurisdiction", verbose_name=_("township"),
                                      on_delete=models.PROTECT, related_name="alert_assignments")
     kind = models.CharField(_("kind of alert"), max_length=20, choices=Kind.choices)
-    request = models.CharField(_("what is asked"), max_length=500)
+    request = models.CharField(_("what the township is asked to do"), max_length=500)
     due_on = models.DateField(_("due on"))
     state = models.CharField(_("state"), max_length=20, choices=State.choices, default=State.OPEN)
     assigned_by = models.ForeignKey("accounts.User", verbose_name=_("assigned by"), on_delete=models.PROTECT,

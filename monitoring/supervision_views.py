@@ -20,7 +20,7 @@ class AssignForm(forms.Form):
                                           error_messages={"invalid_choice": gettext_lazy("Choose a township of "
                                                                                          "your area.")})
     kind = forms.ChoiceField(label=gettext_lazy("kind of alert"), choices=AlertAssignment.Kind.choices)
-    request = forms.CharField(label=gettext_lazy("what is asked"), max_length=500,
+    request = forms.CharField(label=gettext_lazy("what the township is asked to do"), max_length=500,
                               widget=forms.Textarea(attrs={"rows": 3}))
     due_on = forms.DateField(label=gettext_lazy("due on"),
                              widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))

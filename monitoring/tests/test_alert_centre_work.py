@@ -154,6 +154,9 @@ def test_each_assignment_form_says_what_its_button_does(tree, office):
         body = _client(user).get(url).content.decode()
         button = body[body.index('<button type="submit" class="btn btn-primary">'):]
         assert button[:button.index("</button>")].endswith(label), url
+    # What is asked is the office's 督办 request, not a support task's (帮扶要求, as it read before).
+    form = _client(office).get(reverse("monitoring:assign")).content.decode()
+    assert "督办要求" in form and "帮扶要求" not in form
 
 
 def test_assignments_are_paged(tree, office, monkeypatch):
