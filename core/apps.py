@@ -11,7 +11,7 @@ class CoreConfig(AppConfig):
         from django.db.backends.signals import connection_created
         from django.db.models.signals import post_migrate
 
-        from core import audit, audit_checkpoints, checks, services, sweep  # noqa: F401 (checks registers the system checks)
+        from core import audit, audit_checkpoints, services, sweep  # noqa: F401 (they register signal receivers and tasks)
         from core.backup import ensure_field_key
         from core.bulk import In, RelatedIn
         from core.navigation import MenuItem, register_admin_item

@@ -1,32 +1,11 @@
 from django.conf import settings
 from django.db import models
-from django.utils.encoding import force_str
-from django.utils.hashable import make_hashable
 from django.utils.translation import gettext_lazy as _
 
 from core.scoping import ScopedQuerySet
 
-_LABELS: dict = {}  # field -> {value: label}, as ChoiceLabels reads them
 
-
-class ChoiceLabels(models.Model):
-    """``get_FOO_display()`` reading the field's choices as a dict made once per field. Django's
-    makes that dict on every call, and making it hashes, and so translates, every label: on the
-    person page ten calls took about a millisecond. The labels stay lazy in the dict, so each
-    call still gives the active language's."""
-
-    class Meta:
-        abstract = True
-
-    def _get_FIELD_display(self, field):
-        labels = _LABELS.get(field)
-        if labels is None:
-            labels = _LABELS[field] = dict(make_hashable(field.flatchoices))
-        value = getattr(self, field.attname)
-        return force_str(labels.get(make_hashable(value), value), strings_only=True)
-
-
-class BaseModel(ChoiceLabels):
+class BaseModel(models.Model):
     """Timestamps and an optimistic-lock version for every editable record.
 
     ``version`` is incremented by ``core.services.save_versioned``; a form posts the version it
@@ -59,7 +38,7 @@ class AuditQuerySet(models.QuerySet):
         raise PermissionError("the audit log is append-only; pruning goes through core.audit.prune")
 
 
-class AuditEntry(ChoiceLabels):
+class AuditEntry(models.Model):
     """One line of the audit log, hash-chained (SPEC §4, issue «Privacy and security core»).
 
     ``seq`` numbers the entries without gaps; ``prev_hash`` is the previous entry's ``hash``;

@@ -93,17 +93,10 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "core.context_processors.navigation",
             ],
-            # Django's i18n tags, a constant {% translate %} rendered once per language.
-            "libraries": {"i18n": "core.templatetags.translated"},
-            # Django's {% url %}, the URLs it reverses kept (core/templatetags/reversing.py).
-            "builtins": ["core.templatetags.reversing"],
         },
     },
 ]
 
-# Django's warning on a template tag library name used twice: jindu's ``i18n`` replaces
-# Django's on purpose; core.checks warns of any other clash (core.W003).
-SILENCED_SYSTEM_CHECKS = ["templates.W003"]
 
 DATABASES = {
     "default": dj_database_url.parse(
@@ -125,7 +118,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     # A covering index (INCLUDE) is a plain index on SQLite; PostgreSQL, the production
     # database, gets the included columns. Nothing to warn the demo's user about.
-    SILENCED_SYSTEM_CHECKS += ["models.W040"]
+    SILENCED_SYSTEM_CHECKS = ["models.W040"]
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # PostgreSQL: the server binds the parameters (psycopg does not quote them into the SQL:
     # about 1 ms less Python on a person page at 100,000 persons). Statements are not prepared:

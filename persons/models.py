@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.fields import BlindIndexField, EncryptedTextField
 from core.masking import mask_id_number, mask_name, mask_numbers, mask_phone
-from core.models import BaseModel, ChoiceLabels
+from core.models import BaseModel
 from core.roles import PERSONAL_DATA_ROLES, Role
 from core.scoping import ScopedManager
 from persons.choices import (
@@ -137,7 +137,7 @@ class Person(BaseModel):
         return reverse("persons:detail", args=[self.pk])
 
 
-class PersonSubstance(ChoiceLabels):
+class PersonSubstance(models.Model):
     # Indexed by the unique (person, substance), which leads with the person.
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="substances", db_index=False)
     # The person's county (follows the person when the file moves): every tenant table carries
@@ -154,7 +154,7 @@ class PersonSubstance(ChoiceLabels):
         return self.get_substance_display()
 
 
-class PersonRecord(ChoiceLabels):
+class PersonRecord(models.Model):
     """What every record about a person shares: scoped through the person, the county code
     for a later distribution by county, who wrote it and when."""
 
