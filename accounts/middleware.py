@@ -15,7 +15,6 @@ from django.utils.translation import gettext as _
 
 from accounts import services
 from accounts.models import SecurityPolicy
-from jindu.postgresql import prepared
 
 ALWAYS_ALLOWED = ("accounts:logout", "accounts:password_change", "accounts:totp_setup", "health")
 # The idle time-out counts from the last request, renewed at most once a minute: writing the
@@ -45,10 +44,7 @@ class AccountPolicyMiddleware:
         return self._allowed
 
     def __call__(self, request):
-        # The session, the user and their roles are each read by its key: prepared statements.
-        with prepared():
-            refusal = self.refusal(request)
-        return refusal or self.get_response(request)
+        return self.refusal(request) or self.get_response(request)
 
     def refusal(self, request):
         """Where a signed-in user must go first (a response), or None."""

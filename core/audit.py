@@ -37,7 +37,6 @@ from core import bulk, masking
 from core.crypto import AuditKeyMissing, audit_key, sm3
 from core.models import AuditAnchor, AuditEntry
 from core.statements import Statement
-from jindu.postgresql import prepared
 
 GENESIS = "0" * 64
 _LOCK_ID = 0x6A696E6475  # "jindu"
@@ -259,7 +258,7 @@ def _append(entry: AuditEntry) -> None:
     """Chain ``entry`` after the current head under the lock and write it. Every page showing
     personal data appends an entry, and all of them wait for the one lock, so it is held for as
     few round trips as can be: on PostgreSQL the entry and the new head are one statement."""
-    with transaction.atomic(), prepared():
+    with transaction.atomic():
         anchor = _lock_chain()
         entry.seq, entry.prev_hash, entry.at = anchor.seq + 1, anchor.hash, timezone.now()
         entry.hash = content_hash(entry, keyed_from=anchor.keyed_from)

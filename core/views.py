@@ -24,7 +24,6 @@ from core.filtersets import AuditEntryFilterSet, BreakGlassGrantFilterSet
 from core.models import AuditEntry, BreakGlassGrant
 from core.roles import ANY_AUTHENTICATED, Role, has_any_role
 from core.tables import AuditEntryTable, BreakGlassGrantTable
-from jindu.postgresql import prepared
 
 
 class RoleRequiredMixin:
@@ -241,8 +240,7 @@ class ObjectDetailView(RoleRequiredMixin, ScopedQuerysetMixin, DetailView):
         if queryset is None and self.object_statement is not None:
             if self.kwargs[self.pk_url_kwarg] > LARGEST_KEY:  # the URL's <int:pk> takes any digits
                 raise Http404
-            with prepared():  # by key within a scope: one plan for every key (core.scoping.PrefixRange)
-                found = self.object_statement(self.request.user, self.kwargs[self.pk_url_kwarg])
+            found = self.object_statement(self.request.user, self.kwargs[self.pk_url_kwarg])
             if not found:  # no such record, or outside the user's area: the same answer
                 raise Http404
             obj = found[0]

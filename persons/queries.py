@@ -30,7 +30,6 @@ from core.navigation import url_by_key
 from core.roles import Role
 from core.scoping import ScopedStatement
 from core.statements import Statement
-from jindu.postgresql import prepared
 from jurisdictions.choices import Level
 from jurisdictions.models import Jurisdiction, place_label
 from persons import rules
@@ -660,8 +659,7 @@ class PersonFile:
     def __init__(self, person):
         self.person = person
         present = {name: getattr(person, f"has_{name}", True) for name in self.SPARSE}
-        with prepared():  # each kind by the person's key: the same plan for every person
-            self._read(person, present)
+        self._read(person, present)
 
     def _read(self, person, present):
         pk = person.pk

@@ -272,76 +272,10 @@ def test_a_scoped_statement_gives_what_visible_to_gives(tree, township, monkeypa
     assert Scope.of(user) is None and by_key(user, township.pk) == []
 
 
-# --- PrefixRange: the path index for a prepared statement's generic plan ---------------------------
-
-
-@pytest.mark.parametrize("suffix", ["", "0", "/", "0/"])
-def test_the_prefix_range_holds_exactly_the_paths_that_start_with_the_prefix(tree, township, suffix):
-    """Never wider than startswith (the range is what the index finds; both stay in the SQL), and
-    never narrower: a sibling whose code merely begins with the same digits lies outside both."""
-    from django.db.models import F
-
-    from core.scoping import PrefixRange
-
-    JurisdictionFactory(code=f"{township.code}0", name="怪代码", level=Level.TOWNSHIP, parent=tree["county"])
-    for node in (township, tree["county"], tree["city"], tree["province"]):
-        prefix = node.path + suffix
-        by_range = set(Jurisdiction.objects.filter(PrefixRange(F("path"), prefix)).values_list("code", flat=True))
-        by_like = set(Jurisdiction.objects.filter(path__startswith=prefix).values_list("code", flat=True))
-        assert by_range == by_like, prefix
-
-
-def test_the_prefix_range_refuses_an_empty_prefix(tree):
-    from django.db.models import F
-
-    from core.scoping import PrefixRange
-
-    with pytest.raises(ValueError):
-        list(Jurisdiction.objects.filter(PrefixRange(F("path"), "")))
-
-
-def test_a_related_area_is_found_by_prefix_and_by_range(tree, township):
-    """The area alternative of a model one key away from its path carries both conditions."""
+def test_a_related_area_is_found_by_its_path_prefix(tree, township):
+    """The area alternative of a model one key away from its path is a prefix of that path."""
     from persons.models import Person
 
     sql = str(Person.objects.visible_to(UserFactory(jurisdiction=township, roles=[RoleCode.TOWNSHIP]))
               .values("pk").query)
     assert "LIKE" in sql
-    operators = ("~>=~", "~<~") if _vendor() == "postgresql" else (">=", "<")
-    assert all(f'"path"{"::text" if _vendor() == "postgresql" else ""} {op} ' in sql for op in operators)
-
-
-def _vendor() -> str:
-    from django.db import connection
-
-    return connection.vendor
-
-
-@pytest.mark.skipif(_vendor() != "postgresql", reason="prepared statements are PostgreSQL's")
-def test_the_person_page_prepares_its_scoped_read_with_the_byte_range(tree, township):
-    """The scoped read by key is prepared (planned once per connection when PostgreSQL finds its
-    generic plan no dearer than the custom ones), for every kind of scope, and its areas carry
-    the byte range a generic plan can take to the path index."""
-    from django.db import connection
-
-    from persons.models import Person
-    from persons.tests.people import person
-
-    people = [person(tree["villages"][0], name=f"人员{n}") for n in range(3)]
-    worker = UserFactory(jurisdiction=township, roles=[RoleCode.SOCIAL_WORKER])
-    Person.objects.filter(pk__in=[p.pk for p in people]).update(assigned_worker=worker)
-    office = UserFactory(jurisdiction=tree["county"], roles=[RoleCode.OFFICE])
-    for user in (worker, office):
-        client = Client()
-        client.force_login(user)
-        for _round in range(4):
-            for one in people:
-                assert client.get(f"/persons/{one.pk}/").status_code == 200
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT statement, generic_plans + custom_plans FROM pg_prepared_statements "
-                       "WHERE statement LIKE %s", ['SELECT "persons_person"."id"%'])
-        reads = cursor.fetchall()
-    assert len(reads) == 2, "one prepared read for each kind of scope"
-    for statement, runs in reads:
-        assert "~>=~" in statement and "~<~" in statement
-        assert runs == 12

@@ -1,5 +1,4 @@
-"""Django's PostgreSQL backend with the server binding the parameters (settings.DATABASES),
-and statements prepared inside ``jindu.postgresql.prepared()`` blocks only.
+"""Django's PostgreSQL backend with the server binding the parameters (settings.DATABASES).
 
 With server-side binding a statement carries at most 65,535 parameters (the protocol's
 limit); Django 5.2 knows that limit for Oracle and SQLite but not for PostgreSQL, so a
@@ -32,19 +31,3 @@ class DatabaseWrapper(base.DatabaseWrapper):
     features_class = DatabaseFeatures
     ops_class = DatabaseOperations
 
-    # How many jindu.postgresql.prepared() blocks are open on this connection (one a thread).
-    preparing = 0
-    _threshold = None
-
-    def get_new_connection(self, conn_params):
-        connection = super().get_new_connection(conn_params)
-        self._threshold = connection.prepare_threshold  # the settings' (None: never)
-        if self.preparing:
-            connection.prepare_threshold = 0
-        return connection
-
-    def apply_preparing(self):
-        """Inside a ``prepared()`` block every statement is prepared at its first run (and a
-        statement prepared before is used); outside, the settings' threshold holds."""
-        if self.connection is not None:
-            self.connection.prepare_threshold = 0 if self.preparing else self._threshold
