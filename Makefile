@@ -29,6 +29,7 @@ system-deps:
 
 lint: setup
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 
 test: setup system-deps
 	scripts/test.sh

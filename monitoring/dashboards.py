@@ -28,7 +28,6 @@ from jurisdictions.models import Jurisdiction
 from monitoring import indicators, rollups, shapes
 from monitoring.disclosure import Disclosure
 from monitoring.periods import MONTH, Period
-from persons.models import Person
 
 # SPEC §2: the office, the township workers and the police at their level; the leadership
 # (aggregates only).
@@ -74,6 +73,8 @@ def category_colour(breakdown: str, key: str) -> str:
 
 
 def may_open_lists(user) -> bool:
+    from persons.models import Person  # the work line's roles, read when asked (monitoring knows no app)
+
     return has_any_role(user, Person.scope_roles)
 
 

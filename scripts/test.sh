@@ -18,8 +18,9 @@ run() {  # name, env..., -- pytest args
   if [ $code -ne 0 ] && [ $code -ne 5 ]; then status=1; fi
 }
 
-echo "=== ruff ==="
+echo "=== ruff, import contracts ==="
 $BIN/ruff check . || status=1
+$BIN/lint-imports --no-cache || status=1
 run sqlite JINDU_TEST_DB=sqlite -- -m "not browser"
 # Schemathesis (jindu/tests/test_api_schemathesis.py, about a minute) runs on SQLite only: it
 # tests the API against its schema, which does not depend on the database.
