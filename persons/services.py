@@ -178,16 +178,22 @@ def _check_person_values(person: Person, names: set[str]) -> None:
 
 def do_create_person(*, acting_user, name: str, id_number: str, jurisdiction, control_status: str,
                      control_status_since: datetime.date, substances=(), grid=None, document_number: str = "",
-                     **fields) -> Person:
-    """Open a person file: one per ID number (the blind index is unique).
+                     measure: dict | None = None, **fields) -> Person:
+    """Open a person file: one per ID number (the blind index is unique). ``measure``: the
+    community measure opened with it (``do_record_missing_measure``'s arguments), or none.
 
     A number already on file is refused, and the refusal is audited as a search by that number:
     the form tells whether a number is registered, so unaudited it would confirm the guesses at
     a masked number one by one (issue 19)."""
     try:
-        return _create_person(acting_user=acting_user, name=name, id_number=id_number, jurisdiction=jurisdiction,
-                              control_status=control_status, control_status_since=control_status_since,
-                              substances=substances, grid=grid, document_number=document_number, **fields)
+        with transaction.atomic():  # the file and its measure, or neither (the refusal's audit stays)
+            person = _create_person(acting_user=acting_user, name=name, id_number=id_number,
+                                    jurisdiction=jurisdiction, control_status=control_status,
+                                    control_status_since=control_status_since, substances=substances, grid=grid,
+                                    document_number=document_number, **fields)
+            if measure:
+                do_record_missing_measure(person, acting_user=acting_user, **measure)
+            return person
     except _NumberOnFile as refused:
         audit.record(AuditEntry.Action.SEARCH, actor=acting_user, object_repr=str(Person._meta.verbose_name_plural),
                      changes={"criteria": {"id_number": mask_id_number(refused.number)}, "results": 1,

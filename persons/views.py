@@ -4,7 +4,6 @@ persons.services for every change."""
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
@@ -341,14 +340,11 @@ class PersonCreateView(ServiceFormView):
 
     def perform(self, form):
         data = form.cleaned_data
-        with transaction.atomic():  # the file and its measure, or neither
-            person = services.do_create_person(
-                acting_user=self.request.user, name=data["name"], id_number=data["id_number"],
-                jurisdiction=data["jurisdiction"], grid=data["grid"], control_status=data["control_status"],
-                control_status_since=data["control_status_since"], document_number=data["document_number"],
-                substances=data["substances"], **form.person_fields())
-            if measure := form.measure():
-                services.do_record_missing_measure(person, acting_user=self.request.user, **measure)
+        person = services.do_create_person(
+            acting_user=self.request.user, name=data["name"], id_number=data["id_number"],
+            jurisdiction=data["jurisdiction"], grid=data["grid"], control_status=data["control_status"],
+            control_status_since=data["control_status_since"], document_number=data["document_number"],
+            substances=data["substances"], measure=form.measure(), **form.person_fields())
         return person.get_absolute_url()
 
 
