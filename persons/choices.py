@@ -40,6 +40,11 @@ class MeasureKind(models.TextChoices):
     COMPULSORY_TREATMENT = "compulsory_treatment", _("Compulsory treatment")
 
 
+# The control status a community measure gives, and back (戒毒条例 第十四条, 第三十八条).
+COMMUNITY_MEASURES = {ControlStatus.COMMUNITY_TREATMENT: MeasureKind.COMMUNITY_TREATMENT,
+                      ControlStatus.COMMUNITY_REHABILITATION: MeasureKind.COMMUNITY_REHABILITATION}
+
+
 class MeasureState(models.TextChoices):
     AWAITING_REPORT = "awaiting_report", _("Awaiting report-in")
     IN_EFFECT = "in_effect", _("In effect")

@@ -34,6 +34,7 @@ from jurisdictions.choices import Level
 from jurisdictions.models import Jurisdiction, place_label
 from persons import rules
 from persons.choices import (
+    COMMUNITY_MEASURES,
     CheckInKind,
     ControlStatus,
     DrugTestResult,
@@ -411,8 +412,6 @@ def _same(item):
 
 # --- 待补录措施: files with a community status and no measure (issue 20) ------------------------
 
-COMMUNITY_MEASURES = {ControlStatus.COMMUNITY_TREATMENT: MeasureKind.COMMUNITY_TREATMENT,
-                      ControlStatus.COMMUNITY_REHABILITATION: MeasureKind.COMMUNITY_REHABILITATION}
 
 
 def _missing_measures_in(persons):

@@ -23,6 +23,7 @@ from jurisdictions.choices import Level
 from persons import rules
 from persons.choices import (
     ACTIVE_STATUSES,
+    COMMUNITY_MEASURES,
     CheckInKind,
     ControlStatus,
     DrugTestResult,
@@ -1434,13 +1435,10 @@ def _import_changes(person: _OnFile, values: dict) -> dict:
     return changed
 
 
-COMMUNITY_KINDS = {status: kind for kind, status in MEASURE_STATUS.items() if kind != MeasureKind.COMPULSORY_TREATMENT}
-
-
 def _open_community_measures(person_ids) -> set[int]:
     """Those of ``person_ids`` with a community measure waiting for its report-in or in effect."""
     return set(Measure.objects.filter(
-        person_id__in=list(person_ids), ended_on__isnull=True, kind__in=list(COMMUNITY_KINDS.values()),
+        person_id__in=list(person_ids), ended_on__isnull=True, kind__in=list(COMMUNITY_MEASURES.values()),
         state__in=[MeasureState.AWAITING_REPORT, MeasureState.IN_EFFECT]).values_list("person_id", flat=True))
 
 
@@ -1458,7 +1456,7 @@ def _open_community_measure(person: Person, kind: str, decided_on: datetime.date
 def _open_imported_measures(rows, acting_user) -> tuple[int, int]:
     """The community measures a ledger dates (rows: (ledger row, person pk)). A file that has
     an open community measure keeps it. (measures opened, community files left without one)."""
-    community = [(row, pk) for row, pk in rows if row.values.get("control_status") in COMMUNITY_KINDS]
+    community = [(row, pk) for row, pk in rows if row.values.get("control_status") in COMMUNITY_MEASURES]
     if not community:
         return 0, 0
     people = Person.objects.select_related("jurisdiction").in_bulk([pk for _row, pk in community])
@@ -1471,7 +1469,7 @@ def _open_imported_measures(rows, acting_user) -> tuple[int, int]:
         if values.get("measure_decided_on") is None:
             waiting += 1
             continue
-        _open_community_measure(people[pk], COMMUNITY_KINDS[values["control_status"]], values["measure_decided_on"],
+        _open_community_measure(people[pk], COMMUNITY_MEASURES[values["control_status"]], values["measure_decided_on"],
                                 values.get("measure_reported_on") or values.get("measure_starts_on"),
                                 acting_user=acting_user, decision_number=values.get("measure_decision_number", ""))
         with_measure.add(pk)
@@ -1489,13 +1487,13 @@ def do_record_missing_measure(person: Person, kind: str, decided_on: datetime.da
     meantime (another user, another tab) is refused rather than given a second one."""
     _require_writer(acting_user, person)
     today = today or timezone.localdate()
-    if kind not in COMMUNITY_KINDS.values():
+    if kind not in COMMUNITY_MEASURES.values():
         raise ValidationError({"kind": _("Choose community treatment or community rehabilitation.")})
     problems = rules.measure_date_problems(decided_on, reported_on, starts_on, today)
     if problems:
         raise ValidationError(problems)
     person = Person.objects.select_for_update().select_related("jurisdiction").get(pk=person.pk)
-    if person.measures.filter(kind__in=list(COMMUNITY_KINDS.values())).exists():  # as the today list asks
+    if person.measures.filter(kind__in=list(COMMUNITY_MEASURES.values())).exists():  # as the today list asks
         raise ValidationError(_("This file has its measure already (recorded in the meantime): open the file."))
     return _open_community_measure(person, kind, decided_on, reported_on or starts_on, acting_user=acting_user,
                                    decision_number=decision_number)
