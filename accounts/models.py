@@ -13,7 +13,6 @@ from core.masking import mask_phone
 from core.models import BaseModel
 from core.roles import Role as RoleCode
 from core.scoping import ScopedQuerySet
-from core.statements import Statement
 
 
 class MemberUnit(BaseModel):
@@ -94,16 +93,10 @@ class User(AbstractUser):
             return frozenset()
         if "role_grants" in getattr(self, "_prefetched_objects_cache", ()):  # a list of users
             return frozenset(grant.role for grant in self.role_grants.all())
-        return frozenset(_roles_of(self.pk))
+        return frozenset(UserRole.objects.filter(user_id=self.pk).values_list("role", flat=True))
 
     def role_labels(self) -> list[str]:
         return [str(RoleCode(code).label) for code in sorted(self.role_codes)]
-
-
-@Statement
-def _roles_of(user_id):
-    """The signed-in user's roles are read on every request: one statement compiled once."""
-    return UserRole.objects.filter(user_id=user_id).values_list("role", flat=True)
 
 
 class UserRole(models.Model):

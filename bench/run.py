@@ -6,7 +6,9 @@ table — figure, a baseline measured in the same run, their ratio, the target o
 «Province scale» and whether it is met — also written to bench/results/latest.json.
 
 Environment: BENCH_PERSONS (100000), BENCH_REQUESTS (200 per page benchmark), BENCH_IMPORT_ROWS
-(100000), BENCH_CLIENTS (50), BENCH_SECONDS (20, the concurrent run), BENCH_OUT (the JSON file).
+(100000), BENCH_CLIENTS (50), BENCH_SECONDS (20, the concurrent run), BENCH_OUT (the JSON file),
+BENCH_ONLY (some of: look-ups, today list, pages, dashboards, concurrent clients, sweep, ledger
+import; all when unset).
 Tests never assert timings: this is where they are measured.
 """
 
@@ -360,13 +362,15 @@ def bench_import(results: Results, rows: int):
 
 
 def bench_concurrent(results: Results, users: dict, persons: dict, clients: int, seconds: int, env: dict):
-    """50 clients on loopback against `jindu serve` (gunicorn), with wrk: the list, person and
-    today pages as different users, each connection with its own session."""
+    """50 clients on loopback against nginx in front of `jindu serve` (gunicorn), as
+    docs/operations.md deploys it, with wrk: the list, person and today pages as different
+    users, each connection with its own session."""
+    from bench import nginx
     from persons.models import Person
 
     wrk = shutil.which("wrk")
-    if wrk is None:
-        results.add(f"{clients} concurrent clients (wrk missing: scripts/system-deps.sh)", None, "",
+    if wrk is None or nginx.binary() is None:
+        results.add(f"{clients} concurrent clients (wrk or nginx missing: scripts/system-deps.sh)", None, "",
                     target="p95 ≤ 500 ms, no errors")
         return
     readers = users["workers"] + users["townships"] + [users["office"], users["police"]]
@@ -381,27 +385,30 @@ def bench_concurrent(results: Results, users: dict, persons: dict, clients: int,
     workdir = Path(tempfile.mkdtemp(prefix="jindu-bench-"))
     requests_file = workdir / "requests.tsv"
     requests_file.write_text("\n".join(lines) + "\n")
-    port = _free_port()
+    port, front = _free_port(), _free_port()
     # jindu serve's own defaults (one process per core, two threads each) unless
     # BENCH_WEB_WORKERS / BENCH_WEB_THREADS say otherwise.
     sizing = [arg for name, flag in (("BENCH_WEB_WORKERS", "--workers"), ("BENCH_WEB_THREADS", "--threads"))
               if os.environ.get(name) for arg in (flag, os.environ[name])]
     server = subprocess.Popen([str(ROOT / ".venv/bin/jindu"), "serve", "--no-worker", "--no-scheduler",
                                "--port", str(port), *sizing],
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
+                              env=dict(env, JINDU_TRUSTED_PROXIES="127.0.0.1"), stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, cwd=ROOT)
     try:
-        base = f"http://127.0.0.1:{port}"
-        _wait_for(base + "/healthz")
-        for line in lines[:5]:
-            cookie, path = line.split("\t")
-            request = urllib.request.Request(base + path, headers={"Cookie": f"sessionid={cookie}"})
-            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 (loopback)
-                if response.status != 200 or response.geturl() != base + path:
-                    raise RuntimeError(f"{path}: {response.status} {response.geturl()}")
-        health = _wrk(wrk, base, clients, max(5, seconds // 2), None)
-        pages = _wrk(wrk, base, clients, seconds, requests_file)
-        think_ms = int(os.environ.get("BENCH_THINK_MS", "1000"))
-        users_thinking = _wrk(wrk, base, clients, seconds, requests_file, think_ms=think_ms)
+        _wait_for(f"http://127.0.0.1:{port}/healthz")
+        with nginx.in_front_of(port, front):
+            base = f"http://127.0.0.1:{front}"
+            _wait_for(base + "/healthz")
+            for line in lines[:5]:
+                cookie, path = line.split("\t")
+                request = urllib.request.Request(base + path, headers={"Cookie": f"sessionid={cookie}"})
+                with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 (loopback)
+                    if response.status != 200 or response.geturl() != base + path:
+                        raise RuntimeError(f"{path}: {response.status} {response.geturl()}")
+            health = _wrk(wrk, base, clients, max(5, seconds // 2), None)
+            pages = _wrk(wrk, base, clients, seconds, requests_file)
+            think_ms = int(os.environ.get("BENCH_THINK_MS", "1000"))
+            users_thinking = _wrk(wrk, base, clients, seconds, requests_file, think_ms=think_ms)
     finally:
         server.terminate()
         try:
@@ -462,10 +469,13 @@ def settle() -> None:
 
 
 def guarded(results: Results, name: str, bench, *args):
-    """Run one benchmark; a failure becomes a row of the table (with its error) instead of
-    ending the run."""
+    """Run one benchmark (unless BENCH_ONLY names others); a failure becomes a row of the table
+    (with its error) instead of ending the run."""
     import traceback
 
+    only = [part.strip() for part in os.environ.get("BENCH_ONLY", "").split(",") if part.strip()]
+    if only and name not in only:
+        return None
     try:
         return bench(*args)
     except Exception as error:  # noqa: BLE001 (reported in the table and the JSON)

@@ -36,7 +36,6 @@ from django.utils.translation import gettext as _
 from core import bulk, masking
 from core.crypto import AuditKeyMissing, audit_key, sm3
 from core.models import AuditAnchor, AuditEntry
-from core.statements import Statement
 
 GENESIS = "0" * 64
 _LOCK_ID = 0x6A696E6475  # "jindu"
@@ -185,10 +184,9 @@ def _lock_chain() -> AuditAnchor:
     return found[0]
 
 
-@Statement
-def _anchor():
-    """The anchor row, locked (every audited page reads it: compiled once)."""
-    return AuditAnchor.objects.select_for_update().filter(pk=1)
+def _anchor() -> list[AuditAnchor]:
+    """The anchor row, locked."""
+    return list(AuditAnchor.objects.select_for_update().filter(pk=1))
 
 
 def _who(actor=None, ip_address=None) -> dict:

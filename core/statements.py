@@ -3,9 +3,9 @@
 Django builds a queryset's query and compiles it to SQL every time it is evaluated: for a
 look-up by key that is most of its cost (measured at 100,000 persons: a person's substances
 0.6–0.8 ms through the ORM, of which the database's answer is about 0.2 ms; the measures with
-their executing jurisdiction 2 ms). The busiest pages run a dozen such look-ups on every
-request — the session, the user and their roles, a person's records, the audit chain's head —
-whose SQL differs only in the key. Django has no compiled-query cache (SQLAlchemy's "baked
+their executing jurisdiction 2 ms). The person page and the today list run a dozen such
+look-ups on every request, whose SQL differs only in the key; they are the only users (a
+figure of `make bench` each), everything else is a plain queryset. Django has no compiled-query cache (SQLAlchemy's "baked
 queries" are the idea), so this module is one: a ``Statement`` builds its queryset once per
 database connection with marker values in place of its arguments, keeps the compiled SQL and
 where each argument went among the parameters, and afterwards runs that SQL with the real
@@ -22,8 +22,7 @@ lists or value dicts. Arguments are integers (keys), strings or dates (``datetim
 reaches the parameters as the database takes it, adapted to text on SQLite).
 
 Scoping is not bypassed by this: a statement is for records reached through a row already read
-through ``visible_to`` (a person's records by the person's key), for the rows of the signed-in
-user's own request (session, user, roles, audit head), or it is built inside a scope
+through ``visible_to`` (a person's records by the person's key), or it is built inside a scope
 (``core.scoping.ScopedStatement``).
 """
 

@@ -175,7 +175,16 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_AGE = 30 * 60  # idle time-out: accounts.middleware renews it, at most once a minute
 SESSION_SAVE_EVERY_REQUEST = False
-SESSION_ENGINE = "accounts.sessions"  # Django's database sessions, read by a compiled statement
+# Sessions in the database, read through a cache that every process on the machine shares
+# (files under the data directory): a logout or a new session key seen by one gunicorn process
+# is seen by the others, which a per-process memory cache would not do.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+SESSION_CACHE_ALIAS = "sessions"
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "sessions": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+                 "LOCATION": DATA_DIR / "cache" / "sessions", "OPTIONS": {"MAX_ENTRIES": 20000}},
+}
 
 TASKS = {
     "default": {

@@ -19,7 +19,6 @@ def test_the_import_benchmark_imports_every_row_and_leaves_the_database_as_it_wa
     cpu = figures["cpu_seconds"]
     assert set(cpu) == {"read_check", "write", "baseline"}
     for spent in cpu.values():
-        assert spent["this process"] >= 0 and spent["forked workers"] >= 0
         assert spent["total"] == pytest.approx(sum(v for k, v in spent.items() if k != "total"), abs=0.02)
     if connection.vendor == "postgresql":  # the test server runs on this machine: /proc shows it
         assert all("PostgreSQL backend" in spent for spent in cpu.values())
